@@ -1,0 +1,47 @@
+# Two commands do all the set-up: `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts.
+SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+
+.PHONY: install run test lint bench system-packages clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py import_pack content/*.toml
+	DEBUG=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Installs what the browser tests need when run as root; otherwise says what will be skipped.
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing system packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "NOTE: missing system packages: $$missing (run 'make test' as root to install them)."; \
+	    echo "NOTE: without chromium the browser tests (marked 'browser') are skipped."; \
+	  fi; \
+	fi
+
+test: install system-packages
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

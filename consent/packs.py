@@ -1,0 +1,462 @@
+"""Content packs: parse, validate and hash a procedure's TOML file (no database here).
+
+The format is a public contract, documented in docs/content-packs.md. Validation is strict:
+every rule is checked, unknown fields are refused (they are usually typos), and every message
+names the file, the entry and the field, so an author can fix the pack without reading code.
+"""
+
+import difflib
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+
+SCHEMA_VERSION = 1
+KEY_PATTERN = re.compile(r"^[a-z0-9-]+$")
+# BCP 47: a primary language subtag, then optional script/region/variant subtags.
+LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+SECTION_KINDS = (
+    "background",
+    "purpose",
+    "procedure",
+    "benefits",
+    "risks",
+    "alternatives",
+    "preparation",
+    "recovery",
+    "follow-up",
+    "other",
+)
+REQUIRED_SECTION_KINDS = ("purpose", "benefits", "risks", "alternatives")
+RISK_FREQUENCIES = ("most-common", "common", "uncommon", "rare", "very-rare")
+QUESTION_KINDS = ("single", "multiple", "true-false", "free-text")
+MIN_CHOICES, MAX_CHOICES = 2, 6
+MIN_QUESTIONS = 3
+
+TOP_FIELDS = {
+    "schema": True,
+    "slug": True,
+    "language": True,
+    "version": True,
+    "title": True,
+    "summary": True,
+    "reviewed_by": False,
+    "sections": True,
+    "risks": True,
+    "alternatives": True,
+    "questions": True,
+}
+SECTION_FIELDS = {"key": True, "kind": True, "title": True, "body": True}
+RISK_FIELDS = {
+    "key": True,
+    "name": True,
+    "description": True,
+    "frequency": True,
+    "frequency_text": True,
+    "max_per_100": False,
+}
+ALTERNATIVE_FIELDS = {"key": True, "name": True, "description": True}
+QUESTION_FIELDS = {
+    "key": True,
+    "section": True,
+    "kind": True,
+    "prompt": True,
+    "choices": False,
+    "correct": False,
+    "explanation": True,
+    "key_points": False,
+}
+
+# What sanitized section HTML may contain: the output of plain Markdown, nothing active.
+ALLOWED_TAGS = {
+    "p",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "br",
+    "hr",
+    "a",
+    "code",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+class PackError(Exception):
+    """A content pack that breaks the format; `messages` lists every problem found."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("\n".join(messages))
+        self.messages = messages
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A validated pack: its canonical content and the SHA-256 that identifies it."""
+
+    source_name: str
+    content: dict[str, Any]
+    content_hash: str
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return self.content["slug"], self.content["language"], self.content["version"]
+
+
+def markdown_to_html(text: str) -> str:
+    """Render pack Markdown to HTML that holds no script, handler or raw markup."""
+    return nh3.clean(
+        _markdown.render(text),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"https", "http", "mailto", "tel"},
+        link_rel="noopener noreferrer",
+    )
+
+
+def canonical_bytes(content: dict[str, Any]) -> bytes:
+    """Serialize parsed content so that equal content always gives equal bytes."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+
+
+def load_pack(path: str | Path) -> Pack:
+    """Read and validate one pack file; raise PackError listing every problem."""
+    path = Path(path)
+    name = path.name
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise PackError([f"{name}: cannot be read ({error.strerror or error})"]) from error
+    return parse_pack(raw, source_name=name)
+
+
+def parse_pack(raw: bytes, *, source_name: str) -> Pack:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PackError([f"{source_name}: is not UTF-8 text"]) from error
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PackError([f"{source_name}: is not valid TOML: {error}"]) from error
+    content = _Validator(source_name).validate(data)
+    return Pack(source_name=source_name, content=content, content_hash=content_hash(content))
+
+
+class _Validator:
+    def __init__(self, source_name: str) -> None:
+        self.source_name = source_name
+        self.errors: list[str] = []
+
+    def error(self, where: str, message: str) -> None:
+        prefix = f"{self.source_name}: {where}: " if where else f"{self.source_name}: "
+        self.errors.append(prefix + message)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        content = self.table(data, TOP_FIELDS, "")
+        if "schema" in content:
+            schema = content["schema"]
+            if not isinstance(schema, int) or isinstance(schema, bool):
+                self.error("", f'field "schema" must be an integer, not {_type_name(schema)}')
+            elif schema != SCHEMA_VERSION:
+                self.error("", f'field "schema" is {schema}; this version reads schema 1')
+        for field in ("slug", "language", "version", "title", "summary"):
+            self.text(content, field, "")
+        if "reviewed_by" in content:
+            self.text(content, "reviewed_by", "")
+        if isinstance(content.get("slug"), str) and not KEY_PATTERN.match(content["slug"]):
+            self.error("", f'field "slug" "{content["slug"]}" may only use a-z, 0-9 and "-"')
+        language = content.get("language")
+        if isinstance(language, str) and language and not LANGUAGE_PATTERN.match(language):
+            self.error("", f'field "language" "{language}" is not a BCP 47 tag such as "en"')
+
+        sections = self.entries(content, "sections", SECTION_FIELDS, minimum=1)
+        risks = self.entries(content, "risks", RISK_FIELDS, minimum=1)
+        alternatives = self.entries(content, "alternatives", ALTERNATIVE_FIELDS, minimum=1)
+        questions = self.entries(content, "questions", QUESTION_FIELDS, minimum=MIN_QUESTIONS)
+
+        section_kinds = self.check_sections(sections)
+        self.check_risks(risks)
+        for index, alternative in enumerate(alternatives):
+            where = self.where("alternatives", index, alternative)
+            for field in ("key", "name", "description"):
+                self.text(alternative, field, where)
+        self.unique_keys("alternatives", alternatives)
+        self.check_questions(questions, section_kinds)
+
+        if self.errors:
+            raise PackError(self.errors)
+        return content
+
+    # Structure
+
+    def table(self, data: Any, fields: dict[str, bool], where: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.error(where, f"must be a table, not {_type_name(data)}")
+            return {}
+        for field in data:
+            if field not in fields:
+                hint = _closest(field, fields)
+                suffix = f' (did you mean "{hint}"?)' if hint else ""
+                self.error(where, f'unknown field "{field}"{suffix}')
+        for field, required in fields.items():
+            if required and field not in data:
+                self.error(where, f'missing required field "{field}"')
+        return {field: _normalize(value) for field, value in data.items() if field in fields}
+
+    def entries(
+        self, content: dict[str, Any], name: str, fields: dict[str, bool], *, minimum: int
+    ) -> list[dict[str, Any]]:
+        if name not in content:
+            return []
+        value = content[name]
+        if not isinstance(value, list):
+            self.error("", f'"{name}" must be an array of tables ([[{name}]]), not a single value')
+            content[name] = []
+            return []
+        if len(value) < minimum:
+            self.error("", f"needs at least {minimum} [[{name}]] entries, found {len(value)}")
+        checked = [self.table(entry, fields, f"{name}[{i}]") for i, entry in enumerate(value)]
+        content[name] = checked
+        return checked
+
+    def where(self, name: str, index: int, entry: dict[str, Any]) -> str:
+        key = entry.get("key")
+        return f'{name}[{index}] (key "{key}")' if isinstance(key, str) else f"{name}[{index}]"
+
+    def text(self, entry: dict[str, Any], field: str, where: str) -> bool:
+        if field not in entry:
+            return False
+        value = entry[field]
+        if not isinstance(value, str):
+            self.error(where, f'field "{field}" must be text, not {_type_name(value)}')
+            return False
+        if not value.strip():
+            self.error(where, f'field "{field}" is empty')
+            return False
+        return True
+
+    def unique_keys(self, name: str, entries: list[dict[str, Any]]) -> None:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            key = entry.get("key")
+            if not isinstance(key, str):
+                continue
+            if key in seen:
+                self.error(
+                    self.where(name, index, entry),
+                    f'key "{key}" is already used by {name}[{seen[key]}]',
+                )
+            else:
+                seen[key] = index
+
+    # Entries
+
+    def check_sections(self, sections: list[dict[str, Any]]) -> dict[str, str]:
+        kinds: dict[str, str] = {}
+        for index, section in enumerate(sections):
+            where = self.where("sections", index, section)
+            for field in ("key", "title", "body"):
+                self.text(section, field, where)
+            key = section.get("key")
+            if isinstance(key, str) and key and not KEY_PATTERN.match(key):
+                self.error(where, f'field "key" "{key}" may only use a-z, 0-9 and "-"')
+            if self.text(section, "kind", where) and section["kind"] not in SECTION_KINDS:
+                self.error(
+                    where,
+                    f'field "kind" "{section["kind"]}" is not one of: {", ".join(SECTION_KINDS)}',
+                )
+            if isinstance(key, str) and isinstance(section.get("kind"), str):
+                kinds.setdefault(key, section["kind"])
+        self.unique_keys("sections", sections)
+        if sections:
+            present = {section.get("kind") for section in sections}
+            for kind in REQUIRED_SECTION_KINDS:
+                if kind not in present:
+                    self.error("", f'needs at least one section of kind "{kind}"')
+        return kinds
+
+    def check_risks(self, risks: list[dict[str, Any]]) -> None:
+        for index, risk in enumerate(risks):
+            where = self.where("risks", index, risk)
+            for field in ("key", "name", "description", "frequency_text"):
+                self.text(risk, field, where)
+            if self.text(risk, "frequency", where) and risk["frequency"] not in RISK_FREQUENCIES:
+                self.error(
+                    where,
+                    f'field "frequency" "{risk["frequency"]}" is not one of: '
+                    + ", ".join(RISK_FREQUENCIES),
+                )
+            if "max_per_100" in risk:
+                value = risk["max_per_100"]
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    self.error(
+                        where, f'field "max_per_100" must be a number, not {_type_name(value)}'
+                    )
+                elif not 0 < value <= 100:
+                    self.error(
+                        where, f'field "max_per_100" is {value}; it must be above 0 and at most 100'
+                    )
+        self.unique_keys("risks", risks)
+
+    def check_questions(
+        self, questions: list[dict[str, Any]], section_kinds: dict[str, str]
+    ) -> None:
+        about_risks = False
+        for index, question in enumerate(questions):
+            where = self.where("questions", index, question)
+            for field in ("key", "prompt", "explanation"):
+                self.text(question, field, where)
+            if self.text(question, "section", where):
+                section = question["section"]
+                if section not in section_kinds:
+                    self.error(where, f'field "section" "{section}" names no section of this pack')
+                elif section_kinds[section] == "risks":
+                    about_risks = True
+            if not self.text(question, "kind", where):
+                continue
+            kind = question["kind"]
+            if kind not in QUESTION_KINDS:
+                self.error(
+                    where, f'field "kind" "{kind}" is not one of: {", ".join(QUESTION_KINDS)}'
+                )
+                continue
+            if kind in ("single", "multiple"):
+                self.check_choice_question(question, where)
+            else:
+                self.refuse(question, "choices", where, f'a "{kind}" question has no choices')
+            if kind == "true-false":
+                if "correct" not in question:
+                    self.error(where, 'missing required field "correct" (true or false)')
+                elif not isinstance(question["correct"], bool):
+                    self.error(
+                        where, 'field "correct" must be true or false for a true-false question'
+                    )
+            if kind == "free-text":
+                self.refuse(
+                    question, "correct", where, "a free-text answer is assessed by the physician"
+                )
+                self.check_key_points(question, where)
+            else:
+                self.refuse(
+                    question, "key_points", where, "key points are for free-text questions only"
+                )
+        self.unique_keys("questions", questions)
+        if questions and section_kinds and not about_risks:
+            self.error(
+                "", 'needs at least one question whose "section" is a section of kind "risks"'
+            )
+
+    def check_choice_question(self, question: dict[str, Any], where: str) -> None:
+        choices = question.get("choices")
+        if choices is None:
+            self.error(
+                where, f'missing required field "choices" for a "{question["kind"]}" question'
+            )
+            return
+        if not isinstance(choices, list):
+            self.error(where, f'field "choices" must be a list of text, not {_type_name(choices)}')
+            return
+        if not MIN_CHOICES <= len(choices) <= MAX_CHOICES:
+            self.error(
+                where,
+                f'field "choices" has {len(choices)} choices; '
+                f"it needs {MIN_CHOICES} to {MAX_CHOICES}",
+            )
+        for i, choice in enumerate(choices):
+            if not isinstance(choice, str) or not choice.strip():
+                self.error(where, f"choices[{i}] must be non-empty text")
+        if len({c for c in choices if isinstance(c, str)}) != len(choices):
+            self.error(where, 'field "choices" lists the same choice twice')
+        if "correct" not in question:
+            self.error(where, 'missing required field "correct" (a list of choice indexes)')
+            return
+        correct = question["correct"]
+        if not isinstance(correct, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in correct
+        ):
+            self.error(where, 'field "correct" must be a list of 0-based choice indexes, e.g. [0]')
+            return
+        for i in correct:
+            if not 0 <= i < len(choices):
+                self.error(where, f"correct index {i} is out of range for {len(choices)} choices")
+        if len(set(correct)) != len(correct):
+            self.error(where, 'field "correct" lists the same index twice')
+        if question["kind"] == "single" and len(correct) != 1:
+            self.error(
+                where, f'a "single" question has exactly one correct index, found {len(correct)}'
+            )
+        if question["kind"] == "multiple" and not correct:
+            self.error(where, 'field "correct" must list at least one index')
+
+    def check_key_points(self, question: dict[str, Any], where: str) -> None:
+        points = question.get("key_points")
+        if points is None:
+            self.error(where, 'missing required field "key_points" for a free-text question')
+            return
+        if not isinstance(points, list) or not points:
+            self.error(where, 'field "key_points" must be a non-empty list of text')
+            return
+        for i, point in enumerate(points):
+            if not isinstance(point, str) or not point.strip():
+                self.error(where, f"key_points[{i}] must be non-empty text")
+
+    def refuse(self, question: dict[str, Any], field: str, where: str, why: str) -> None:
+        if field in question:
+            self.error(where, f'field "{field}" is not allowed here: {why}')
+
+
+def _normalize(value: Any) -> Any:
+    """Make equal content serialize equally: 1.0 and 1 are the same number."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
+    if isinstance(value, list):
+        return [_normalize(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _normalize(item) for key, item in value.items()}
+    return value
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _closest(field: str, fields: dict[str, bool]) -> str | None:
+    matches = difflib.get_close_matches(field, list(fields), n=1, cutoff=0.7)
+    return matches[0] if matches else None

@@ -1,0 +1,382 @@
+"""The patient's pages. No account: a link's token is exchanged for this browser's session.
+
+Views only speak HTTP: services change data, selectors read it, templates show it.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from consent import services
+from consent.forms import AnswerForm, BirthDateForm, PatientQuestionForm
+from consent.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.models import ConsentSession, PatientLink, Risk, Section
+from consent.selectors import Journey, journey_get, patient_link_session
+from consent.teachback import Outcome, QuestionProgress, answer_text
+
+SESSION_LINK = "patient_link"
+SESSION_VERIFIED = "patient_verified"
+SESSION_SHOWN = "patient_section_shown"
+Status = ConsentSession.Status
+
+View = Callable[..., HttpResponse]
+
+
+def link_unusable(request: HttpRequest) -> HttpResponse:
+    """One plain page for every link that cannot be used: it says nothing about anyone."""
+    return TemplateResponse(request, "consent/patient/link_unusable.html", status=404)
+
+
+def _current_link(request: HttpRequest) -> PatientLink | None:
+    link_id = request.session.get(SESSION_LINK)
+    if not isinstance(link_id, int):
+        return None
+    link = patient_link_session(link_id=link_id)
+    return link if services.patient_link_usable(link) else None
+
+
+def patient_required(view: View) -> View:
+    """Let in only a browser that opened a usable link and confirmed the date of birth."""
+
+    @wraps(view)
+    @never_cache
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        link = _current_link(request)
+        if link is None:
+            request.session.pop(SESSION_LINK, None)
+            request.session.pop(SESSION_VERIFIED, None)
+            return link_unusable(request)
+        if request.session.get(SESSION_VERIFIED) != link.pk:
+            return redirect("patient:verify")
+        request.consent_session = link.session  # type: ignore[attr-defined]
+        with translation.override(link.session.language):
+            return view(request, link.session, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@never_cache
+def link_open(request: HttpRequest, token: str) -> HttpResponse:
+    """Exchange the link's token for a session cookie, then leave the token-bearing URL."""
+    link = services.patient_link_open(token=token, request=request)
+    if link is None:
+        return link_unusable(request)
+    # A fresh session: no earlier patient's or staff member's state survives on a shared tablet.
+    request.session.flush()
+    request.session[SESSION_LINK] = link.pk
+    return redirect("patient:verify")
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def verify(request: HttpRequest) -> HttpResponse:
+    link = _current_link(request)
+    if link is None:
+        return link_unusable(request)
+    if request.session.get(SESSION_VERIFIED) == link.pk:
+        return redirect("patient:resume")
+    form = BirthDateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.patient_birth_date_confirm(
+            link=link, birth_date=form.cleaned_data["birth_date"], request=request
+        ):
+            request.session.cycle_key()
+            request.session[SESSION_VERIFIED] = link.pk
+            return redirect("patient:resume")
+        link.refresh_from_db()
+        if not services.patient_link_usable(link):
+            return link_unusable(request)
+        form.add_error(
+            None,
+            _(
+                "That date of birth does not match our records. You have %(left)d more "
+                "tries before this link is locked."
+            )
+            % {"left": services.failed_tries_left(link)},
+        )
+    with translation.override(link.session.language):
+        return TemplateResponse(
+            request,
+            "consent/patient/verify.html",
+            {"form": form, "tries_left": services.failed_tries_left(link)},
+        )
+
+
+@require_GET
+@patient_required
+def resume(request: HttpRequest, session: ConsentSession) -> HttpResponse:
+    """Send the patient back to where they were."""
+    journey = journey_get(session=session)
+    if session.status != Status.REVIEWING:
+        return redirect("patient:summary")
+    if not session.sections_done:
+        if session.current_section == 1 and not session.section_views.exists():
+            return redirect("patient:start")
+        return redirect("patient:section", number=session.current_section)
+    current = journey.current_question
+    if current is None:
+        return redirect("patient:summary")
+    if current.outcome == Outcome.RETEACH:
+        return redirect("patient:result", number=current.number)
+    return redirect("patient:question", number=current.number)
+
+
+@require_GET
+@patient_required
+def start(request: HttpRequest, session: ConsentSession) -> HttpResponse:
+    journey = journey_get(session=session)
+    return TemplateResponse(
+        request,
+        "consent/patient/start.html",
+        {"session": session, "version": session.procedure_version, "journey": journey},
+    )
+
+
+def _risk_pictures(section: Section) -> list[dict[str, Any]]:
+    if section.kind != "risks":
+        return []
+    pictures = []
+    for risk in Risk.objects.filter(version_id=section.version_id):
+        description = icon_array_description(risk.max_per_100, risk.frequency_text)
+        pictures.append(
+            {
+                "risk": risk,
+                "description": description,
+                "svg": (
+                    icon_array_svg(
+                        highlighted_count(risk.max_per_100), f"risk-{risk.key}", description
+                    )
+                    if risk.max_per_100 is not None
+                    else None
+                ),
+            }
+        )
+    return pictures
+
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def section(request: HttpRequest, session: ConsentSession, number: int) -> HttpResponse:
+    journey = journey_get(session=session)
+    shown = journey.section(number)
+    if shown is None:
+        return redirect("patient:resume")
+    if request.method == "POST":
+        return _section_leave(request, session, journey, shown, number)
+    request.session[SESSION_SHOWN] = {"number": number, "at": timezone.now().isoformat()}
+    return TemplateResponse(
+        request,
+        "consent/patient/section.html",
+        {
+            "session": session,
+            "journey": journey,
+            "section": shown,
+            "number": number,
+            "percent": round(100 * number / journey.section_count),
+            "is_last": number == journey.section_count,
+            "risk_pictures": _risk_pictures(shown),
+        },
+    )
+
+
+def _section_leave(
+    request: HttpRequest, session: ConsentSession, journey: Journey, shown: Section, number: int
+) -> HttpResponse:
+    seen = request.session.pop(SESSION_SHOWN, None)
+    seconds = None
+    if isinstance(seen, dict) and seen.get("number") == number:
+        started = parse_datetime(str(seen.get("at", "")))
+        if started is not None:
+            seconds = int((timezone.now() - started).total_seconds())
+    direction = request.POST.get("go")
+    finished = direction == "next" and number == journey.section_count
+    go_to = max(1, number - 1) if direction == "back" else min(number + 1, journey.section_count)
+    services.section_leave(
+        session=session,
+        section=shown,
+        seconds=seconds,
+        go_to=go_to,
+        finished_reading=finished,
+        request=request,
+    )
+    if finished:
+        return redirect("patient:resume")
+    if direction == "back" and number == 1:
+        return redirect("patient:start")
+    return redirect("patient:section", number=go_to)
+
+
+def _question_page(
+    request: HttpRequest,
+    session: ConsentSession,
+    journey: Journey,
+    progress: QuestionProgress,
+    form: AnswerForm,
+) -> TemplateResponse:
+    return TemplateResponse(
+        request,
+        "consent/patient/question.html",
+        {
+            "session": session,
+            "journey": journey,
+            "progress": progress,
+            "form": form,
+            "percent": round(100 * (progress.number - 1) / journey.question_count),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def question(request: HttpRequest, session: ConsentSession, number: int) -> HttpResponse:
+    journey = journey_get(session=session)
+    progress = journey.question(number)
+    if progress is None or not session.sections_done:
+        return redirect("patient:resume")
+    current = journey.current_question
+    if request.method == "GET":
+        if progress.done or session.answers_locked:
+            return redirect("patient:result", number=number)
+        if current is not None and current.number < number:
+            return redirect("patient:resume")
+        form = AnswerForm(question=progress.question, initial={"round": progress.next_round})
+        return _question_page(request, session, journey, progress, form)
+
+    form = AnswerForm(request.POST, question=progress.question)
+    if not form.is_valid():
+        if session.answers_locked:
+            messages.info(request, services.ERROR_ANSWERS_LOCKED)
+            return redirect("patient:summary")
+        if "round" in form.errors:
+            return redirect("patient:resume")
+        return _question_page(request, session, journey, progress, form)
+    try:
+        result = services.answer_submit(
+            session=session,
+            question=progress.question,
+            answer=form.cleaned_data["answer"],
+            round_number=form.cleaned_data["round"],
+            request=request,
+        )
+    except services.ServiceError as error:
+        messages.warning(request, str(error))
+        return redirect("patient:resume")
+    if not result.created:
+        messages.info(request, _("That answer was already saved."))
+    return redirect("patient:result", number=number)
+
+
+@require_GET
+@patient_required
+def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpResponse:
+    """Feedback on the latest attempt; after a wrong answer, the explanation and section again."""
+    journey = journey_get(session=session)
+    progress = journey.question(number)
+    if progress is None or progress.last is None:
+        return redirect("patient:resume")
+    reteach_section = progress.question.section
+    return TemplateResponse(
+        request,
+        "consent/patient/result.html",
+        {
+            "session": session,
+            "journey": journey,
+            "progress": progress,
+            "outcome": progress.outcome.value,
+            "chosen": answer_text(progress.question, progress.last.answer),
+            "reteach_section": reteach_section,
+            "risk_pictures": (
+                _risk_pictures(reteach_section) if progress.outcome == Outcome.RETEACH else []
+            ),
+            "next_number": number + 1 if number < journey.question_count else None,
+            "percent": round(100 * number / journey.question_count),
+        },
+    )
+
+
+def _safe_return_path(request: HttpRequest, value: str | None) -> str:
+    if (
+        value
+        and value.startswith("/patient/")
+        and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()})
+    ):
+        return value
+    return reverse("patient:resume")
+
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def ask(request: HttpRequest, session: ConsentSession) -> HttpResponse:
+    """Write a question for the physician from any page, then go back to that page."""
+    return_to = _safe_return_path(request, request.POST.get("next") or request.GET.get("next"))
+    form = PatientQuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _question, created = services.patient_question_ask(
+                session=session,
+                text=form.cleaned_data["text"],
+                asked_from=return_to,
+                form_id=form.cleaned_data["form_id"],
+                request=request,
+            )
+        except services.ServiceError as error:
+            messages.warning(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("Your question was sent. Your doctor will answer it when you meet.")
+                if created
+                else _("That question was already sent."),
+            )
+        return HttpResponseRedirect(return_to)
+    asked = session.patient_questions.all()
+    return TemplateResponse(
+        request,
+        "consent/patient/ask.html",
+        {"session": session, "form": form, "return_to": return_to, "asked": asked},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_GET
+@patient_required
+def summary(request: HttpRequest, session: ConsentSession) -> HttpResponse:
+    journey = journey_get(session=session)
+    if session.status == Status.REVIEWING and not journey.all_answered:
+        return redirect("patient:resume")
+    return TemplateResponse(
+        request,
+        "consent/patient/summary.html",
+        {
+            "session": session,
+            "journey": journey,
+            "understood": journey.with_outcome(
+                Outcome.CORRECT_FIRST, Outcome.CORRECT_AFTER_RETEACH
+            ),
+            "to_discuss": journey.with_outcome(Outcome.FLAGGED),
+            "own_words": journey.with_outcome(Outcome.ANSWERED),
+            "asked": session.patient_questions.all(),
+        },
+    )
+
+
+@require_POST
+@never_cache
+def leave(request: HttpRequest) -> HttpResponse:
+    """End this browser's patient session (a shared tablet is handed back)."""
+    request.session.flush()
+    return TemplateResponse(request, "consent/patient/left.html")

@@ -1,0 +1,80 @@
+"""Small factory functions with keyword-only defaults (no factory framework)."""
+
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from consent.models import ConsentSession, ProcedureVersion
+from consent.packs import load_pack
+from consent.roles import AUDITOR, PHYSICIAN, roles_ensure
+from consent.services import consent_session_create, pack_import, patient_link_issue
+
+MITRACLIP_PATH = settings.BASE_DIR / "content" / "mitraclip.en.toml"
+BIRTH_DATE = date(1948, 3, 27)
+PASSWORD = "correct-horse-battery"
+
+
+def mitraclip_version() -> ProcedureVersion:
+    return pack_import(packs=[load_pack(MITRACLIP_PATH)])[0].version
+
+
+def staff_user(*, username: str, role: str = PHYSICIAN, first_name: str = "Alex"):
+    roles_ensure()
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, first_name=first_name, last_name="Martin"
+    )
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def physician(*, username: str = "dr.martin"):
+    return staff_user(username=username, role=PHYSICIAN)
+
+
+def auditor(*, username: str = "auditor"):
+    return staff_user(username=username, role=AUDITOR, first_name="Sam")
+
+
+def consent_session(
+    *,
+    version: ProcedureVersion | None = None,
+    doctor=None,
+    patient_name: str = "Jeanne Testpatient",
+    birth_date: date = BIRTH_DATE,
+) -> ConsentSession:
+    doctor = doctor or physician()
+    return consent_session_create(
+        patient_name=patient_name,
+        patient_birth_date=birth_date,
+        patient_record_number="MRN-123",
+        procedure_version=version or mitraclip_version(),
+        physician=doctor,
+        created_by=doctor,
+    )
+
+
+def issue_link(session: ConsentSession) -> str:
+    """Issue a link and return its token-bearing path."""
+    _link, token = patient_link_issue(session=session, issued_by=session.physician)
+    return f"/link/{token}/"
+
+
+def birth_date_post(birth_date: date = BIRTH_DATE) -> dict[str, str]:
+    return {
+        "day": str(birth_date.day),
+        "month": str(birth_date.month),
+        "year": str(birth_date.year),
+    }
+
+
+def patient_client(session: ConsentSession, client: Client | None = None) -> Client:
+    """A browser that opened the patient's link and confirmed the date of birth."""
+    client = client or Client()
+    response = client.get(issue_link(session))
+    assert response.status_code == 302
+    response = client.post("/patient/verify/", birth_date_post())
+    assert response.status_code == 302, response.content
+    return client
