@@ -34,21 +34,36 @@ class BirthDateForm(forms.Form):
         label=_("Day"),
         min_value=1,
         max_value=31,
-        error_messages={"required": MESSAGE_BIRTH_DATE, "invalid": MESSAGE_BIRTH_DATE},
+        error_messages={
+            "required": MESSAGE_BIRTH_DATE,
+            "invalid": MESSAGE_BIRTH_DATE,
+            "min_value": _("Enter a day from 1 to 31."),
+            "max_value": _("Enter a day from 1 to 31."),
+        },
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-day"}),
     )
     month = forms.IntegerField(
         label=_("Month"),
         min_value=1,
         max_value=12,
-        error_messages={"required": MESSAGE_BIRTH_DATE, "invalid": MESSAGE_BIRTH_DATE},
+        error_messages={
+            "required": MESSAGE_BIRTH_DATE,
+            "invalid": MESSAGE_BIRTH_DATE,
+            "min_value": _("Enter a month from 1 to 12."),
+            "max_value": _("Enter a month from 1 to 12."),
+        },
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-month"}),
     )
     year = forms.IntegerField(
         label=_("Year"),
         min_value=1900,
         max_value=2100,
-        error_messages={"required": MESSAGE_BIRTH_DATE, "invalid": MESSAGE_BIRTH_DATE},
+        error_messages={
+            "required": MESSAGE_BIRTH_DATE,
+            "invalid": MESSAGE_BIRTH_DATE,
+            "min_value": _("Enter the year with four digits, for example 1950."),
+            "max_value": _("Enter the year with four digits, for example 1950."),
+        },
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-year"}),
     )
 

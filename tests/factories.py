@@ -78,3 +78,39 @@ def patient_client(session: ConsentSession, client: Client | None = None) -> Cli
     response = client.post("/patient/verify/", birth_date_post())
     assert response.status_code == 302, response.content
     return client
+
+
+def right_answer(question) -> dict[str, object]:
+    """Form data that answers a question correctly (free text: a plausible sentence)."""
+    if question.kind == "single":
+        return {"answer": str(question.correct[0])}
+    if question.kind == "multiple":
+        return {"answer": [str(i) for i in question.correct]}
+    if question.kind == "true-false":
+        return {"answer": "true" if question.correct else "false"}
+    return {"answer": "A clip holds the two flaps of the valve together so less blood leaks back."}
+
+
+def wrong_answer(question) -> dict[str, object]:
+    if question.kind == "single":
+        return {
+            "answer": str(next(i for i in range(len(question.choices)) if i != question.correct[0]))
+        }
+    if question.kind == "multiple":
+        wrong = [i for i in range(len(question.choices)) if i not in question.correct]
+        return {"answer": [str(wrong[0])]}
+    if question.kind == "true-false":
+        return {"answer": "false" if question.correct else "true"}
+    raise ValueError("free-text answers are never wrong")
+
+
+def read_all_sections(client: Client, session: ConsentSession) -> None:
+    """Go through every section with Next, as a patient would."""
+    count = session.procedure_version.sections.count()
+    for number in range(1, count + 1):
+        assert client.get(f"/patient/section/{number}/").status_code == 200
+        client.post(f"/patient/section/{number}/", {"go": "next"})
+
+
+def submit(client: Client, number: int, data: dict[str, object], round_number: int = 1):
+    return client.post(f"/patient/question/{number}/", {"round": round_number, **data})
