@@ -208,11 +208,12 @@ def patient_link_issue(
 
     The token is returned once, to be shown to staff; only its hash is stored.
     """
-    if session.status in (Status.CANCELLED, Status.EXPIRED, Status.FINALIZED):
-        raise ServiceError(ERROR_SESSION_CLOSED)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = timezone.now()
     with transaction.atomic():
+        session = ConsentSession.objects.select_for_update().get(pk=session.pk)
+        if session.status in (Status.CANCELLED, Status.EXPIRED, Status.FINALIZED):
+            raise ServiceError(ERROR_SESSION_CLOSED)
         revoked = PatientLink.objects.filter(session=session, revoked_at__isnull=True).update(
             revoked_at=now
         )
