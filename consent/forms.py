@@ -186,7 +186,10 @@ class ConsentSessionForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["procedure_version"].queryset = ProcedureVersion.objects.all()
+        versions = ProcedureVersion.objects.all()
+        self.fields["procedure_version"].queryset = versions
+        if not self.is_bound and len(versions) == 1:
+            self.initial.setdefault("procedure_version", versions[0].pk)
         physicians = get_user_model().objects.filter(groups__name=PHYSICIAN, is_active=True)
         self.fields["physician"].queryset = physicians.order_by("last_name", "username")
         self.fields["physician"].label_from_instance = lambda u: u.get_full_name() or u.username

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent.models import Attempt, Question
 
@@ -23,6 +24,15 @@ class Outcome(StrEnum):
     # A free-text answer, which the physician assesses.
     ANSWERED = "answered"
 
+
+OUTCOME_LABELS = {
+    Outcome.UNANSWERED: gettext_lazy("Not answered yet"),
+    Outcome.CORRECT_FIRST: gettext_lazy("Right first time"),
+    Outcome.CORRECT_AFTER_RETEACH: gettext_lazy("Right after re-teaching"),
+    Outcome.RETEACH: gettext_lazy("Wrong, being re-taught"),
+    Outcome.FLAGGED: gettext_lazy("Flagged: to discuss"),
+    Outcome.ANSWERED: gettext_lazy("Answered in own words"),
+}
 
 DONE = {Outcome.CORRECT_FIRST, Outcome.CORRECT_AFTER_RETEACH, Outcome.FLAGGED, Outcome.ANSWERED}
 
@@ -54,6 +64,10 @@ class QuestionProgress:
         if last.round > self.max_reteach:
             return Outcome.FLAGGED
         return Outcome.RETEACH
+
+    @property
+    def outcome_label(self) -> str:
+        return str(OUTCOME_LABELS[self.outcome])
 
     @property
     def done(self) -> bool:
