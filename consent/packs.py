@@ -5,6 +5,7 @@ every rule is checked, unknown fields are refused (they are usually typos), and 
 names the file, the entry and the field, so an author can fix the pack without reading code.
 """
 
+import datetime
 import difflib
 import hashlib
 import json
@@ -97,7 +98,23 @@ ALLOWED_TAGS = {
     "td",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
-_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+URL_SCHEMES = {"https", "http", "mailto", "tel"}
+
+
+class _Markdown(MarkdownIt):
+    """CommonMark that hands every link and all raw HTML to the sanitizer.
+
+    markdown-it would print refused links (`javascript:`) and raw HTML back as visible text,
+    so that `<script>` or `onerror=` would show on the patient's page as words. Instead, they
+    are rendered as HTML and nh3 then removes them: raw tags and their handlers disappear, script
+    and style contents with them, and a link to a refused scheme loses its target.
+    """
+
+    def validateLink(self, url: str) -> bool:
+        return True
+
+
+_markdown = _Markdown("commonmark", {"html": True}).enable("table")
 
 
 class PackError(Exception):
@@ -127,7 +144,7 @@ def markdown_to_html(text: str) -> str:
         _markdown.render(text),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"https", "http", "mailto", "tel"},
+        url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
 
@@ -156,9 +173,13 @@ def load_pack(path: str | Path) -> Pack:
 
 def parse_pack(raw: bytes, *, source_name: str) -> Pack:
     try:
-        text = raw.decode("utf-8")
+        # "utf-8-sig" also accepts the byte order mark some Windows editors put first.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise PackError([f"{source_name}: is not UTF-8 text"]) from error
+        line = raw[: error.start].count(b"\n") + 1
+        raise PackError(
+            [f"{source_name}: is not UTF-8 text (invalid byte on line {line}); save it as UTF-8"]
+        ) from error
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -177,7 +198,7 @@ class _Validator:
         self.errors.append(prefix + message)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        content = self.table(data, TOP_FIELDS, "")
+        content = self.table(data, TOP_FIELDS)
         if "schema" in content:
             schema = content["schema"]
             if not isinstance(schema, int) or isinstance(schema, bool):
@@ -188,10 +209,11 @@ class _Validator:
             self.text(content, field, "")
         if "reviewed_by" in content:
             self.text(content, "reviewed_by", "")
-        if isinstance(content.get("slug"), str) and not KEY_PATTERN.match(content["slug"]):
-            self.error("", f'field "slug" "{content["slug"]}" may only use a-z, 0-9 and "-"')
+        slug = content.get("slug")
+        if isinstance(slug, str) and slug.strip() and not KEY_PATTERN.match(slug):
+            self.error("", f'field "slug" "{slug}" may only use a-z, 0-9 and "-"')
         language = content.get("language")
-        if isinstance(language, str) and language and not LANGUAGE_PATTERN.match(language):
+        if isinstance(language, str) and language.strip() and not LANGUAGE_PATTERN.match(language):
             self.error("", f'field "language" "{language}" is not a BCP 47 tag such as "en"')
 
         sections = self.entries(content, "sections", SECTION_FIELDS, minimum=1)
@@ -210,14 +232,22 @@ class _Validator:
 
         if self.errors:
             raise PackError(self.errors)
-        return content
+        # Types were checked on the values as written (so `schema = 1.0` is refused); only now
+        # are equal values made to serialize equally.
+        return _normalize(content)
 
     # Structure
 
-    def table(self, data: Any, fields: dict[str, bool], where: str) -> dict[str, Any]:
+    def table(
+        self, data: Any, fields: dict[str, bool], name: str = "", index: int = 0
+    ) -> dict[str, Any]:
+        """Check one table's fields; `name` and `index` place an entry of an array."""
+        where = f"{name}[{index}]" if name else ""
         if not isinstance(data, dict):
             self.error(where, f"must be a table, not {_type_name(data)}")
             return {}
+        if name:
+            where = self.where(name, index, data)
         for field in data:
             if field not in fields:
                 hint = _closest(field, fields)
@@ -226,7 +256,7 @@ class _Validator:
         for field, required in fields.items():
             if required and field not in data:
                 self.error(where, f'missing required field "{field}"')
-        return {field: _normalize(value) for field, value in data.items() if field in fields}
+        return {field: value for field, value in data.items() if field in fields}
 
     def entries(
         self, content: dict[str, Any], name: str, fields: dict[str, bool], *, minimum: int
@@ -234,13 +264,21 @@ class _Validator:
         if name not in content:
             return []
         value = content[name]
+        if isinstance(value, dict):
+            self.error(
+                "",
+                f'field "{name}" is a single table; write each entry as [[{name}]], '
+                "with double brackets",
+            )
+        elif not isinstance(value, list):
+            self.error("", f'field "{name}" must be [[{name}]] entries, not {_type_name(value)}')
         if not isinstance(value, list):
-            self.error("", f'"{name}" must be an array of tables ([[{name}]]), not a single value')
             content[name] = []
             return []
         if len(value) < minimum:
-            self.error("", f"needs at least {minimum} [[{name}]] entries, found {len(value)}")
-        checked = [self.table(entry, fields, f"{name}[{i}]") for i, entry in enumerate(value)]
+            entries = "entry" if minimum == 1 else "entries"
+            self.error("", f"needs at least {minimum} [[{name}]] {entries}, found {len(value)}")
+        checked = [self.table(entry, fields, name, i) for i, entry in enumerate(value)]
         content[name] = checked
         return checked
 
@@ -333,7 +371,9 @@ class _Validator:
                 self.text(question, field, where)
             if self.text(question, "section", where):
                 section = question["section"]
-                if section not in section_kinds:
+                if not section_kinds:
+                    pass  # no usable sections: that is reported once, not for every question
+                elif section not in section_kinds:
                     self.error(where, f'field "section" "{section}" names no section of this pack')
                 elif section_kinds[section] == "risks":
                     about_risks = True
@@ -384,14 +424,23 @@ class _Validator:
         if not MIN_CHOICES <= len(choices) <= MAX_CHOICES:
             self.error(
                 where,
-                f'field "choices" has {len(choices)} choices; '
+                f'field "choices" has {_count(len(choices), "choice")}; '
                 f"it needs {MIN_CHOICES} to {MAX_CHOICES}",
             )
+        seen: dict[str, int] = {}
         for i, choice in enumerate(choices):
-            if not isinstance(choice, str) or not choice.strip():
-                self.error(where, f"choices[{i}] must be non-empty text")
-        if len({c for c in choices if isinstance(c, str)}) != len(choices):
-            self.error(where, 'field "choices" lists the same choice twice')
+            if not isinstance(choice, str):
+                self.error(where, f"choices[{i}] must be text, not {_type_name(choice)}")
+                continue
+            if not choice.strip():
+                self.error(where, f"choices[{i}] is empty")
+                continue
+            # Choices that differ only in case or spacing look the same to a patient.
+            same = " ".join(choice.split()).casefold()
+            if same in seen:
+                self.error(where, f'choices[{i}] "{choice}" repeats choices[{seen[same]}]')
+            else:
+                seen[same] = i
         if "correct" not in question:
             self.error(where, 'missing required field "correct" (a list of choice indexes)')
             return
@@ -403,7 +452,9 @@ class _Validator:
             return
         for i in correct:
             if not 0 <= i < len(choices):
-                self.error(where, f"correct index {i} is out of range for {len(choices)} choices")
+                self.error(
+                    where, f"correct index {i} is out of range for {_count(len(choices), 'choice')}"
+                )
         if len(set(correct)) != len(correct):
             self.error(where, 'field "correct" lists the same index twice')
         if question["kind"] == "single" and len(correct) != 1:
@@ -422,8 +473,10 @@ class _Validator:
             self.error(where, 'field "key_points" must be a non-empty list of text')
             return
         for i, point in enumerate(points):
-            if not isinstance(point, str) or not point.strip():
-                self.error(where, f"key_points[{i}] must be non-empty text")
+            if not isinstance(point, str):
+                self.error(where, f"key_points[{i}] must be text, not {_type_name(point)}")
+            elif not point.strip():
+                self.error(where, f"key_points[{i}] is empty")
 
     def refuse(self, question: dict[str, Any], field: str, where: str, why: str) -> None:
         if field in question:
@@ -446,7 +499,9 @@ def _normalize(value: Any) -> Any:
 def _type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, int):
         return "a number"
     if isinstance(value, str):
         return "text"
@@ -454,7 +509,14 @@ def _type_name(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, datetime.date | datetime.time):  # TOML dates and times
+        return "a date or time"
     return type(value).__name__
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 choice', '3 choices'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _closest(field: str, fields: dict[str, bool]) -> str | None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consent.packs import PackError, load_pack
+from consent.packs import Pack, PackError, load_pack
 from consent.services import PackConflict, pack_import
 
 
@@ -15,12 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", help="TOML content pack files")
 
     def handle(self, *args: Any, paths: list[str], **options: Any) -> None:
-        packs, problems = [], []
+        packs: list[Pack] = []
+        problems: list[str] = []
         for path in paths:
             try:
                 packs.append(load_pack(path))
             except PackError as error:
                 problems.extend(error.messages)
+        problems.extend(_same_version_conflicts(packs))
         if problems:
             for message in problems:
                 self.stderr.write(message)
@@ -36,3 +38,18 @@ class Command(BaseCommand):
                 f"{pack.source_name}: {version.slug} ({version.language}) version "
                 f"{version.version} {what} [sha256 {version.content_hash[:16]}]"
             )
+
+
+def _same_version_conflicts(packs: list[Pack]) -> list[str]:
+    """Packs given together that claim the same slug, language and version with other content."""
+    first: dict[tuple[str, str, str], Pack] = {}
+    problems = []
+    for pack in packs:
+        earlier = first.setdefault(pack.identity, pack)
+        if earlier.content_hash != pack.content_hash:
+            slug, language, version = pack.identity
+            problems.append(
+                f"{pack.source_name}: {slug} ({language}) version {version} has different "
+                f"content from {earlier.source_name}; give one of them a new version"
+            )
+    return problems
