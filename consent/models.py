@@ -17,9 +17,9 @@ class ProcedureVersion(models.Model):
     slug = models.SlugField(max_length=100)
     language = models.CharField(max_length=35)
     version = models.CharField(max_length=100)
-    title = models.CharField(max_length=300)
+    title = models.TextField()
     summary = models.TextField()
-    reviewed_by = models.CharField(max_length=300, blank=True)
+    reviewed_by = models.TextField(blank=True)
     content_hash = models.CharField(max_length=64, unique=True)
     # The canonical parsed pack, exactly what was hashed: the version can be re-verified forever.
     content = models.JSONField()
@@ -43,7 +43,7 @@ class Section(models.Model):
     position = models.PositiveIntegerField()
     key = models.CharField(max_length=100)
     kind = models.CharField(max_length=20)
-    title = models.CharField(max_length=300)
+    title = models.TextField()
     body = models.TextField(help_text="Markdown, as written in the pack.")
     body_html = models.TextField(help_text="Rendered and sanitized at import.")
 
@@ -69,11 +69,12 @@ class Risk(models.Model):
     version = models.ForeignKey(ProcedureVersion, on_delete=models.PROTECT, related_name="risks")
     position = models.PositiveIntegerField()
     key = models.CharField(max_length=100)
-    name = models.CharField(max_length=300)
+    name = models.TextField()
     description = models.TextField()
     frequency = models.CharField(max_length=20, choices=Frequency.choices)
-    frequency_text = models.CharField(max_length=300)
-    max_per_100 = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    frequency_text = models.TextField()
+    # Exactly the pack's number (never rounded on the way in), or None where it gives none.
+    max_per_100 = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]
@@ -91,7 +92,7 @@ class Alternative(models.Model):
     )
     position = models.PositiveIntegerField()
     key = models.CharField(max_length=100)
-    name = models.CharField(max_length=300)
+    name = models.TextField()
     description = models.TextField()
 
     class Meta:

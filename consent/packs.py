@@ -19,6 +19,8 @@ import nh3
 from markdown_it import MarkdownIt
 
 SCHEMA_VERSION = 1
+# Identifiers are stored in indexed columns; prose fields have no limit.
+MAX_LENGTHS = {"slug": 100, "key": 100, "version": 100, "language": 35}
 KEY_PATTERN = re.compile(r"^[a-z0-9-]+$")
 # BCP 47: a primary language subtag, then optional script/region/variant subtags.
 LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -295,6 +297,10 @@ class _Validator:
             return False
         if not value.strip():
             self.error(where, f'field "{field}" is empty')
+            return False
+        limit = MAX_LENGTHS.get(field)
+        if limit is not None and len(value) > limit:
+            self.error(where, f'field "{field}" is {len(value)} characters long; at most {limit}')
             return False
         return True
 

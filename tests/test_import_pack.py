@@ -163,13 +163,24 @@ def test_risks_are_stored_in_file_order_with_their_numbers():
     assert risks[0].frequency_text == "the most common problem with this procedure"
 
 
-def test_decimal_max_per_100_is_stored(tmp_path):
+@pytest.mark.parametrize("number", [0.5, 0.125, 0.001, 99.999])
+def test_decimal_max_per_100_is_stored_exactly_as_written(tmp_path, number):
     pack = valid_pack()
-    pack["risks"][1]["max_per_100"] = 0.5
+    pack["risks"][1]["max_per_100"] = number
 
     import_pack(write_pack(tmp_path, pack))
 
-    assert Risk.objects.get(key="stroke").max_per_100 == Decimal("0.5")
+    assert Risk.objects.get(key="stroke").max_per_100 == number
+
+
+def test_long_prose_fields_are_stored_whole(tmp_path):
+    pack = valid_pack()
+    pack["title"] = "A very long title " * 40
+    pack["risks"][1]["name"] = "A very long risk name " * 30
+
+    import_pack(write_pack(tmp_path, pack))
+
+    assert Risk.objects.get(key="stroke").name == pack["risks"][1]["name"]
 
 
 def test_alternatives_are_stored_in_file_order():

@@ -1494,3 +1494,24 @@ def test_mitraclip_section_reads_at_grade_8_or_below(readability, section):
     row = module.measure(section["key"], section["title"], module.strip_markdown(section["body"]))
 
     assert row.grade <= 8
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "limit"),
+    [
+        ((), "slug", 100),
+        ((), "version", 100),
+        (("sections", 0), "key", 100),
+        (("risks", 0), "key", 100),
+    ],
+)
+def test_identifiers_longer_than_their_column_are_refused(path, field, limit):
+    pack = valid_pack()
+    entry = pack
+    for part in path:
+        entry = entry[part]
+    entry[field] = "a" * (limit + 1)
+    assert any(
+        f'field "{field}" is {limit + 1} characters long; at most {limit}' in message
+        for message in errors(pack)
+    )
