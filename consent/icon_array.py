@@ -66,7 +66,7 @@ def icon_array_svg(count: int, element_id: str, description: str) -> SafeString:
     title = _("%(count)d in 100") % {"count": count}
     return format_html(
         '<svg class="icon-array" role="img" viewBox="0 0 {0} {0}" width="100%" '
-        'aria-labelledby="{1}-title {1}-desc" xmlns="http://www.w3.org/2000/svg">'
+        'aria-labelledby="{1}-title" aria-describedby="{1}-desc" xmlns="http://www.w3.org/2000/svg">'
         '<title id="{1}-title">{2}</title><desc id="{1}-desc">{3}</desc>{4}</svg>',
         COLUMNS * CELL,
         element_id,

@@ -66,6 +66,11 @@ class QuestionProgress:
         return Outcome.RETEACH
 
     @property
+    def answer_display(self) -> str:
+        """The latest answer as the patient gave it."""
+        return answer_text(self.question, self.last.answer) if self.last else ""
+
+    @property
     def outcome_label(self) -> str:
         return str(OUTCOME_LABELS[self.outcome])
 

@@ -24,7 +24,7 @@ from consent.forms import AnswerForm, BirthDateForm, PatientQuestionForm
 from consent.icon_array import highlighted_count, icon_array_description, icon_array_svg
 from consent.models import ConsentSession, PatientLink, Risk, Section
 from consent.selectors import Journey, journey_get, patient_link_session
-from consent.teachback import Outcome, QuestionProgress, answer_text
+from consent.teachback import Outcome, QuestionProgress
 
 SESSION_LINK = "patient_link"
 SESSION_VERIFIED = "patient_verified"
@@ -34,9 +34,14 @@ Status = ConsentSession.Status
 View = Callable[..., HttpResponse]
 
 
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+
+
 def link_unusable(request: HttpRequest) -> HttpResponse:
     """One plain page for every link that cannot be used: it says nothing about anyone."""
-    return TemplateResponse(request, "consent/patient/link_unusable.html", status=404)
+    return TemplateResponse(
+        request, "consent/patient/link_unusable.html", status=404, headers=NO_REFERRER
+    )
 
 
 def _current_link(request: HttpRequest) -> PatientLink | None:
@@ -77,7 +82,10 @@ def link_open(request: HttpRequest, token: str) -> HttpResponse:
     # A fresh session: no earlier patient's or staff member's state survives on a shared tablet.
     request.session.flush()
     request.session[SESSION_LINK] = link.pk
-    return redirect("patient:verify")
+    response = redirect("patient:verify")
+    # The URL that led here holds the token: nothing may carry it onward.
+    response["Referrer-Policy"] = NO_REFERRER["Referrer-Policy"]
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -185,7 +193,6 @@ def section(request: HttpRequest, session: ConsentSession, number: int) -> HttpR
             "journey": journey,
             "section": shown,
             "number": number,
-            "percent": round(100 * number / journey.section_count),
             "is_last": number == journey.section_count,
             "risk_pictures": _risk_pictures(shown),
         },
@@ -234,7 +241,6 @@ def _question_page(
             "journey": journey,
             "progress": progress,
             "form": form,
-            "percent": round(100 * (progress.number - 1) / journey.question_count),
         },
         status=400 if form.is_bound else 200,
     )
@@ -297,13 +303,11 @@ def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpRe
             "journey": journey,
             "progress": progress,
             "outcome": progress.outcome.value,
-            "chosen": answer_text(progress.question, progress.last.answer),
             "reteach_section": reteach_section,
             "risk_pictures": (
                 _risk_pictures(reteach_section) if progress.outcome == Outcome.RETEACH else []
             ),
             "next_number": number + 1 if number < journey.question_count else None,
-            "percent": round(100 * number / journey.question_count),
         },
     )
 

@@ -1,0 +1,158 @@
+"""Browser tests: the system Chromium driven by Playwright against pytest-django's live server.
+
+One browser for the whole run, a fresh context (cookies, storage) for every test. Every page a
+test opens is watched: a Content-Security-Policy violation or an uncaught script error fails the
+test.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.utils import timezone as django_timezone
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+from consent.models import ConsentSession, Question
+from consent.views import patient as patient_views
+from tests import factories
+from tests.browser.steps import DESKTOP
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NO_CHROMIUM = "Debian package chromium is not installed; run make test as root"
+SCREENSHOT_DIR = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+# Playwright waits this long at most for a page or an element (auto-waiting, never a sleep).
+TIMEOUT_MS = 10_000
+
+
+def _running_in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if _running_in_ci():
+            pytest.fail(f"{NO_CHROMIUM} (CI is set, so browser tests may not be skipped)")
+        pytest.skip(NO_CHROMIUM)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class PageProblems:
+    """What the browser complained about while a test ran."""
+
+    messages: list[str] = field(default_factory=list)
+
+    def console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.messages.append(f"CSP: {message.text} ({message.location.get('url')})")
+
+    def page_error(self, error: Exception) -> None:
+        self.messages.append(f"Script error: {error}")
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Make browser contexts (desktop size unless told) that fail the test on CSP errors."""
+    contexts: list[BrowserContext] = []
+    problems = PageProblems()
+
+    def make(**options: Any) -> BrowserContext:
+        options.setdefault("viewport", DESKTOP)
+        context = browser.new_context(**options)
+        context.set_default_timeout(TIMEOUT_MS)
+
+        def watch(page: Page) -> None:
+            page.on("console", problems.console)
+            page.on("pageerror", problems.page_error)
+
+        context.on("page", watch)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    if problems.messages:
+        pytest.fail("The browser reported problems:\n" + "\n".join(problems.messages))
+
+
+@pytest.fixture
+def page(new_context: Callable[..., BrowserContext]) -> Page:
+    return new_context().new_page()
+
+
+@dataclass
+class Patient:
+    session: ConsentSession
+    link_path: str
+
+    @property
+    def section_count(self) -> int:
+        return self.session.procedure_version.sections.count()
+
+    def questions(self) -> list[Question]:
+        return list(self.session.procedure_version.questions.order_by("position"))
+
+
+@pytest.fixture
+def patient(transactional_db: None) -> Patient:
+    """A consent session for the MitraClip pack with a fresh link (its token-bearing path)."""
+    session = factories.consent_session()
+    return Patient(session=session, link_path=factories.issue_link(session))
+
+
+class SteppingClock:
+    """The patient pages' clock, moved on a few seconds at every reading, so that the time
+    spent on a section is known without waiting for it."""
+
+    step = timedelta(seconds=3)
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    def now(self) -> Any:
+        self.readings += 1
+        return django_timezone.now() + self.readings * self.step
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(django_timezone, name)
+
+
+@pytest.fixture
+def reading_clock(monkeypatch: pytest.MonkeyPatch) -> SteppingClock:
+    clock = SteppingClock()
+    monkeypatch.setattr(patient_views, "timezone", clock)
+    return clock
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], None]:
+    """Save a full-page PNG when SCREENSHOTS=1 (into test-artifacts/screenshots/)."""
+    enabled = os.environ.get("SCREENSHOTS") == "1"
+    if enabled:
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+
+    def save(page: Page, name: str) -> None:
+        if enabled:
+            width = page.viewport_size["width"] if page.viewport_size else 0
+            page.screenshot(path=SCREENSHOT_DIR / f"{name}-{width}.png", full_page=True)
+
+    return save

@@ -1,0 +1,75 @@
+"""What a patient does in the browser, one step at a time, for the browser tests."""
+
+import re
+from datetime import date
+
+from playwright.sync_api import Page, Response, expect
+
+from consent.models import Question
+from tests.factories import BIRTH_DATE
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 740}
+FREE_TEXT_ANSWER = (
+    "The clip holds the two flaps of my valve together so it leaks less. It goes in through "
+    "a vein in the groin, because open-heart surgery is too risky for me."
+)
+
+
+def open_link(page: Page, base_url: str, link_path: str) -> Response:
+    response = page.goto(base_url + link_path)
+    assert response is not None
+    return response
+
+
+def enter_birth_date(page: Page, birth_date: date = BIRTH_DATE) -> None:
+    page.get_by_label("Day").fill(str(birth_date.day))
+    page.get_by_label("Month").fill(str(birth_date.month))
+    page.get_by_label("Year").fill(str(birth_date.year))
+    page.get_by_role("button", name="Continue").click()
+
+
+def confirm_birth_date(page: Page, birth_date: date = BIRTH_DATE) -> None:
+    enter_birth_date(page, birth_date)
+    page.wait_for_url(re.compile(r"/patient/start/$"))
+
+
+def next_section(page: Page) -> None:
+    page.get_by_role("button", name=re.compile(r"^(Next|Go to the questions)$")).click()
+
+
+def skip_to_questions(page: Page, base_url: str, section_count: int) -> None:
+    """Open the last section directly and leave it forward: the reading part is then done."""
+    page.goto(f"{base_url}/patient/section/{section_count}/")
+    page.get_by_role("button", name="Go to the questions").click()
+    page.wait_for_url(re.compile(r"/patient/question/1/$"))
+
+
+def _wrong_choices(question: Question) -> list[int]:
+    return [i for i in range(len(question.choices)) if i not in question.correct][:1]
+
+
+def choose(page: Page, question: Question, *, right: bool = True) -> None:
+    """Fill in an answer to the question on screen, right or wrong, without sending it."""
+    expect(page.locator("legend")).to_have_text(question.prompt)
+    if question.kind == Question.Kind.FREE_TEXT:
+        page.get_by_label("Write your answer in your own words").fill(FREE_TEXT_ANSWER)
+    elif question.kind == Question.Kind.TRUE_FALSE:
+        value = question.correct if right else not question.correct
+        page.get_by_role("radio", name="True" if value else "False", exact=True).check()
+    else:
+        role = "radio" if question.kind == Question.Kind.SINGLE else "checkbox"
+        for index in question.correct if right else _wrong_choices(question):
+            page.get_by_role(role, name=question.choices[index], exact=True).check()
+
+
+def answer(page: Page, question: Question, *, right: bool = True) -> None:
+    choose(page, question, right=right)
+    page.get_by_role("button", name=re.compile(r"^(Check|Send) my answer$")).click()
+    page.wait_for_url(re.compile(r"/patient/question/\d+/result/$"))
+
+
+def continue_from_result(page: Page) -> None:
+    page.get_by_role(
+        "link", name=re.compile(r"^(Next question|See your summary|Try the question again)$")
+    ).click()
