@@ -5,6 +5,7 @@ State changes are made by `consent.services`; the models only hold data and inva
 """
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -178,6 +179,10 @@ class ConsentSession(models.Model):
     # Where the patient is in the reading part, so they come back to the same page.
     current_section = models.PositiveIntegerField(default=1)
     sections_done = models.BooleanField(default=False)
+    attested_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.TextField(blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -187,6 +192,15 @@ class ConsentSession(models.Model):
     def __str__(self) -> str:
         return f"Consent session {self.public_id}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A finalized record never changes, whatever code path tries (services check first).
+        if self.pk is not None and _session_finalized(self.pk):
+            raise RecordFinalized(f"consent session {self.pk} is finalized")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise RecordFinalized("consent sessions are never deleted")
+
     @property
     def language(self) -> str:
         return self.procedure_version.language
@@ -194,6 +208,37 @@ class ConsentSession(models.Model):
     @property
     def answers_locked(self) -> bool:
         return self.status != self.Status.REVIEWING
+
+    @property
+    def is_finalized(self) -> bool:
+        return self.status == self.Status.FINALIZED
+
+
+class RecordFinalized(Exception):
+    """An attempt to change or delete something that belongs to a finalized record."""
+
+
+def _session_finalized(session_id: int) -> bool:
+    return ConsentSession.objects.filter(
+        pk=session_id, status=ConsentSession.Status.FINALIZED
+    ).exists()
+
+
+class FrozenWithSession(models.Model):
+    """Rows that belong to a consent session and freeze with it once it is finalized."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if _session_finalized(self.session_id):
+            raise RecordFinalized(f"{self._meta.label} of a finalized consent session")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if _session_finalized(self.session_id):
+            raise RecordFinalized(f"{self._meta.label} of a finalized consent session")
+        return super().delete(*args, **kwargs)
 
 
 class PatientLink(models.Model):
@@ -217,7 +262,7 @@ class PatientLink(models.Model):
         return f"Patient link {self.pk}"
 
 
-class SectionView(models.Model):
+class SectionView(FrozenWithSession):
     """Time a patient spent on one section, summed over every visit."""
 
     session = models.ForeignKey(
@@ -238,7 +283,7 @@ class SectionView(models.Model):
         return f"{self.section} ({self.seconds} s)"
 
 
-class Attempt(models.Model):
+class Attempt(FrozenWithSession):
     """One answer to one teach-back question. Attempts are never changed, only added."""
 
     session = models.ForeignKey(ConsentSession, on_delete=models.PROTECT, related_name="attempts")
@@ -263,7 +308,7 @@ class Attempt(models.Model):
         return f"Attempt {self.round} at {self.question.key}"
 
 
-class PatientQuestion(models.Model):
+class PatientQuestion(FrozenWithSession):
     """A question the patient wrote for the physician."""
 
     session = models.ForeignKey(
@@ -274,6 +319,11 @@ class PatientQuestion(models.Model):
     # Identifies the form the question was written in, so that sending it twice stores it once.
     form_id = models.UUIDField()
     created_at = models.DateTimeField(auto_now_add=True)
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -283,6 +333,149 @@ class PatientQuestion(models.Model):
 
     def __str__(self) -> str:
         return f"Patient question {self.pk}"
+
+
+class QuestionReview(FrozenWithSession):
+    """The physician's review of a teach-back question: key points covered, how it was resolved."""
+
+    session = models.ForeignKey(
+        ConsentSession, on_delete=models.PROTECT, related_name="question_reviews"
+    )
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    # Indexes into the question's key_points that the patient's own words covered (free text).
+    covered_key_points = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "question"], name="unique_question_review")
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.question.key}"
+
+
+class Discussion(FrozenWithSession):
+    """What the physician records of the conversation held in person."""
+
+    session = models.OneToOneField(
+        ConsentSession, on_delete=models.PROTECT, related_name="discussion"
+    )
+    # Keys of the pack's sections whose points the patient explained back in person.
+    verbal_teachback = models.JSONField(default=list, blank=True)
+    verbal_teachback_notes = models.TextField(blank=True)
+    # Keys of the pack's alternatives that were discussed.
+    alternatives_discussed = models.JSONField(default=list, blank=True)
+    alternatives_notes = models.TextField(blank=True)
+    interpreter_name = models.CharField(max_length=200, blank=True)
+    interpreter_language = models.CharField(max_length=100, blank=True)
+    witness_name = models.CharField(max_length=200, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Discussion of {self.session}"
+
+
+class Signature(FrozenWithSession):
+    """One signature with its manifestation (21 CFR 11.50): printed name, date-time, meaning."""
+
+    class Kind(models.TextChoices):
+        ATTESTATION = "attestation", _("Physician attestation")
+        PATIENT_CONSENT = "patient_consent", _("Patient consent")
+        PATIENT_REFUSAL = "patient_refusal", _("Patient informed refusal")
+        INTERPRETER = "interpreter", _("Interpreter")
+        WITNESS = "witness", _("Witness")
+        COUNTERSIGNATURE = "countersignature", _("Physician countersignature")
+
+    class Method(models.TextChoices):
+        PASSWORD = "password", _("account password re-entered")
+        DRAWN = "drawn", _("drawn signature and typed name")
+        TYPED = "typed", _("typed full name")
+
+    session = models.ForeignKey(ConsentSession, on_delete=models.PROTECT, related_name="signatures")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    printed_name = models.CharField(max_length=200)
+    meaning = models.TextField()
+    statement = models.TextField()
+    method = models.CharField(max_length=20, choices=Method.choices)
+    image = models.BinaryField(null=True, blank=True, help_text="The drawn signature, as PNG.")
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["signed_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "kind"], name="unique_signature_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.printed_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RecordFinalized("a signature is never changed once given")
+        super().save(*args, **kwargs)
+
+
+class ConsentRecord(models.Model):
+    """The finalized record of a consent session and its PDF, stored once, never re-rendered."""
+
+    session = models.OneToOneField(ConsentSession, on_delete=models.PROTECT, related_name="record")
+    record_id = models.CharField(max_length=40, unique=True)
+    pdf = models.FileField(upload_to="records/%Y/%m/")
+    pdf_sha256 = models.CharField(max_length=64)
+    pdf_size = models.PositiveIntegerField()
+    finalized_at = models.DateTimeField()
+    finalized_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Record {self.record_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RecordFinalized("a finalized record is never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise RecordFinalized("a finalized record is never deleted")
+
+
+class Addendum(models.Model):
+    """A later statement linked to a finalized record: a withdrawal of consent or a correction."""
+
+    class Kind(models.TextChoices):
+        WITHDRAWAL = "withdrawal", _("Withdrawal of consent")
+        CORRECTION = "correction", _("Correction")
+
+    record = models.ForeignKey(ConsentRecord, on_delete=models.PROTECT, related_name="addenda")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.record}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RecordFinalized("an addendum is never changed; add another")
+        super().save(*args, **kwargs)
 
 
 class AuditEvent(models.Model):

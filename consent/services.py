@@ -393,6 +393,9 @@ def section_leave(
     """
     with transaction.atomic():
         session = ConsentSession.objects.select_for_update().get(pk=session.pk)
+        if session.status == Status.FINALIZED:
+            # Re-reading a finalized record's text is fine; the record itself no longer changes.
+            return session
         counted = 0
         if seconds is not None:
             cap = int(settings.CONSENT_SECTION_TIME_CAP.total_seconds())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent.views import patient, staff
+from consent.views import decision, patient, physician, staff
 
 patient_patterns = (
     [
@@ -14,6 +14,11 @@ patient_patterns = (
         path("patient/ask/", patient.ask, name="ask"),
         path("patient/summary/", patient.summary, name="summary"),
         path("patient/leave/", patient.leave, name="leave"),
+        # The patient's decision (consent/views/decision.py).
+        path("patient/decision/", decision.decide, name="decision"),
+        path("patient/decision/decline/", decision.decline, name="decline"),
+        path("patient/decision/companion/", decision.companion, name="companion"),
+        path("patient/record.pdf", decision.record_copy, name="record_copy"),
     ],
     "patient",
 )
@@ -26,6 +31,24 @@ staff_patterns = (
         path("sessions/<uuid:public_id>/link/", staff.link_issue, name="link_issue"),
         path("sessions/<uuid:public_id>/link/revoke/", staff.link_revoke, name="link_revoke"),
         path("sessions/<uuid:public_id>/cancel/", staff.session_cancel, name="session_cancel"),
+        # The physician's workspace (consent/views/physician.py).
+        path("sessions/<uuid:public_id>/qr.svg", physician.link_qr, name="link_qr"),
+        path("sessions/<uuid:public_id>/review/", physician.review, name="review"),
+        path(
+            "sessions/<uuid:public_id>/patient-questions/<int:question_id>/answer/",
+            physician.patient_question_answer,
+            name="patient_question_answer",
+        ),
+        path(
+            "sessions/<uuid:public_id>/questions/<int:question_id>/review/",
+            physician.question_review,
+            name="question_review",
+        ),
+        path("sessions/<uuid:public_id>/discussion/", physician.discussion, name="discussion"),
+        path("sessions/<uuid:public_id>/attest/", physician.attest, name="attest"),
+        path("sessions/<uuid:public_id>/finalize/", physician.finalize, name="finalize"),
+        path("sessions/<uuid:public_id>/record.pdf", physician.record_pdf, name="record_pdf"),
+        path("sessions/<uuid:public_id>/addenda/", physician.addendum, name="addendum"),
     ],
     "staff",
 )
