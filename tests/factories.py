@@ -114,3 +114,94 @@ def read_all_sections(client: Client, session: ConsentSession) -> None:
 
 def submit(client: Client, number: int, data: dict[str, object], round_number: int = 1):
     return client.post(f"/patient/question/{number}/", {"round": round_number, **data})
+
+
+def _service_request():
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/", REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT="factory")
+
+
+def ready_session(*, wrong_key: str | None = None, patient_question: str = "") -> ConsentSession:
+    """A session whose patient has answered everything (via the services, no HTTP).
+
+    `wrong_key` names a question answered wrongly in every round, so it ends flagged.
+    """
+    from consent import services
+
+    session = consent_session()
+    request = _service_request()
+    link, _token = patient_link_issue(session=session, issued_by=session.physician)
+    services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=request)
+    ConsentSession.objects.filter(pk=session.pk).update(sections_done=True)
+    session.refresh_from_db()
+    if patient_question:
+        import uuid
+
+        services.patient_question_ask(
+            session=session,
+            text=patient_question,
+            asked_from="/patient/summary/",
+            form_id=uuid.uuid4(),
+            request=request,
+        )
+    for question in session.procedure_version.questions.order_by("position"):
+        rounds = session.max_reteach + 1 if question.key == wrong_key else 1
+        for round_number in range(1, rounds + 1):
+            data = wrong_answer(question) if question.key == wrong_key else right_answer(question)
+            answer = data["answer"]
+            if question.kind == "single":
+                answer = [int(answer)]
+            elif question.kind == "multiple":
+                answer = [int(i) for i in answer]
+            elif question.kind == "true-false":
+                answer = answer == "true"
+            services.answer_submit(
+                session=session,
+                question=question,
+                answer=answer,
+                round_number=round_number,
+                request=request,
+            )
+    session.refresh_from_db()
+    return session
+
+
+def reviewed_session(**kwargs) -> ConsentSession:
+    """A ready session whose review is complete: questions answered, free text assessed,
+    flagged items resolved, discussion recorded."""
+    from consent import signing
+    from consent.selectors import journey_get
+    from consent.teachback import Outcome
+
+    session = ready_session(**kwargs)
+    doctor = session.physician
+    for asked in session.patient_questions.all():
+        signing.patient_question_answer(
+            question=asked, answer="Yes, we will talk about it.", physician=doctor
+        )
+    for progress in journey_get(session=session).progress:
+        if progress.outcome in (Outcome.FLAGGED, Outcome.ANSWERED):
+            signing.question_review_save(
+                session=session,
+                question=progress.question,
+                covered_key_points=list(range(len(progress.question.key_points))),
+                note="Explained again in person; understood.",
+                physician=doctor,
+            )
+    signing.discussion_save(
+        session=session,
+        physician=doctor,
+        alternatives_discussed=[a.key for a in session.procedure_version.alternatives.all()],
+        alternatives_notes="Surgery discussed.",
+    )
+    return session
+
+
+def attested_session(**kwargs) -> ConsentSession:
+    from consent import signing
+
+    session = reviewed_session(**kwargs)
+    signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+    session.refresh_from_db()
+    return session

@@ -1,0 +1,277 @@
+"""The signing flow's services: every transition, every refusal, and the frozen record."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from consent import signing
+from consent.models import (
+    Addendum,
+    Attempt,
+    AuditEvent,
+    ConsentRecord,
+    ConsentSession,
+    PatientQuestion,
+    RecordFinalized,
+    Signature,
+)
+from consent.services import ServiceError
+from tests.factories import (
+    PASSWORD,
+    attested_session,
+    physician,
+    ready_session,
+    reviewed_session,
+)
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+Status = ConsentSession.Status
+
+
+def fake_pdf(session, record_id):
+    return f"%PDF-1.7 record {record_id}".encode()
+
+
+def signed_session(**kwargs):
+    session = attested_session(**kwargs)
+    signing.patient_consent_sign(
+        session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=PNG
+    )
+    session.refresh_from_db()
+    return session
+
+
+def finalized(session=None):
+    session = session or signed_session()
+    return signing.session_finalize(
+        session=session, physician=session.physician, password=PASSWORD, render_pdf=fake_pdf
+    )
+
+
+def test_attestation_is_refused_while_patient_questions_are_unanswered():
+    session = ready_session(patient_question="Will it hurt?")
+    with pytest.raises(ServiceError, match="Answer every question the patient asked"):
+        signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+
+
+def test_attestation_is_refused_until_flagged_items_are_resolved():
+    session = ready_session(wrong_key="risk-common")
+    assert str(signing.ERROR_FLAGS_UNRESOLVED) in signing.attestation_blockers(session)
+
+
+def test_attestation_is_refused_until_free_text_is_assessed():
+    session = ready_session()
+    assert signing.attestation_blockers(session) == [str(signing.ERROR_FREE_TEXT_UNREVIEWED)]
+
+
+def test_attestation_with_password_stores_the_signature_manifestation():
+    session = reviewed_session(wrong_key="risk-common", patient_question="Will it hurt?")
+    signature = signing.session_attest(
+        session=session, physician=session.physician, password=PASSWORD
+    )
+    session.refresh_from_db()
+    assert session.status == Status.ATTESTED
+    assert signature.printed_name == "Alex Martin"
+    assert signature.meaning == str(signing.MEANINGS[Signature.Kind.ATTESTATION])
+    assert signature.statement.startswith("I explained the procedure")
+    assert signature.method == "password"
+    assert signature.signed_at == session.attested_at
+
+
+def test_wrong_password_is_refused_logged_and_changes_nothing():
+    session = reviewed_session()
+    with pytest.raises(ServiceError, match="password is not right"):
+        signing.session_attest(session=session, physician=session.physician, password="nope")
+    session.refresh_from_db()
+    assert session.status == Status.READY_FOR_DISCUSSION
+    assert not Signature.objects.exists()
+    refused = AuditEvent.objects.get(session=session, action="signature.refused")
+    assert refused.payload == {"kind": "attestation", "reason": "wrong password"}
+
+
+def test_another_physicians_password_cannot_attest():
+    session = reviewed_session()
+    other = physician(username="dr.other")
+    with pytest.raises(ServiceError, match="Only the responsible physician"):
+        signing.session_attest(session=session, physician=other, password=PASSWORD)
+
+
+def test_attesting_twice_is_refused():
+    session = attested_session()
+    with pytest.raises(ServiceError, match="not possible now"):
+        signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+    assert Signature.objects.filter(kind="attestation").count() == 1
+
+
+def test_patient_cannot_sign_before_attestation():
+    session = reviewed_session()
+    with pytest.raises(ServiceError, match="not possible now"):
+        signing.patient_consent_sign(
+            session=session, confirmed_statements=3, typed_name="Jeanne", image=None
+        )
+
+
+@pytest.mark.parametrize(
+    ("statements", "name", "image", "message"),
+    [
+        (2, "Jeanne", None, "confirm each statement"),
+        (3, "   ", None, "Type your full name"),
+        (3, "Jeanne", b"GIF89a....", "could not be read"),
+        (3, "Jeanne", b"\x89PNG\r\n\x1a\n" + b"0" * (600 * 1024), "could not be read"),
+    ],
+)
+def test_patient_signature_refusals(statements, name, image, message):
+    session = attested_session()
+    with pytest.raises(ServiceError, match=message):
+        signing.patient_consent_sign(
+            session=session, confirmed_statements=statements, typed_name=name, image=image
+        )
+    session.refresh_from_db()
+    assert session.status == Status.ATTESTED
+
+
+def test_typed_name_alone_is_a_valid_signature():
+    session = attested_session()
+    signature = signing.patient_consent_sign(
+        session=session, confirmed_statements=3, typed_name=" Jeanne  Testpatient ", image=None
+    )
+    assert (signature.printed_name, signature.method) == ("Jeanne Testpatient", "typed")
+    session.refresh_from_db()
+    assert session.status == Status.SIGNED
+
+
+def test_informed_refusal_is_recorded_with_its_reason():
+    session = attested_session()
+    signature = signing.patient_decline(
+        session=session, typed_name="Jeanne", reason="I prefer to wait.", image=PNG
+    )
+    session.refresh_from_db()
+    assert session.status == Status.DECLINED
+    assert session.decline_reason == "I prefer to wait."
+    assert signature.kind == "patient_refusal"
+    assert signature.method == "drawn"
+    assert AuditEvent.objects.filter(session=session, action="session.declined").exists()
+
+
+def test_interpreter_and_witness_sign_after_the_decision():
+    session = signed_session()
+    signing.companion_sign(
+        session=session, kind=Signature.Kind.INTERPRETER, typed_name="Ana Ruiz", image=None
+    )
+    signing.companion_sign(session=session, kind=Signature.Kind.WITNESS, typed_name="Bo", image=PNG)
+    assert set(session.signatures.values_list("kind", flat=True)) == {
+        "attestation",
+        "patient_consent",
+        "interpreter",
+        "witness",
+    }
+
+
+def test_finalization_countersigns_stores_the_pdf_and_freezes_the_session():
+    session = signed_session()
+    record = finalized(session)
+    session.refresh_from_db()
+    assert session.status == Status.FINALIZED
+    assert record.record_id == f"CR-{record.finalized_at:%Y}-{session.pk:06d}"
+    assert record.pdf.read() == fake_pdf(session, record.record_id)
+    assert len(record.pdf_sha256) == 64
+    assert session.signatures.get(kind="countersignature").printed_name == "Alex Martin"
+
+
+def test_finalizing_twice_yields_one_record():
+    session = signed_session()
+    finalized(session)
+    with pytest.raises(ServiceError, match="not possible now"):
+        finalized(session)
+    assert ConsentRecord.objects.count() == 1
+
+
+def test_finalization_before_the_patient_decides_is_refused():
+    session = attested_session()
+    with pytest.raises(ServiceError):
+        finalized(session)
+    assert not ConsentRecord.objects.exists()
+
+
+def test_a_failed_render_finalizes_nothing():
+    session = signed_session()
+
+    def broken(session, record_id):
+        raise RuntimeError("renderer crashed")
+
+    with pytest.raises(RuntimeError):
+        signing.session_finalize(
+            session=session, physician=session.physician, password=PASSWORD, render_pdf=broken
+        )
+    session.refresh_from_db()
+    assert session.status == Status.SIGNED
+    assert not ConsentRecord.objects.exists()
+    assert not session.signatures.filter(kind="countersignature").exists()
+
+
+def test_nothing_of_a_finalized_record_can_be_changed_through_the_models():
+    record = finalized()
+    session = ConsentSession.objects.get(pk=record.session_id)
+    with pytest.raises(RecordFinalized):
+        session.save()
+    with pytest.raises(RecordFinalized):
+        record.save()
+    with pytest.raises(RecordFinalized):
+        record.delete()
+    attempt = Attempt.objects.filter(session=session).first()
+    with pytest.raises(RecordFinalized):
+        attempt.save()
+    with pytest.raises(RecordFinalized):
+        attempt.delete()
+    with pytest.raises(RecordFinalized):
+        PatientQuestion.objects.create(
+            session=session, text="late", form_id=__import__("uuid").uuid4()
+        )
+    with pytest.raises(RecordFinalized):
+        session.signatures.first().save()
+
+
+def test_withdrawal_and_correction_are_addenda_never_edits():
+    record = finalized()
+    doctor = record.finalized_by
+    signing.addendum_add(
+        record=record, kind="withdrawal", text="Patient withdrew consent by phone.", author=doctor
+    )
+    signing.addendum_add(
+        record=record, kind="correction", text="Record number is MRN-124.", author=doctor
+    )
+    assert list(record.addenda.values_list("kind", flat=True)) == ["withdrawal", "correction"]
+    with pytest.raises(RecordFinalized):
+        Addendum.objects.first().save()
+    with pytest.raises(ServiceError, match="Write the text"):
+        signing.addendum_add(record=record, kind="correction", text=" ", author=doctor)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_two_browsers_finalizing_at_once_yield_exactly_one_record():
+    session = signed_session()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def finalize():
+        barrier.wait()
+        try:
+            finalized(ConsentSession.objects.get(pk=session.pk))
+            outcomes.append("finalized")
+        except ServiceError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=finalize) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["finalized", "refused"]
+    assert ConsentRecord.objects.count() == 1
+    assert Signature.objects.filter(kind="countersignature").count() == 1
