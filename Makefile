@@ -38,6 +38,11 @@ system-packages:
 test: install system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Timings are measured here, never asserted in tests: report medians and ratios.
+bench: install
+	$(PY) -W ignore scripts/bench_pages.py
+	@if [ -f scripts/bench_pdf.py ]; then $(PY) -W ignore scripts/bench_pdf.py; fi
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
