@@ -485,6 +485,8 @@ class AuditEvent(models.Model):
         PATIENT = "patient", _("Patient")
         PHYSICIAN = "physician", _("Physician")
         AUDITOR = "auditor", _("Auditor")
+        INTERPRETER = "interpreter", _("Interpreter")
+        WITNESS = "witness", _("Witness")
         STAFF = "staff", _("Staff")
         SYSTEM = "system", _("System")
 

@@ -49,6 +49,10 @@ ERROR_SESSION_CLOSED = _("This consent session is closed.")
 ERROR_CANNOT_CANCEL = _("A session that has been signed or finalized cannot be cancelled.")
 ERROR_REASON_REQUIRED = _("Give a reason for cancelling.")
 ERROR_QUESTION_EMPTY = _("Write your question before sending it.")
+ERROR_ASK_IN_PERSON = _(
+    "Your doctor has already answered your written questions. Please ask this one in person, "
+    "before you sign."
+)
 
 TOKEN_BYTES = 32  # 256 random bits; the link needs at least 128.
 
@@ -524,8 +528,10 @@ def patient_question_ask(
         raise ServiceError(ERROR_QUESTION_EMPTY)
     with transaction.atomic():
         session = ConsentSession.objects.select_for_update().get(pk=session.pk)
-        if session.status in (Status.CANCELLED, Status.EXPIRED, Status.FINALIZED):
-            raise ServiceError(ERROR_SESSION_CLOSED)
+        if session.status not in (Status.REVIEWING, Status.READY_FOR_DISCUSSION):
+            # After the attestation the physician has answered every written question; a new
+            # one is asked in person, before signing.
+            raise ServiceError(ERROR_ASK_IN_PERSON)
         existing = PatientQuestion.objects.filter(session=session, form_id=form_id).first()
         if existing is not None:
             return existing, False

@@ -6,6 +6,7 @@ each signature stores the printed name, the date-time and the meaning of the sig
 """
 
 import hashlib
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from PIL import Image
 
 from consent.audit import audit_record
 from consent.models import (
@@ -162,11 +164,18 @@ def _signature(
 
 
 def signature_image_check(image: bytes | None) -> bytes | None:
-    """Accept a PNG of reasonable size, or nothing; refuse anything else."""
+    """Accept a real PNG of reasonable size, or nothing; refuse anything else."""
     if not image:
         return None
     if not image.startswith(PNG_MAGIC) or len(image) > MAX_SIGNATURE_BYTES:
         raise ServiceError(ERROR_SIGNATURE_IMAGE)
+    try:
+        with Image.open(io.BytesIO(image)) as picture:
+            picture.verify()
+            if picture.format != "PNG":
+                raise ServiceError(ERROR_SIGNATURE_IMAGE)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ServiceError(ERROR_SIGNATURE_IMAGE) from error
     return image
 
 
@@ -301,6 +310,10 @@ def session_attest(
     )
     with transaction.atomic():
         session = _locked(session, Status.READY_FOR_DISCUSSION)
+        # Checked again under the lock: a question may have come in meanwhile.
+        blockers = attestation_blockers(session)
+        if blockers:
+            raise ServiceError(blockers[0])
         signature = _signature(
             session=session,
             kind=Kind.ATTESTATION,
@@ -438,8 +451,7 @@ def companion_sign(
             method=Signature.Method.DRAWN if image else Signature.Method.TYPED,
             image=image,
             request=request,
-            role=PATIENT,
-            actor_label=str(kind),
+            role=kind,
         )
 
 
@@ -510,10 +522,15 @@ def session_finalize(
             finalized_by=physician,
         )
         record.pdf.save(f"{record_id}.pdf", ContentFile(pdf), save=False)
-        record.save()
-        session.status = Status.FINALIZED
-        session.finalized_at = finalized_at
-        session.save(update_fields=["status", "finalized_at"])
+        try:
+            record.save()
+            session.status = Status.FINALIZED
+            session.finalized_at = finalized_at
+            session.save(update_fields=["status", "finalized_at"])
+        except BaseException:
+            # The transaction rolls back: leave no orphan file behind.
+            record.pdf.storage.delete(record.pdf.name)
+            raise
     return record
 
 

@@ -205,3 +205,16 @@ def attested_session(**kwargs) -> ConsentSession:
     signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
     session.refresh_from_db()
     return session
+
+
+def signature_png(width: int = 300, height: int = 100) -> bytes:
+    """A real PNG of a drawn stroke, as the signature pad would send."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGBA", (width, height), (255, 255, 255, 0))
+    ImageDraw.Draw(picture).line([(10, 70), (80, 20), (150, 80), (290, 30)], fill="black", width=3)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()

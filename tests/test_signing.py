@@ -23,11 +23,12 @@ from tests.factories import (
     physician,
     ready_session,
     reviewed_session,
+    signature_png,
 )
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = signature_png()
 Status = ConsentSession.Status
 
 
@@ -121,6 +122,7 @@ def test_patient_cannot_sign_before_attestation():
         (3, "   ", None, "Type your full name"),
         (3, "Jeanne", b"GIF89a....", "could not be read"),
         (3, "Jeanne", b"\x89PNG\r\n\x1a\n" + b"0" * (600 * 1024), "could not be read"),
+        (3, "Jeanne", b"\x89PNG\r\n\x1a\n" + b"not really a picture", "could not be read"),
     ],
 )
 def test_patient_signature_refusals(statements, name, image, message):
@@ -275,3 +277,43 @@ def test_two_browsers_finalizing_at_once_yield_exactly_one_record():
     assert sorted(outcomes) == ["finalized", "refused"]
     assert ConsentRecord.objects.count() == 1
     assert Signature.objects.filter(kind="countersignature").count() == 1
+
+
+def test_no_new_written_question_after_attestation():
+    import uuid
+
+    from django.test import RequestFactory
+
+    from consent import services
+
+    session = attested_session()
+    with pytest.raises(ServiceError, match="ask this one in person"):
+        services.patient_question_ask(
+            session=session,
+            text="One more?",
+            asked_from="/patient/decision/",
+            form_id=uuid.uuid4(),
+            request=RequestFactory().post("/"),
+        )
+
+
+def test_companion_signatures_are_audited_in_their_own_role():
+    session = signed_session()
+    signing.companion_sign(
+        session=session, kind=Signature.Kind.INTERPRETER, typed_name="Ana Ruiz", image=None
+    )
+    event = AuditEvent.objects.get(session=session, action="signature.interpreter")
+    assert event.role == "interpreter"
+
+
+def test_a_failed_finalization_leaves_no_file_behind(settings, monkeypatch):
+    session = signed_session()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(ConsentRecord, "save", fail)
+    with pytest.raises(RuntimeError):
+        finalized(session)
+    records = settings.MEDIA_ROOT / "records"
+    assert not records.exists() or not any(p.is_file() for p in records.rglob("*"))

@@ -1,0 +1,199 @@
+"""The finalized consent record as a PDF, rendered once by WeasyPrint and then only stored.
+
+`consent.signing.session_finalize` calls `record_pdf_render` inside its transaction, after the
+countersignature exists and before the record row does. The PDF is built from
+`consent.record.record_data_get` through `templates/consent/pdf/record.html`.
+
+The record shows text written by the patient and the physician. The template escapes all of
+it, and WeasyPrint fetches nothing except through `StaticOnlyFetcher`: the project's own static
+files and `data:` URIs (the drawn signatures). Anything else — `file://`, `http(s)://`, another
+host, a path outside the static files — is refused, and a refused fetch stops the rendering, so
+a record is never filed with a silently missing part.
+"""
+
+import base64
+import mimetypes
+import posixpath
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import weasyprint
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template import Library
+from django.template.backends.django import DjangoTemplates
+from django.utils import translation
+from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
+
+from consent.models import ConsentSession
+from consent.record import record_data_get
+
+TEMPLATE = "consent/pdf/record.html"
+STYLESHEET = "consent/pdf.css"
+# The document's own origin. It never reaches the network: `.invalid` cannot resolve (RFC 2606)
+# and the fetcher answers its static paths from disk. It only gives relative URLs a base.
+DOCUMENT_ORIGIN = "https://consent-record.invalid"
+
+# Template filters for the record, loaded as builtins of the record's own template engine.
+register = Library()
+
+
+class RefusedURL(ValueError):
+    """WeasyPrint asked for something the record may not contain."""
+
+
+class PdfRenderError(RuntimeError):
+    """The record could not be rendered completely; nothing is filed."""
+
+
+def _static_prefix() -> str:
+    """The path under which static files are served, e.g. `/static/`."""
+    path = urlsplit(settings.STATIC_URL).path or "/"
+    return path if path.endswith("/") else path + "/"
+
+
+def static_url(path: str) -> str:
+    """The URL the record's HTML uses for one of the project's static files."""
+    return f"{DOCUMENT_ORIGIN}{_static_prefix()}{path}"
+
+
+def static_file_for(url: str) -> str:
+    """Map a document-origin static URL to the file the staticfiles finders find, or refuse."""
+    parts = urlsplit(url)
+    if f"{parts.scheme}://{parts.netloc}".lower() != DOCUMENT_ORIGIN:
+        raise RefusedURL(f"not the record's own origin: {url[:200]}")
+    if parts.query or parts.fragment or "\\" in url or "\x00" in url:
+        raise RefusedURL(f"unexpected URL form: {url[:200]}")
+    path = unquote(parts.path)
+    prefix = _static_prefix()
+    if not path.startswith(prefix):
+        raise RefusedURL(f"not a static file: {url[:200]}")
+    relative = posixpath.normpath(path[len(prefix) :])
+    if relative in ("", ".") or relative.startswith(("..", "/")) or "/../" in f"/{relative}/":
+        raise RefusedURL(f"outside the static files: {url[:200]}")
+    found = finders.find(relative)
+    if not found:
+        raise RefusedURL(f"no such static file: {url[:200]}")
+    return str(found)
+
+
+class StaticOnlyFetcher(weasyprint.URLFetcher):
+    """A WeasyPrint URL fetcher that serves only the project's static files and `data:` URIs.
+
+    WeasyPrint 70 calls `fetch(url, headers)` for every stylesheet, image and font the HTML
+    refers to. Every other URL raises `RefusedURL`; with `fail_on_errors` WeasyPrint then stops
+    the rendering (`FatalURLFetchingError`) instead of leaving the part out.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            timeout=1, allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True
+        )
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            # urllib's DataHandler decodes it; the base class allows no other protocol.
+            return super().fetch(url, headers)
+        if scheme != "https":
+            raise RefusedURL(f"refused URL scheme: {url[:200]}")
+        filename = static_file_for(url)
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        with open(filename, "rb") as file:
+            body = file.read()
+        return URLFetcherResponse(url, body, headers={"Content-Type": content_type})
+
+
+# Filters: the record's times are ISO 8601 UTC strings (see consent.record).
+
+
+@register.filter
+def utc(value: str | None) -> str:
+    """`2026-03-05T14:02:11Z` as `2026-03-05 14:02:11 UTC`."""
+    if not value:
+        return "\u2014"
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+@register.filter
+def clock(value: str | None) -> str:
+    """Only the time of day, for tables whose day is obvious: `14:02:11`."""
+    if not value:
+        return "\u2014"
+    return f"{datetime.fromisoformat(value.replace('Z', '+00:00')):%H:%M:%S}"
+
+
+@register.filter
+def long_date(value: str | None) -> str:
+    """`1948-03-27` as `27 Mar 1948`: unambiguous whatever the reader's habits."""
+    if not value:
+        return "\u2014"
+    return f"{date.fromisoformat(value):%d %b %Y}".lstrip("0")
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    """Seconds as `4 min 05 s`, `45 s`, or a dash for none."""
+    if not seconds:
+        return "\u2014"
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {rest:02d} s"
+    return f"{rest} s"
+
+
+@register.filter
+def svg_data_uri(svg: str | None) -> str:
+    """An inline SVG as an image URI: WeasyPrint draws it the same, without styling each node."""
+    if not svg:
+        return ""
+    return "data:image/svg+xml;base64," + base64.b64encode(str(svg).encode("utf-8")).decode("ascii")
+
+
+@cache
+def _engine() -> DjangoTemplates:
+    """The record's template engine: the project's templates, no request, these filters."""
+    return DjangoTemplates(
+        {
+            "NAME": "consent-record-pdf",
+            "DIRS": [settings.BASE_DIR / "templates"],
+            "APP_DIRS": False,
+            "OPTIONS": {"autoescape": True, "builtins": ["consent.pdf"]},
+        }
+    )
+
+
+def record_html(session: ConsentSession, record_id: str) -> str:
+    """The record's HTML, as WeasyPrint will lay it out."""
+    data = record_data_get(session=session)
+    context = {
+        "record": data,
+        "record_id": record_id,
+        "stylesheet_url": static_url(STYLESHEET),
+        "language": settings.LANGUAGE_CODE,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        return _engine().get_template(TEMPLATE).render(context)
+
+
+def record_pdf_render(session: ConsentSession, record_id: str) -> bytes:
+    """Render the consent record of a session being finalized as PDF bytes.
+
+    The same data always gives the same bytes: the PDF's creation date is the finalization
+    time and its file identifier is the record id.
+    """
+    html = record_html(session, record_id)
+    document = weasyprint.HTML(
+        string=html, base_url=urljoin(DOCUMENT_ORIGIN, "/"), url_fetcher=StaticOnlyFetcher()
+    )
+    try:
+        return document.write_pdf(pdf_identifier=record_id.encode("ascii"))
+    except FatalURLFetchingError as error:
+        # A BaseException in WeasyPrint; as an Exception it rolls the finalization back cleanly.
+        raise PdfRenderError(str(error)) from error
