@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "consent.middleware.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
@@ -124,12 +125,15 @@ WHITENOISE_AUTOREFRESH = DEBUG
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Sessions and cookies. The patient's browser session is a cookie; staff time-outs come later.
+# Sessions and cookies. The patient's browser session is a cookie; staff sessions also end
+# after STAFF_IDLE_TIMEOUT without activity (consent/middleware.py).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
+# A staff member who does nothing for this long is logged out (consent/middleware.py).
+STAFF_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("STAFF_IDLE_TIMEOUT_MINUTES", "30")))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Same-origin, not no-referrer, for ordinary pages: with no-referrer browsers send "Origin: null"
 # on form posts and Django's CSRF check refuses them. The patient link's own responses, whose

@@ -1,26 +1,36 @@
-"""A plain staff page: create consent sessions and manage their patient links.
+"""Staff pages: the dashboard of consent sessions, creating one, and its patient links.
 
-The physician's full workspace (review, attestation, signing) builds on these views.
+The review, attestation and signing views are in consent/views/physician.py.
 """
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import services
 from consent.forms import CancelForm, ConsentSessionForm
+from consent.forms_physician import DashboardFilterForm
 from consent.models import ConsentSession
-from consent.selectors import consent_sessions_visible, journey_get
+from consent.selectors import consent_sessions_dashboard, consent_sessions_visible, journey_get
 
 SESSION_NEW_TOKEN = "staff_new_patient_link"  # noqa: S105 (a session key, not a secret)
+SESSIONS_PER_PAGE = 50
+Status = ConsentSession.Status
+# What the services accept: links for open sessions, cancelling until the patient has decided.
+CLOSED = (Status.CANCELLED, Status.EXPIRED, Status.FINALIZED)
+CANCELLABLE = (Status.CREATED, Status.REVIEWING, Status.READY_FOR_DISCUSSION)
 
 
-def _visible_session(request: HttpRequest, public_id: str) -> ConsentSession:
+def visible_session_or_404(request: HttpRequest, public_id: str) -> ConsentSession:
     """The session if this user may see it; 404 otherwise, so nothing tells whether it exists."""
     session = consent_sessions_visible(user=request.user).filter(public_id=public_id).first()
     if session is None:
@@ -33,8 +43,37 @@ def _visible_session(request: HttpRequest, public_id: str) -> ConsentSession:
 @login_required
 @permission_required("consent.view_consentsession", raise_exception=True)
 def session_list(request: HttpRequest) -> HttpResponse:
-    sessions = consent_sessions_visible(user=request.user)[:200]
-    return TemplateResponse(request, "consent/staff/session_list.html", {"sessions": sessions})
+    """The dashboard: the user's sessions with progress, first-try score and what is open."""
+    form = DashboardFilterForm(request.GET)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    sessions = consent_sessions_dashboard(user=request.user, status=status)
+    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "consent/staff/session_list.html",
+        {
+            "page": page,
+            "sessions": page.object_list,
+            "filter_form": form,
+            "status": status,
+            "show_physician": request.user.has_perm("consent.view_all_sessions"),
+        },
+    )
+
+
+def qr_code_svg(url: str) -> SafeString:
+    """The patient link as an inline SVG QR code, for a clinic tablet's camera.
+
+    Hidden from screen readers: the link printed beside it says the same thing.
+    """
+    svg = segno.make(url, error="m").svg_inline(
+        scale=5, dark="#000", light="#fff", svgclass="qr-code", lineclass=None
+    )
+    # segno writes the markup itself from the URL's encoded modules, with nothing of ours in it.
+    return format_html(
+        '<span class="d-inline-block" aria-hidden="true">{}</span>',
+        mark_safe(svg),  # noqa: S308
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -66,7 +105,8 @@ def session_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("consent.view_consentsession", raise_exception=True)
 def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    session = _visible_session(request, public_id)
+    session = visible_session_or_404(request, public_id)
+    can_change = request.user.has_perm("consent.change_consentsession")
     token = request.session.pop(SESSION_NEW_TOKEN, None)
     patient_url = (
         request.build_absolute_uri(reverse("patient:link", kwargs={"token": token}))
@@ -80,10 +120,13 @@ def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "session": session,
             "journey": journey_get(session=session),
             "patient_url": patient_url,
+            "patient_qr": qr_code_svg(patient_url) if patient_url else None,
             "links": session.links.all()[:10],
             "patient_questions": session.patient_questions.all(),
             "cancel_form": CancelForm(),
-            "can_change": request.user.has_perm("consent.change_consentsession"),
+            "can_change": can_change,
+            "can_link": can_change and session.status not in CLOSED,
+            "can_cancel": can_change and session.status in CANCELLABLE,
         },
     )
 
@@ -92,7 +135,7 @@ def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @login_required
 @permission_required("consent.change_consentsession", raise_exception=True)
 def link_issue(request: HttpRequest, public_id: str) -> HttpResponse:
-    session = _visible_session(request, public_id)
+    session = visible_session_or_404(request, public_id)
     try:
         _link, token = services.patient_link_issue(
             session=session, issued_by=request.user, request=request
@@ -109,7 +152,7 @@ def link_issue(request: HttpRequest, public_id: str) -> HttpResponse:
 @login_required
 @permission_required("consent.change_consentsession", raise_exception=True)
 def link_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
-    session = _visible_session(request, public_id)
+    session = visible_session_or_404(request, public_id)
     count = services.patient_link_revoke(session=session, revoked_by=request.user, request=request)
     messages.success(
         request, "The patient link was revoked." if count else "There was no active link."
@@ -121,7 +164,7 @@ def link_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
 @login_required
 @permission_required("consent.change_consentsession", raise_exception=True)
 def session_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
-    session = _visible_session(request, public_id)
+    session = visible_session_or_404(request, public_id)
     form = CancelForm(request.POST)
     if not form.is_valid():
         messages.error(request, str(services.ERROR_REASON_REQUIRED))

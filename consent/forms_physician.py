@@ -1,0 +1,157 @@
+"""Forms of the physician's workspace: they parse what staff post; consent.signing acts on it."""
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from consent.models import Addendum, Alternative, ConsentSession, Question, Section
+
+TEXT_MAX = 5000
+NAME_MAX = 200
+
+MESSAGE_ANSWER_REQUIRED = _("Write your answer to the patient's question.")
+MESSAGE_RESOLUTION_REQUIRED = _("Write how this item was resolved with the patient.")
+MESSAGE_PASSWORD_REQUIRED = _("Enter your password to sign. Nothing was signed.")
+MESSAGE_INTERPRETER_LANGUAGE = _("Give the language the interpreter used.")
+MESSAGE_INTERPRETER_NAME = _("Give the interpreter's name.")
+
+
+def _textarea(rows: int = 3) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's status filter (a GET form: it changes nothing)."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Every status")), *ConsentSession.Status.choices],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+
+class PatientQuestionAnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Your answer"),
+        max_length=TEXT_MAX,
+        widget=_textarea(),
+        error_messages={"required": MESSAGE_ANSWER_REQUIRED},
+    )
+
+    def __init__(self, *args: Any, question_id: int, **kwargs: Any) -> None:
+        # One form per patient question on the same page: a prefix keeps their ids apart.
+        super().__init__(*args, prefix=f"pq{question_id}", **kwargs)
+
+
+class QuestionReviewForm(forms.Form):
+    """Which key points a free-text answer covered, and how a flagged item was resolved."""
+
+    covered_key_points = forms.TypedMultipleChoiceField(
+        label=_("Key points the patient's words covered"),
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=TEXT_MAX, widget=_textarea())
+
+    def __init__(self, *args: Any, question: Question, flagged: bool, **kwargs: Any) -> None:
+        super().__init__(*args, prefix=f"q{question.pk}", **kwargs)
+        self.flagged = flagged
+        if question.key_points:
+            self.fields["covered_key_points"].choices = list(enumerate(question.key_points))
+        else:
+            del self.fields["covered_key_points"]
+        if flagged:
+            note = self.fields["note"]
+            note.label = _("How it was resolved")
+            note.required = True
+            note.error_messages["required"] = MESSAGE_RESOLUTION_REQUIRED
+            note.help_text = _(
+                "What you explained again, and how the patient then showed they understood."
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data.setdefault("covered_key_points", [])
+        return data
+
+
+class DiscussionForm(forms.Form):
+    """The conversation held in person: verbal teach-back, alternatives, interpreter, witness."""
+
+    verbal_teachback = forms.MultipleChoiceField(
+        label=_("Points the patient explained back in their own words"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    verbal_teachback_notes = forms.CharField(
+        label=_("Notes on the verbal teach-back"),
+        required=False,
+        max_length=TEXT_MAX,
+        widget=_textarea(),
+    )
+    alternatives_discussed = forms.MultipleChoiceField(
+        label=_("Alternatives discussed"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    alternatives_notes = forms.CharField(
+        label=_("Notes on the alternatives"),
+        required=False,
+        max_length=TEXT_MAX,
+        widget=_textarea(),
+    )
+    interpreter_name = forms.CharField(
+        label=_("Interpreter's name"), required=False, max_length=NAME_MAX
+    )
+    interpreter_language = forms.CharField(
+        label=_("Language interpreted"), required=False, max_length=100
+    )
+    witness_name = forms.CharField(label=_("Witness's name"), required=False, max_length=NAME_MAX)
+
+    def __init__(
+        self,
+        *args: Any,
+        sections: list[Section],
+        alternatives: list[Alternative],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["verbal_teachback"].choices = [
+            (s.key, f"{s.kind.capitalize()}: {s.title}") for s in sections
+        ]
+        self.fields["alternatives_discussed"].choices = [(a.key, a.name) for a in alternatives]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        name, language = data.get("interpreter_name"), data.get("interpreter_language")
+        if name and not language:
+            self.add_error("interpreter_language", MESSAGE_INTERPRETER_LANGUAGE)
+        if language and not name:
+            self.add_error("interpreter_name", MESSAGE_INTERPRETER_NAME)
+        return data
+
+
+class SignForm(forms.Form):
+    """Signing is a deliberate act: the physician re-enters their password (21 CFR 11.200)."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": MESSAGE_PASSWORD_REQUIRED},
+    )
+
+
+class AddendumForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind of addendum"),
+        choices=Addendum.Kind.choices,
+        widget=forms.RadioSelect,
+    )
+    text = forms.CharField(
+        label=_("Text of the addendum"),
+        max_length=TEXT_MAX,
+        widget=_textarea(4),
+        error_messages={"required": _("Write the text of the addendum.")},
+    )
