@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent import services
 from consent.forms import AnswerForm, BirthDateForm, PatientQuestionForm
 from consent.icon_array import highlighted_count, icon_array_description, icon_array_svg
-from consent.models import ConsentSession, PatientLink, Risk, Section
+from consent.models import ConsentRecord, ConsentSession, PatientLink, Risk, Section, Signature
 from consent.selectors import Journey, journey_get, patient_link_session
 from consent.teachback import Outcome, QuestionProgress
 
@@ -32,6 +32,8 @@ SESSION_SHOWN = "patient_section_shown"
 Status = ConsentSession.Status
 
 View = Callable[..., HttpResponse]
+# Once the physician has attested, the patient's place is the decision page (views/decision.py).
+DECISION_STATUSES = (Status.ATTESTED, Status.SIGNED, Status.DECLINED, Status.FINALIZED)
 
 
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
@@ -127,6 +129,8 @@ def verify(request: HttpRequest) -> HttpResponse:
 @patient_required
 def resume(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     """Send the patient back to where they were."""
+    if session.status in DECISION_STATUSES:
+        return redirect("patient:decision")
     journey = journey_get(session=session)
     if session.status != Status.REVIEWING:
         return redirect("patient:summary")
@@ -374,8 +378,24 @@ def summary(request: HttpRequest, session: ConsentSession) -> HttpResponse:
             "to_discuss": journey.with_outcome(Outcome.FLAGGED),
             "own_words": journey.with_outcome(Outcome.ANSWERED),
             "asked": session.patient_questions.all(),
+            **_summary_decision(session),
         },
     )
+
+
+def _summary_decision(session: ConsentSession) -> dict[str, Any]:
+    """Once the physician has attested: whether the decision is open, the patient's decision,
+    and whether their copy of the finalized record can be downloaded."""
+    if session.status not in DECISION_STATUSES:
+        return {}
+    return {
+        "decision_open": session.status == Status.ATTESTED,
+        "decision": session.signatures.filter(
+            kind__in=(Signature.Kind.PATIENT_CONSENT, Signature.Kind.PATIENT_REFUSAL)
+        ).first(),
+        "record_ready": session.status == Status.FINALIZED
+        and ConsentRecord.objects.filter(session=session).exists(),
+    }
 
 
 @require_POST
