@@ -210,6 +210,11 @@ class ConsentSession(models.Model):
         return self.status != self.Status.REVIEWING
 
     @property
+    def accepts_written_questions(self) -> bool:
+        """Until the attestation; afterwards a new question is asked in person."""
+        return self.status in (self.Status.REVIEWING, self.Status.READY_FOR_DISCUSSION)
+
+    @property
     def is_finalized(self) -> bool:
         return self.status == self.Status.FINALIZED
 

@@ -565,3 +565,20 @@ def addendum_add(
             payload={"record_id": record.record_id},
         )
     return addendum
+
+
+def record_downloaded(
+    *, record: ConsentRecord, role: str, request: HttpRequest, actor: Any = None
+) -> None:
+    """Note that someone received a copy of a finalized record (access to health data)."""
+    with transaction.atomic():
+        audit_record(
+            action="record.downloaded",
+            role=role,
+            actor=actor,
+            actor_label="" if actor is not None and actor.is_authenticated else role,
+            request=request,
+            obj=record,
+            session=record.session,
+            payload={"record_id": record.record_id, "sha256": record.pdf_sha256},
+        )

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -26,9 +26,10 @@ from consent.forms_decision import (
     SignedForm,
     png_data_url,
 )
-from consent.models import ConsentRecord, ConsentSession, Signature
+from consent.models import AuditEvent, ConsentRecord, ConsentSession, Signature
 from consent.services import ServiceError
 from consent.views.patient import patient_required
+from consent.views.records import record_download_response
 
 Status = ConsentSession.Status
 Kind = Signature.Kind
@@ -273,11 +274,4 @@ def record_copy(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     )
     if record is None:
         raise Http404
-    response = FileResponse(
-        record.pdf.open("rb"),
-        as_attachment=True,
-        filename=f"{record.record_id}.pdf",
-        content_type="application/pdf",
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return record_download_response(request, record, role=AuditEvent.Role.PATIENT)

@@ -15,7 +15,7 @@ Who may do what:
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -31,7 +31,8 @@ from consent.forms_physician import (
     QuestionReviewForm,
     SignForm,
 )
-from consent.models import ConsentSession
+from consent.models import AuditEvent, ConsentSession
+from consent.roles import PHYSICIAN as PHYSICIAN_ROLE
 from consent.selectors import (
     ReviewedQuestion,
     SessionReview,
@@ -43,6 +44,7 @@ from consent.selectors import (
 )
 from consent.services import ServiceError
 from consent.teachback import Outcome
+from consent.views.records import record_download_response
 from consent.views.staff import visible_session_or_404
 
 Status = ConsentSession.Status
@@ -310,12 +312,12 @@ def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
     record = session_record_get(session=session)
     if record is None:
         raise Http404
-    return FileResponse(
-        record.pdf.open("rb"),
-        as_attachment=True,
-        filename=f"{record.record_id}.pdf",
-        content_type="application/pdf",
+    role = (
+        AuditEvent.Role.PHYSICIAN
+        if request.user.groups.filter(name=PHYSICIAN_ROLE).exists()
+        else AuditEvent.Role.AUDITOR
     )
+    return record_download_response(request, record, role=role, actor=request.user)
 
 
 @require_POST

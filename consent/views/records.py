@@ -1,0 +1,23 @@
+"""Serving a finalized record's stored PDF, to staff or to the patient, byte for byte."""
+
+from typing import Any
+
+from django.http import FileResponse, HttpRequest
+
+from consent import signing
+from consent.models import ConsentRecord
+
+
+def record_download_response(
+    request: HttpRequest, record: ConsentRecord, *, role: str, actor: Any = None
+) -> FileResponse:
+    """Record the download, then send the stored file (never rendered again)."""
+    signing.record_downloaded(record=record, role=role, request=request, actor=actor)
+    response = FileResponse(
+        record.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"{record.record_id}.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,48 @@
+"""Downloads of a finalized record are byte-identical to what was stored, and audited."""
+
+import pytest
+from django.test import Client
+
+from consent import signing
+from consent.models import AuditEvent
+from tests.factories import PASSWORD, attested_session, auditor, patient_client
+
+pytestmark = pytest.mark.django_db
+
+
+def fake_pdf(session, record_id):
+    return b"%PDF-1.7 " + record_id.encode()
+
+
+@pytest.fixture
+def record():
+    session = attested_session()
+    signing.patient_consent_sign(
+        session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=None
+    )
+    return signing.session_finalize(
+        session=session, physician=session.physician, password=PASSWORD, render_pdf=fake_pdf
+    )
+
+
+def download(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    return b"".join(response.streaming_content)
+
+
+def test_physician_auditor_and_patient_each_get_the_stored_bytes_and_each_is_audited(record):
+    session = record.session
+    stored = record.pdf.open("rb").read()
+    physician = Client()
+    physician.login(username=session.physician.username, password=PASSWORD)
+    watcher = Client()
+    watcher.login(username=auditor().username, password=PASSWORD)
+    url = f"/staff/sessions/{session.public_id}/record.pdf"
+    assert download(physician, url) == stored
+    assert download(watcher, url) == stored
+    assert download(patient_client(session), "/patient/record.pdf") == stored
+    events = AuditEvent.objects.filter(session=session, action="record.downloaded")
+    assert list(events.values_list("role", flat=True)) == ["physician", "auditor", "patient"]
+    assert events.first().payload == {"record_id": record.record_id, "sha256": record.pdf_sha256}
