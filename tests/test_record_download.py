@@ -15,14 +15,18 @@ def fake_pdf(session, record_id):
 
 
 @pytest.fixture
-def record():
+def finalized_with_patient():
+    """A finalized record, and the patient's browser that opened its link before."""
     session = attested_session()
+    # No new link is made for a finalized session: the patient keeps the one they had.
+    patient = patient_client(session)
     signing.patient_consent_sign(
         session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=None
     )
-    return signing.session_finalize(
+    record = signing.session_finalize(
         session=session, physician=session.physician, password=PASSWORD, render_pdf=fake_pdf
     )
+    return record, patient
 
 
 def download(client, url):
@@ -32,7 +36,10 @@ def download(client, url):
     return b"".join(response.streaming_content)
 
 
-def test_physician_auditor_and_patient_each_get_the_stored_bytes_and_each_is_audited(record):
+def test_physician_auditor_and_patient_each_get_the_stored_bytes_and_each_is_audited(
+    finalized_with_patient,
+):
+    record, patient = finalized_with_patient
     session = record.session
     stored = record.pdf.open("rb").read()
     physician = Client()
@@ -42,7 +49,7 @@ def test_physician_auditor_and_patient_each_get_the_stored_bytes_and_each_is_aud
     url = f"/staff/sessions/{session.public_id}/record.pdf"
     assert download(physician, url) == stored
     assert download(watcher, url) == stored
-    assert download(patient_client(session), "/patient/record.pdf") == stored
+    assert download(patient, "/patient/record.pdf") == stored
     events = AuditEvent.objects.filter(session=session, action="record.downloaded")
     assert list(events.values_list("role", flat=True)) == ["physician", "auditor", "patient"]
     assert events.first().payload == {"record_id": record.record_id, "sha256": record.pdf_sha256}
