@@ -4,6 +4,8 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Two workers: the machines here have two cores.
+PYTEST_ARGS ?= -n 2
 # Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts.
 SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 
