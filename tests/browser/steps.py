@@ -6,7 +6,7 @@ from datetime import date
 from playwright.sync_api import Page, Response, expect
 
 from consent.models import Question
-from tests.factories import BIRTH_DATE
+from tests.factories import BIRTH_DATE, PASSWORD
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
@@ -73,3 +73,37 @@ def continue_from_result(page: Page) -> None:
     page.get_by_role(
         "link", name=re.compile(r"^(Next question|See your summary|Try the question again)$")
     ).click()
+
+
+def read_every_section(page: Page, section_count: int) -> None:
+    """From the start page, read every section with Next, up to the first question."""
+    page.get_by_role("link", name="Start reading").click()
+    for number in range(1, section_count + 1):
+        page.wait_for_url(re.compile(rf"/patient/section/{number}/$"))
+        next_section(page)
+    page.wait_for_url(re.compile(r"/patient/question/1/$"))
+
+
+def staff_log_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(base_url + "/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Consent sessions")).to_be_visible()
+
+
+def draw_signature(page: Page) -> None:
+    """Scribble across the signature pad with the mouse: press, a zigzag of moves, release."""
+    canvas = page.locator("[data-signature-pad] canvas")
+    expect(canvas).to_be_visible()
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    left, top, width, height = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(left + width * 0.1, top + height * 0.6)
+    page.mouse.down()
+    for i in range(1, 10):
+        page.mouse.move(
+            left + width * (0.1 + 0.09 * i), top + height * (0.35 if i % 2 else 0.65), steps=5
+        )
+    page.mouse.up()
