@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from consent.chain import chain_link
 from consent.models import AuditEvent, ConsentSession
 
 CLIENT_MAX = 300
@@ -43,7 +44,7 @@ def audit_record(
     if not actor_label:
         actor_label = actor.get_username() if actor is not None else role
     address, client = _request_origin(request)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         occurred_at=timezone.now(),
         actor=actor,
         actor_label=actor_label,
@@ -56,3 +57,6 @@ def audit_record(
         client=client,
         payload=payload or {},
     )
+    chain_link(event)
+    event.save(force_insert=True)
+    return event

@@ -495,6 +495,10 @@ class AuditEvent(models.Model):
         STAFF = "staff", _("Staff")
         SYSTEM = "system", _("System")
 
+    # The hash chain (consent/chain.py): position, the previous event's hash, this event's hash.
+    seq = models.PositiveBigIntegerField(unique=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
     occurred_at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -520,8 +524,8 @@ class AuditEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["pk"]
+        ordering = ["seq"]
         indexes = [models.Index(fields=["session", "occurred_at"])]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+        return f"#{self.seq} {self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"

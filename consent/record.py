@@ -1,7 +1,7 @@
 """Everything a consent record shows, gathered once, as plain data.
 
 `record_data_get` reads a consent session and all it holds in a fixed number of queries
-(twelve, however many answers, questions or events the session has) and returns a tree of
+(thirteen, however many answers, questions or events the session has) and returns a tree of
 frozen dataclasses whose leaves are strings, numbers, booleans and None. The PDF record
 (`consent.pdf`) renders it; `RecordData.as_dict()` gives the same tree as dicts and lists for
 a canonical JSON record.
@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from consent.chain import chain_head
 from consent.icon_array import highlighted_count, icon_array_description, icon_array_svg
 from consent.models import (
     Alternative,
@@ -228,6 +229,7 @@ class DecisionData:
 
 @dataclass(frozen=True)
 class AuditEventData:
+    seq: int
     occurred_at: str | None
     actor_label: str
     role: str
@@ -258,6 +260,10 @@ class RecordData:
     signatures: list[SignatureData]
     decision: DecisionData
     audit_events: list[AuditEventData]
+    # The head of the whole audit chain when the record was made: any later cut of the log's
+    # tail, or rewrite of its history, no longer matches what this record carries.
+    audit_chain_head_seq: int
+    audit_chain_head_hash: str
 
     @property
     def total_seconds(self) -> int:
@@ -274,7 +280,7 @@ class RecordData:
 
 
 def record_data_get(*, session: ConsentSession) -> RecordData:
-    """Gather everything the consent record shows, in twelve queries.
+    """Gather everything the consent record shows, in thirteen queries.
 
     Works on a session being finalized (all signatures exist, the status is still signed or
     declined) and on a finalized one alike.
@@ -310,6 +316,7 @@ def record_data_get(*, session: ConsentSession) -> RecordData:
     countersignature = by_kind.get(Signature.Kind.COUNTERSIGNATURE)
     attestation = by_kind.get(Signature.Kind.ATTESTATION)
 
+    head_seq, head_hash = chain_head()
     return RecordData(
         institution=settings.INSTITUTION_NAME,
         session_id=str(session.public_id),
@@ -341,6 +348,8 @@ def record_data_get(*, session: ConsentSession) -> RecordData:
         signatures=[_signature(signature) for signature in signatures],
         decision=_decision(session, by_kind),
         audit_events=_audit_events(session),
+        audit_chain_head_seq=head_seq,
+        audit_chain_head_hash=head_hash,
     )
 
 
@@ -515,13 +524,16 @@ def _audit_events(session: ConsentSession) -> list[AuditEventData]:
     roles = dict(AuditEvent.Role.choices)
     return [
         AuditEventData(
+            seq=seq,
             occurred_at=utc_text(occurred_at),
             actor_label=actor_label,
             role=role,
             role_label=str(roles.get(role, role)),
             action=action,
         )
-        for occurred_at, actor_label, role, action in AuditEvent.objects.filter(session=session)
-        .order_by("pk")
-        .values_list("occurred_at", "actor_label", "role", "action")
+        for seq, occurred_at, actor_label, role, action in AuditEvent.objects.filter(
+            session=session
+        )
+        .order_by("seq")
+        .values_list("seq", "occurred_at", "actor_label", "role", "action")
     ]

@@ -505,4 +505,13 @@ def test_record_data_query_count_does_not_grow_with_the_session():
         record_data_get(session=small)
     with CaptureQueriesContext(connection) as many:
         record_data_get(session=big)
-    assert len(few) == len(many) == 12
+    assert len(few) == len(many) == 13
+
+
+def test_record_carries_the_audit_chain_head_at_its_finalization():
+    record = finalized(Plan(interpreter=None))
+    event = AuditEvent.objects.get(session=record.session, action="session.finalized")
+    text = " ".join(pdf_pages(record))
+    assert f"#{event.seq} {event.hash[:16]}" in text
+    data = record_data_get(session=record.session)
+    assert data.audit_chain_head_seq >= event.seq
