@@ -20,3 +20,29 @@ def _test_settings(settings, tmp_path):
     # The live server speaks plain HTTP.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_history_triggers():
+    """Let test teardown empty the database although history tables refuse DELETE/TRUNCATE.
+
+    Django's flush runs its statements in one transaction: the triggers are dropped, the
+    tables emptied and the triggers created again, all or nothing. Only tests do this.
+    """
+    from django.db import connection
+
+    from consent import triggers
+
+    operations = type(connection.ops)
+    original = operations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if not statements:
+            return statements
+        vendor = self.connection.vendor
+        return [*triggers.drop_sql(vendor), *statements, *triggers.create_sql(vendor)]
+
+    operations.sql_flush = sql_flush
+    yield
+    operations.sql_flush = original

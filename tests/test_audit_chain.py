@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from consent import triggers
 from consent.audit import audit_record
 from consent.chain import GENESIS_HASH, chain_head, chain_verify, event_hash
 from consent.models import AuditEvent
@@ -38,10 +39,17 @@ def sql(statement: str, params: list) -> None:
         cursor.execute(statement, params)
 
 
+def without_triggers() -> None:
+    """Drop the history triggers inside the current transaction (undone on rollback)."""
+    for statement in triggers.drop_sql(connection.vendor):
+        sql(statement, [])
+
+
 def tampered(tamper) -> "ChainReport":  # noqa: F821
-    """Apply a raw-SQL tampering, verify, and undo it (a savepoint)."""
+    """Drop the triggers, apply a raw-SQL tampering, verify, and undo it all (a savepoint)."""
     with transaction.atomic():
         point = transaction.savepoint()
+        without_triggers()
         tamper()
         report = chain_verify()
         transaction.savepoint_rollback(point)
@@ -68,6 +76,7 @@ def test_verify_audit_command_reports_count_and_head(capsys):
 def test_verify_audit_command_fails_naming_the_broken_event():
     append(5)
     third = AuditEvent.objects.get(seq=3)
+    without_triggers()
     sql("UPDATE consent_auditevent SET action = %s WHERE id = %s", ["forged", third.pk])
     with pytest.raises(CommandError, match=r"broken at event 3 .*altered"):
         call_command("verify_audit")

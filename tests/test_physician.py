@@ -113,8 +113,10 @@ def patient_reads_and_answers(session: ConsentSession, *, ask: bool = True) -> C
     return session
 
 
-def ready_session(*, doctor=None) -> ConsentSession:
-    return patient_reads_and_answers(consent_session(doctor=doctor or physician(username="dr.own")))
+def ready_session(*, doctor=None, patient_name: str = "Jeanne Testpatient") -> ConsentSession:
+    return patient_reads_and_answers(
+        consent_session(doctor=doctor or physician(username="dr.own"), patient_name=patient_name)
+    )
 
 
 def flagged_question(session: ConsentSession) -> Question:
@@ -161,15 +163,15 @@ def physician_reviews(session: ConsentSession) -> ConsentSession:
     return session
 
 
-def attested_session(*, doctor=None) -> ConsentSession:
-    session = physician_reviews(ready_session(doctor=doctor))
+def attested_session(*, doctor=None, **kwargs) -> ConsentSession:
+    session = physician_reviews(ready_session(doctor=doctor, **kwargs))
     signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
     session.refresh_from_db()
     return session
 
 
-def signed_session(*, doctor=None) -> ConsentSession:
-    session = attested_session(doctor=doctor)
+def signed_session(*, doctor=None, **kwargs) -> ConsentSession:
+    session = attested_session(doctor=doctor, **kwargs)
     signing.patient_consent_sign(
         session=session,
         confirmed_statements=len(signing.PATIENT_CONSENT_STATEMENTS),
@@ -180,8 +182,8 @@ def signed_session(*, doctor=None) -> ConsentSession:
     return session
 
 
-def finalized_session(*, doctor=None) -> ConsentSession:
-    session = signed_session(doctor=doctor)
+def finalized_session(*, doctor=None, **kwargs) -> ConsentSession:
+    session = signed_session(doctor=doctor, **kwargs)
     signing.session_finalize(
         session=session,
         physician=session.physician,

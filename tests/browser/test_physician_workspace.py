@@ -66,10 +66,8 @@ def test_physician_pages_pass_axe_at_desktop_and_phone_width(
     monkeypatch.setattr("consent.pdf.record_pdf_render", lambda _session, _id: FAKE_PDF)
     doctor = physician(username="dr.martin")
     ready = ready_session(doctor=doctor)
-    attested = attested_session(doctor=doctor)
-    finalized = finalized_session(doctor=doctor)
-    for session, name in ((attested, "Marc Attested"), (finalized, "Lucie Finalized")):
-        ConsentSession.objects.filter(pk=session.pk).update(patient_name=name)
+    attested = attested_session(doctor=doctor, patient_name="Marc Attested")
+    finalized = finalized_session(doctor=doctor, patient_name="Lucie Finalized")
     waiting = consent_session(doctor=doctor, version=ready.procedure_version)
     ConsentSession.objects.filter(pk=waiting.pk).update(patient_name="Paul Waiting")
     signing.addendum_add(
