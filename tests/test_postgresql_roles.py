@@ -1,0 +1,65 @@
+"""The two-role PostgreSQL deployment: the application role cannot rewrite history."""
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from consent import triggers
+from consent.models import AuditEvent
+from tests.factories import consent_session
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="roles are PostgreSQL's"),
+]
+
+APP_ROLE = "consent_app_test"
+
+
+@pytest.fixture
+def app_role():
+    # Roles belong to the whole cluster: another test worker may have made it already.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+        exists = cursor.fetchone()
+    if not exists:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN")
+        except DatabaseError:
+            pass
+    call_command("grant_app_role", APP_ROLE)
+    return APP_ROLE
+
+
+def as_app_role(statement: str, params: list | None = None) -> bool:
+    """Run one statement as the application role; True when the database refuses it."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL ROLE {APP_ROLE}")
+            cursor.execute(statement, params)
+    except DatabaseError:
+        return True
+    return False
+
+
+def test_app_role_cannot_update_delete_or_truncate_history(app_role):
+    consent_session()
+    assert AuditEvent.objects.exists()
+    for table in triggers.APPEND_ONLY_TABLES:
+        assert as_app_role(f"UPDATE {table} SET id = id"), table  # noqa: S608
+        assert as_app_role(f"DELETE FROM {table}"), table  # noqa: S608
+        assert as_app_role(f"TRUNCATE {table}"), table
+
+
+def test_app_role_cannot_drop_the_triggers_that_guard_history(app_role):
+    for statement in triggers.drop_sql("postgresql"):
+        assert as_app_role(statement), statement
+
+
+def test_app_role_can_still_do_its_work(app_role):
+    session = consent_session()
+    assert not as_app_role(
+        "UPDATE consent_consentsession SET current_section = 2 WHERE id = %s", [session.pk]
+    )
+    assert not as_app_role("SELECT count(*) FROM consent_auditevent")
