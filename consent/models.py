@@ -415,6 +415,8 @@ class Signature(FrozenWithSession):
     method = models.CharField(max_length=20, choices=Method.choices)
     image = models.BinaryField(null=True, blank=True, help_text="The drawn signature, as PNG.")
     signed_at = models.DateTimeField()
+    # SHA-256 of the evidence snapshot this signature vouched for (consent/canonical.py).
+    snapshot_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["signed_at", "pk"]
@@ -438,6 +440,9 @@ class ConsentRecord(models.Model):
     record_id = models.CharField(max_length=40, unique=True)
     pdf = models.FileField(upload_to="records/%Y/%m/")
     pdf_sha256 = models.CharField(max_length=64)
+    # The canonical record (docs/record-format.md), exactly as hashed and attached to the PDF.
+    record_json = models.TextField(blank=True)
+    record_sha256 = models.CharField(max_length=64, blank=True)
     pdf_size = models.PositiveIntegerField()
     finalized_at = models.DateTimeField()
     finalized_by = models.ForeignKey(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from consent.audit import audit_record
+from consent.canonical import record_json, snapshot_hash
 from consent.models import (
     Addendum,
     AuditEvent,
@@ -84,6 +85,10 @@ ERROR_SIGNATURE_IMAGE = _("The drawn signature could not be read. Please draw it
 ERROR_ALREADY_SIGNED = _("This has already been signed.")
 ERROR_TEXT_REQUIRED = _("Write the text of the addendum.")
 ERROR_NOT_FINALIZED = _("Addenda are added to finalized records only.")
+ERROR_EVIDENCE_CHANGED = _(
+    "The record changed after {signer} signed it, so that signature no longer holds. Nothing "
+    "was finalized; cancel this session and start a new one."
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_SIGNATURE_BYTES = 512 * 1024
@@ -141,6 +146,7 @@ def _signature(
         raise ServiceError(ERROR_ALREADY_SIGNED)
     signature = Signature.objects.create(
         session=session,
+        snapshot_hash=snapshot_hash(session),
         kind=kind,
         signer=signer,
         printed_name=printed_name,
@@ -461,6 +467,31 @@ def companion_sign(
 RenderPdf = Callable[[ConsentSession, str], bytes]
 
 
+def _check_snapshots(
+    session: ConsentSession, *, physician: Any, request: HttpRequest | None, log: bool
+) -> None:
+    """Refuse when any signature no longer vouches for the evidence as it stands (11.70).
+
+    With `log`, the voided signature is recorded in its own committed transaction first.
+    """
+    current = snapshot_hash(session)
+    stale = Signature.objects.filter(session=session).exclude(snapshot_hash=current).first()
+    if stale is None:
+        return
+    if log:
+        with transaction.atomic():
+            audit_record(
+                action="signature.voided",
+                role=PHYSICIAN,
+                actor=physician,
+                request=request,
+                obj=stale,
+                session=session,
+                payload={"kind": stale.kind, "signed": stale.snapshot_hash, "now": current},
+            )
+    raise ServiceError(str(ERROR_EVIDENCE_CHANGED).format(signer=stale.printed_name))
+
+
 def session_finalize(
     *,
     session: ConsentSession,
@@ -481,6 +512,7 @@ def session_finalize(
     with transaction.atomic():
         session = _locked(session, Status.SIGNED, Status.DECLINED)
         _check_physician(session, physician)
+    _check_snapshots(session, physician=physician, request=request, log=True)
     _check_password(
         session=session,
         user=physician,
@@ -490,6 +522,7 @@ def session_finalize(
     )
     with transaction.atomic():
         session = _locked(session, Status.SIGNED, Status.DECLINED)
+        _check_snapshots(session, physician=physician, request=request, log=False)
         signature = _signature(
             session=session,
             kind=Kind.COUNTERSIGNATURE,
@@ -511,11 +544,14 @@ def session_finalize(
             session=session,
             payload={"record_id": record_id},
         )
+        document = record_json(session, record_id)
         pdf = render_pdf(session, record_id)
         digest = hashlib.sha256(pdf).hexdigest()
         record = ConsentRecord(
             session=session,
             record_id=record_id,
+            record_json=document.decode("utf-8"),
+            record_sha256=hashlib.sha256(document).hexdigest(),
             pdf_sha256=digest,
             pdf_size=len(pdf),
             finalized_at=finalized_at,

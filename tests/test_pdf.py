@@ -31,6 +31,7 @@ from consent.models import (
     Signature,
 )
 from consent.record import record_data_get
+from consent.services import ServiceError
 from tests.factories import BIRTH_DATE, PASSWORD, consent_session, physician
 
 pytestmark = pytest.mark.django_db
@@ -344,19 +345,17 @@ def test_unreadable_drawn_signature_is_said_not_silently_dropped():
     assert "[The drawn signature image could not be read.]" in text
 
 
-def test_unanswered_patient_question_is_shown_as_unanswered():
+def test_a_question_slipped_in_after_signing_voids_the_signatures_and_nothing_finalizes():
     session = decided()
-    # Written straight into the database (the services refuse questions after attestation):
-    # should one ever be there, the record must say plainly that it was not answered.
+    # Written straight into the database (the services refuse questions after attestation).
     PatientQuestion.objects.create(
         session=session, text="And the stitches?", asked_from="/patient/", form_id=uuid.uuid4()
     )
-    record = signing.session_finalize(
-        session=session, physician=session.physician, password=PASSWORD
-    )
-    text = " ".join(pdf_pages(record))
-    assert "And the stitches? Asked by the patient" in text
-    assert "No answer was recorded." in text
+    with pytest.raises(ServiceError, match="changed after Alex Martin signed it"):
+        signing.session_finalize(session=session, physician=session.physician, password=PASSWORD)
+    assert not ConsentRecord.objects.exists()
+    voided = AuditEvent.objects.get(session=session, action="signature.voided")
+    assert voided.payload["kind"] == "attestation"
 
 
 # Patient text is text

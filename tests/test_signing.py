@@ -317,3 +317,45 @@ def test_a_failed_finalization_leaves_no_file_behind(settings, monkeypatch):
         finalized(session)
     records = settings.MEDIA_ROOT / "records"
     assert not records.exists() or not any(p.is_file() for p in records.rglob("*"))
+
+
+def test_every_signature_stores_the_hash_of_the_evidence_it_signed():
+    from consent.canonical import snapshot_hash
+
+    session = signed_session()
+    current = snapshot_hash(session)
+    assert set(session.signatures.values_list("snapshot_hash", flat=True)) == {current}
+
+
+def test_evidence_changed_after_signing_voids_the_signature_and_finalization_refuses():
+    from consent.models import QuestionReview
+
+    session = signed_session(wrong_key="risk-common")
+    QuestionReview.objects.filter(session=session).update(note="Quietly rewritten later.")
+    with pytest.raises(ServiceError, match="changed after Alex Martin signed it"):
+        finalized(session)
+    session.refresh_from_db()
+    assert session.status == Status.SIGNED
+    assert AuditEvent.objects.filter(session=session, action="signature.voided").exists()
+
+
+def test_re_reading_a_section_after_signing_voids_nothing():
+    from consent.models import SectionView
+
+    session = signed_session()
+    section = session.procedure_version.sections.first()
+    SectionView.objects.create(session=session, section=section, seconds=40, visits=1)
+    assert finalized(session).session.status == Status.FINALIZED
+
+
+def test_the_canonical_record_is_stored_with_its_hash():
+    import hashlib
+    import json
+
+    record = finalized()
+    document = json.loads(record.record_json)
+    assert document["format"] == "consent-record"
+    assert document["format_version"] == 1
+    assert document["record_id"] == record.record_id
+    assert document["patient"]["name"] == "Jeanne Testpatient"
+    assert record.record_sha256 == hashlib.sha256(record.record_json.encode()).hexdigest()

@@ -1,0 +1,70 @@
+"""The canonical record: a documented, versioned JSON form of a consent (docs/record-format.md).
+
+Two uses:
+- the **evidence snapshot**, what a signer vouched for: the patient's identity, the pinned
+  procedure, every answer and attempt, the physician's review and the discussion. Each signature
+  stores its SHA-256; if the evidence changes after a signature, finalization refuses.
+- the **record document**, everything the PDF shows as data, stored with the finalized record,
+  attached inside its PDF, and identified by its SHA-256.
+"""
+
+import hashlib
+import json
+from typing import Any
+
+from consent.models import ConsentSession
+from consent.record import RecordData, record_data_get
+
+RECORD_FORMAT = "consent-record"
+RECORD_FORMAT_VERSION = 1
+# What every signer vouches for. Reading times are left out on purpose: a patient may re-read
+# a page after the attestation without that voiding anyone's signature.
+SNAPSHOT_KEYS = (
+    "session_id",
+    "patient",
+    "procedure",
+    "physician",
+    "max_reteach",
+    "risks",
+    "alternatives",
+    "questions",
+    "patient_questions",
+    "discussion",
+)
+
+
+def canonical_bytes(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def _plain(data: RecordData) -> dict[str, Any]:
+    document = data.as_dict()
+    for risk in document["risks"]:
+        # The picture is drawn from max_per_100: the number is the record, not the markup.
+        risk.pop("picture_svg", None)
+    return document
+
+
+def evidence_snapshot(session: ConsentSession) -> dict[str, Any]:
+    document = _plain(record_data_get(session=session))
+    return {key: document[key] for key in SNAPSHOT_KEYS}
+
+
+def snapshot_hash(session: ConsentSession) -> str:
+    return hashlib.sha256(canonical_bytes(evidence_snapshot(session))).hexdigest()
+
+
+def record_document(session: ConsentSession, record_id: str) -> dict[str, Any]:
+    return {
+        "format": RECORD_FORMAT,
+        "format_version": RECORD_FORMAT_VERSION,
+        "record_id": record_id,
+        **_plain(record_data_get(session=session)),
+    }
+
+
+def record_json(session: ConsentSession, record_id: str) -> bytes:
+    """The canonical record's bytes: the same session state always gives the same bytes."""
+    return canonical_bytes(record_document(session, record_id))
