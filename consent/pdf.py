@@ -12,6 +12,8 @@ a record is never filed with a silently missing part.
 """
 
 import base64
+import hashlib
+import io
 import mimetypes
 import posixpath
 from datetime import date, datetime
@@ -24,10 +26,11 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template import Library
 from django.template.backends.django import DjangoTemplates
-from django.utils import translation
+from django.utils import timezone, translation
 from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 
-from consent.models import ConsentSession
+from consent.canonical import record_json
+from consent.models import ConsentSession, Signature
 from consent.record import record_data_get
 
 TEMPLATE = "consent/pdf/record.html"
@@ -169,17 +172,31 @@ def _engine() -> DjangoTemplates:
     )
 
 
-def record_html(session: ConsentSession, record_id: str) -> str:
+def record_html(session: ConsentSession, record_id: str, record_sha256: str = "") -> str:
     """The record's HTML, as WeasyPrint will lay it out."""
     data = record_data_get(session=session)
     context = {
         "record": data,
         "record_id": record_id,
+        "record_sha256": record_sha256,
         "stylesheet_url": static_url(STYLESHEET),
         "language": settings.LANGUAGE_CODE,
     }
     with translation.override(settings.LANGUAGE_CODE):
         return _engine().get_template(TEMPLATE).render(context)
+
+
+RECORD_ATTACHMENT = "consent-record.json"
+
+
+def _finalization_time(session: ConsentSession) -> datetime:
+    """The countersignature's time: dates inside the PDF never depend on when it was drawn."""
+    signature = (
+        Signature.objects.filter(session=session, kind=Signature.Kind.COUNTERSIGNATURE)
+        .values_list("signed_at", flat=True)
+        .first()
+    )
+    return signature or session.finalized_at or timezone.now()
 
 
 def record_pdf_render(session: ConsentSession, record_id: str) -> bytes:
@@ -188,12 +205,29 @@ def record_pdf_render(session: ConsentSession, record_id: str) -> bytes:
     The same data always gives the same bytes: the PDF's creation date is the finalization
     time and its file identifier is the record id.
     """
-    html = record_html(session, record_id)
+    canonical = record_json(session, record_id)
+    digest = hashlib.sha256(canonical).hexdigest()
+    html = record_html(session, record_id, digest)
+    fetcher = StaticOnlyFetcher()
     document = weasyprint.HTML(
-        string=html, base_url=urljoin(DOCUMENT_ORIGIN, "/"), url_fetcher=StaticOnlyFetcher()
+        string=html, base_url=urljoin(DOCUMENT_ORIGIN, "/"), url_fetcher=fetcher
+    )
+    moment = _finalization_time(session)
+    attachment = weasyprint.Attachment(
+        file_obj=io.BytesIO(canonical),
+        name=RECORD_ATTACHMENT,
+        description=f"Canonical consent record {record_id}, SHA-256 {digest}",
+        created=moment,
+        modified=moment,
+        relationship="Data",
+        url_fetcher=fetcher,
     )
     try:
-        return document.write_pdf(pdf_identifier=record_id.encode("ascii"))
+        return document.write_pdf(
+            pdf_identifier=record_id.encode("ascii"),
+            pdf_variant="pdf/a-3b",
+            attachments=[attachment],
+        )
     except FatalURLFetchingError as error:
         # A BaseException in WeasyPrint; as an Exception it rolls the finalization back cleanly.
         raise PdfRenderError(str(error)) from error

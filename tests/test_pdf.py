@@ -517,3 +517,19 @@ def test_record_carries_the_audit_chain_head_at_its_finalization():
     assert f"#{event.seq} {event.hash[:16]}" in text
     data = record_data_get(session=record.session)
     assert data.audit_chain_head_seq >= event.seq
+
+
+def test_pdf_is_pdf_a_3b_with_the_canonical_record_attached_and_its_hash_on_every_page():
+    import io
+
+    from pypdf import PdfReader
+
+    record = finalized(Plan(interpreter=None))
+    reader = PdfReader(io.BytesIO(record.pdf.open("rb").read()))
+    metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in metadata
+    assert 'pdfaid:conformance="B"' in metadata
+    (attached,) = reader.attachments["consent-record.json"]
+    assert attached == record.record_json.encode("utf-8")
+    for page in pdf_pages(record):
+        assert f"SHA-256 {record.record_sha256[:16]}" in page
