@@ -11,3 +11,12 @@ class ConsentConfig(AppConfig):
         from consent.roles import roles_ensure_after_migrate
 
         post_migrate.connect(roles_ensure_after_migrate, sender=self)
+        post_migrate.connect(_history_triggers_after_migrate, sender=self)
+
+
+def _history_triggers_after_migrate(using: str = "default", **kwargs: object) -> None:
+    from django.db import connections
+
+    from consent.triggers import triggers_install
+
+    triggers_install(connections[using])

@@ -10,6 +10,8 @@ control is an application role without UPDATE, DELETE or TRUNCATE on these table
 (docs/deployment-postgresql.md).
 """
 
+from typing import Any
+
 APPEND_ONLY_TABLES = (
     "consent_auditevent",
     "consent_signature",
@@ -101,3 +103,16 @@ def drop_sql(vendor: str) -> list[str]:
     if vendor == "postgresql":
         return _postgresql_drop()
     raise NotImplementedError(f"no history triggers for {vendor}")
+
+
+def triggers_install(connection: Any) -> None:
+    """(Re)install every history trigger; safe to run any number of times.
+
+    Run after every `migrate`: on SQLite, altering a table rebuilds it, and a rebuilt table has
+    lost its triggers.
+    """
+    if connection.vendor not in ("sqlite", "postgresql"):
+        return
+    with connection.cursor() as cursor:
+        for statement in [*drop_sql(connection.vendor), *create_sql(connection.vendor)]:
+            cursor.execute(statement)

@@ -3,7 +3,7 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from consent import signing
+from consent import signing, triggers
 from consent.models import AuditEvent, ConsentRecord, ConsentSession, Signature
 from tests.factories import PASSWORD, attested_session, consent_session
 
@@ -78,3 +78,23 @@ def test_audit_events_can_still_be_appended(record):
 def test_history_tables_refuse_truncate(record):
     assert refused("TRUNCATE consent_auditevent CASCADE", [])
     assert refused("TRUNCATE consent_consentsession CASCADE", [])
+
+
+def installed_trigger_names() -> set[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_every_history_trigger_is_installed_after_migrations():
+    # On SQLite a migration that alters a table rebuilds it without its triggers: they are
+    # reinstalled after every migrate (consent/apps.py).
+    expected = set()
+    for statement in triggers.create_sql(connection.vendor):
+        if statement.startswith("CREATE TRIGGER"):
+            expected.add(statement.split()[2])
+    assert expected
+    assert expected <= installed_trigger_names()
