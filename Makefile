@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py import_pack content/*.toml
+	DEBUG=1 $(PY) manage.py create_signing_key
 	DEBUG=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -42,6 +43,7 @@ test: install system-packages
 
 # Timings are measured here, never asserted in tests: report medians and ratios.
 bench: install
+	$(PY) manage.py create_signing_key
 	$(PY) -W ignore scripts/bench_pages.py
 	@if [ -f scripts/bench_pdf.py ]; then $(PY) -W ignore scripts/bench_pdf.py; fi
 

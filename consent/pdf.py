@@ -32,6 +32,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 from consent.canonical import record_json
 from consent.models import ConsentSession, Signature
 from consent.record import record_data_get
+from consent.seal import pdf_seal
 
 TEMPLATE = "consent/pdf/record.html"
 STYLESHEET = "consent/pdf.css"
@@ -199,11 +200,12 @@ def _finalization_time(session: ConsentSession) -> datetime:
     return signature or session.finalized_at or timezone.now()
 
 
-def record_pdf_render(session: ConsentSession, record_id: str) -> bytes:
+def record_document_pdf(session: ConsentSession, record_id: str) -> bytes:
     """Render the consent record of a session being finalized as PDF bytes.
 
-    The same data always gives the same bytes: the PDF's creation date is the finalization
-    time and its file identifier is the record id.
+    The document is PDF/A-3b with the canonical record attached, sealed with the institution's
+    PAdES signature (consent/seal.py). Its layout depends only on the data: the PDF's creation
+    date is the finalization time and its file identifier is the record id.
     """
     canonical = record_json(session, record_id)
     digest = hashlib.sha256(canonical).hexdigest()
@@ -223,7 +225,7 @@ def record_pdf_render(session: ConsentSession, record_id: str) -> bytes:
         url_fetcher=fetcher,
     )
     try:
-        return document.write_pdf(
+        pdf = document.write_pdf(
             pdf_identifier=record_id.encode("ascii"),
             pdf_variant="pdf/a-3b",
             attachments=[attachment],
@@ -231,3 +233,13 @@ def record_pdf_render(session: ConsentSession, record_id: str) -> bytes:
     except FatalURLFetchingError as error:
         # A BaseException in WeasyPrint; as an Exception it rolls the finalization back cleanly.
         raise PdfRenderError(str(error)) from error
+    return pdf
+
+
+def record_pdf_render(session: ConsentSession, record_id: str) -> bytes:
+    """The finalized record's PDF: the document, sealed by the institution (PAdES).
+
+    The seal is an incremental update: the stored file begins with the unsealed document's
+    exact bytes, then the signature.
+    """
+    return pdf_seal(record_document_pdf(session, record_id), record_id=record_id)

@@ -175,6 +175,10 @@ CONSENT_SECTION_TIME_CAP = timedelta(minutes=int(os.environ.get("CONSENT_SECTION
 CONSENT_FREE_TEXT_MAX = 5000
 CONSENT_PATIENT_QUESTION_MAX = 2000
 
+# The institution's seal on finalized PDFs (consent/seal.py): a PKCS#12 file and its passphrase.
+SIGNING_P12_PATH = Path(os.environ.get("SIGNING_P12_PATH", BASE_DIR / "signing" / "seal.p12"))
+SIGNING_P12_PASSPHRASE = os.environ.get("SIGNING_P12_PASSPHRASE", "development-only")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -309,10 +309,15 @@ def test_record_pdf_is_stored_in_default_storage_with_its_digest(record, setting
     assert record.pdf_size == len(data)
 
 
-def test_rendering_again_gives_the_same_bytes(record):
-    data = pdf.record_pdf_render(record.session, record.record_id)
+def test_rendering_again_gives_the_same_document_and_the_stored_file_is_it_sealed(record):
+    document = pdf.record_document_pdf(record.session, record.record_id)
+    assert pdf.record_document_pdf(record.session, record.record_id) == document
     with record.pdf.open("rb") as stored:
-        assert hashlib.sha256(data).hexdigest() == hashlib.sha256(stored.read()).hexdigest()
+        data = stored.read()
+    # The seal is an incremental update appended to the document's exact bytes.
+    assert data.startswith(document)
+    assert len(data) > len(document)
+    assert hashlib.sha256(data).hexdigest() == record.pdf_sha256
 
 
 # Declined
