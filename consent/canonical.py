@@ -56,15 +56,19 @@ def snapshot_hash(session: ConsentSession) -> str:
     return hashlib.sha256(canonical_bytes(evidence_snapshot(session))).hexdigest()
 
 
-def record_document(session: ConsentSession, record_id: str) -> dict[str, Any]:
+def record_document(data: RecordData, record_id: str) -> dict[str, Any]:
     return {
         "format": RECORD_FORMAT,
         "format_version": RECORD_FORMAT_VERSION,
         "record_id": record_id,
-        **_plain(record_data_get(session=session)),
+        **_plain(data),
     }
 
 
+def record_json_of(data: RecordData, record_id: str) -> bytes:
+    """The canonical record's bytes: the same data always gives the same bytes."""
+    return canonical_bytes(record_document(data, record_id))
+
+
 def record_json(session: ConsentSession, record_id: str) -> bytes:
-    """The canonical record's bytes: the same session state always gives the same bytes."""
-    return canonical_bytes(record_document(session, record_id))
+    return record_json_of(record_data_get(session=session), record_id)

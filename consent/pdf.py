@@ -29,9 +29,9 @@ from django.template.backends.django import DjangoTemplates
 from django.utils import timezone, translation
 from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 
-from consent.canonical import record_json
+from consent.canonical import record_json_of
 from consent.models import ConsentSession, Signature
-from consent.record import record_data_get
+from consent.record import RecordData, record_data_get
 from consent.seal import pdf_seal
 
 TEMPLATE = "consent/pdf/record.html"
@@ -173,9 +173,8 @@ def _engine() -> DjangoTemplates:
     )
 
 
-def record_html(session: ConsentSession, record_id: str, record_sha256: str = "") -> str:
+def record_html(data: RecordData, record_id: str, record_sha256: str = "") -> str:
     """The record's HTML, as WeasyPrint will lay it out."""
-    data = record_data_get(session=session)
     context = {
         "record": data,
         "record_id": record_id,
@@ -201,15 +200,16 @@ def _finalization_time(session: ConsentSession) -> datetime:
 
 
 def record_document_pdf(session: ConsentSession, record_id: str) -> bytes:
-    """Render the consent record of a session being finalized as PDF bytes.
+    """Render the consent record of a session being finalized as PDF bytes, unsealed.
 
-    The document is PDF/A-3b with the canonical record attached, sealed with the institution's
-    PAdES signature (consent/seal.py). Its layout depends only on the data: the PDF's creation
-    date is the finalization time and its file identifier is the record id.
+    The document is PDF/A-3b with the canonical record attached. It depends only on the data:
+    the PDF's creation date is the finalization time and its file identifier is the record id.
+    The record's data is gathered once, for both the attachment and the page.
     """
-    canonical = record_json(session, record_id)
+    data = record_data_get(session=session)
+    canonical = record_json_of(data, record_id)
     digest = hashlib.sha256(canonical).hexdigest()
-    html = record_html(session, record_id, digest)
+    html = record_html(data, record_id, digest)
     fetcher = StaticOnlyFetcher()
     document = weasyprint.HTML(
         string=html, base_url=urljoin(DOCUMENT_ORIGIN, "/"), url_fetcher=fetcher

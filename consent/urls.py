@@ -32,7 +32,6 @@ staff_patterns = (
         path("sessions/<uuid:public_id>/link/revoke/", staff.link_revoke, name="link_revoke"),
         path("sessions/<uuid:public_id>/cancel/", staff.session_cancel, name="session_cancel"),
         # The physician's workspace (consent/views/physician.py).
-        path("sessions/<uuid:public_id>/qr.svg", physician.link_qr, name="link_qr"),
         path("sessions/<uuid:public_id>/review/", physician.review, name="review"),
         path(
             "sessions/<uuid:public_id>/patient-questions/<int:question_id>/answer/",

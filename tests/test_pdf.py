@@ -402,7 +402,7 @@ def test_record_template_never_marks_text_safe(settings):
 
 def test_record_html_escapes_patient_text():
     session = decided(Plan(own_words="<b>bold</b> & <script>x()</script>"))
-    html = pdf.record_html(session, "CR-TEST")
+    html = pdf.record_html(record_data_get(session=session), "CR-TEST")
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;x()&lt;/script&gt;" in html
     assert "<script>" not in html
 

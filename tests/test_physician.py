@@ -262,14 +262,6 @@ def test_unknown_session_review_is_404_like_another_physicians():
     assert client.get(url(ConsentSession(), "review/")).status_code == 404
 
 
-def test_qr_route_serves_nothing_to_anyone():
-    """The QR code is drawn inline on the page that shows a new link; no URL serves it."""
-    session = consent_session(doctor=physician(username="dr.own"))
-    expected = dict.fromkeys(READ, 404) | {"anonymous": 302, "patient": 302}
-    for role, client in role_clients(session).items():
-        assert_status(client.get(url(session, "qr.svg")), role, expected)
-
-
 def test_record_pdf_access_for_each_role(fake_pdf):
     session = signed_session()
     clients = role_clients(session)
@@ -348,7 +340,7 @@ def test_changing_views_refuse_get():
 def test_a_patient_link_never_opens_a_staff_page():
     session = ready_session()
     patient = patient_client(session)
-    for suffix in ("review/", "record.pdf", "qr.svg", ""):
+    for suffix in ("review/", "record.pdf", ""):
         response = patient.get(url(session, suffix))
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")

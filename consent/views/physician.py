@@ -150,21 +150,6 @@ def _refused(request: HttpRequest, error: ServiceError) -> None:
 @never_cache
 @login_required
 @view_required
-def link_qr(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Always 404: no URL serves a patient link's QR code.
-
-    A link's token is known only in the request that made it, so the session page draws the
-    QR code inline, as SVG, on the one page that shows the new link; once that page is left
-    the token is gone, and so is any way to draw it again (make a new link instead).
-    """
-    visible_session_or_404(request, public_id)
-    raise Http404
-
-
-@require_GET
-@never_cache
-@login_required
-@view_required
 def review(request: HttpRequest, public_id: str) -> HttpResponse:
     """Every answer and attempt, reading times, the patient's questions, the discussion and
     the signatures of one session; forms where the responsible physician may act now."""
