@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent.views import decision, patient, physician, staff
+from consent.views import analytics, audit, decision, patient, physician, staff, verify
 
 patient_patterns = (
     [
@@ -48,6 +48,24 @@ staff_patterns = (
         path("sessions/<uuid:public_id>/finalize/", physician.finalize, name="finalize"),
         path("sessions/<uuid:public_id>/record.pdf", physician.record_pdf, name="record_pdf"),
         path("sessions/<uuid:public_id>/addenda/", physician.addendum, name="addendum"),
+        # Verifying a record's PDF (consent/views/verify.py).
+        path("verify/", verify.verify_upload, name="verify_upload"),
+        path("records/<str:record_id>/verify/", verify.record_verify, name="record_verify"),
     ],
     "staff",
+)
+
+# The auditor's workspace: read-only, for the auditor role (consent/views/audit.py).
+audit_patterns = (
+    [
+        path("", audit.record_list, name="record_list"),
+        path("records.csv", audit.record_list_csv, name="record_list_csv"),
+        path("sessions/<uuid:public_id>/", audit.record_detail, name="record_detail"),
+        path("sessions/<uuid:public_id>/record.pdf", audit.record_pdf, name="record_pdf"),
+        path("sessions/<uuid:public_id>/fhir.json", audit.record_fhir, name="record_fhir"),
+        path("log/", audit.log_verify, name="log_verify"),
+        # Comprehension analytics (consent/views/analytics.py).
+        path("analytics/", analytics.analytics, name="analytics"),
+    ],
+    "audit",
 )

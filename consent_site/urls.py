@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from consent.urls import patient_patterns, staff_patterns
+from consent.urls import audit_patterns, patient_patterns, staff_patterns
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="staff:session_list"), name="home"),
@@ -19,5 +19,6 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("staff/", include(staff_patterns)),
+    path("audit/", include(audit_patterns)),
     path("", include(patient_patterns)),
 ]

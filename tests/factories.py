@@ -122,14 +122,17 @@ def _service_request():
     return RequestFactory().post("/", REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT="factory")
 
 
-def ready_session(*, wrong_key: str | None = None, patient_question: str = "") -> ConsentSession:
+def ready_session(
+    *, wrong_key: str | None = None, patient_question: str = "", **session_kwargs
+) -> ConsentSession:
     """A session whose patient has answered everything (via the services, no HTTP).
 
     `wrong_key` names a question answered wrongly in every round, so it ends flagged.
+    Other keywords (doctor, patient_name, version, birth_date) go to `consent_session`.
     """
     from consent import services
 
-    session = consent_session()
+    session = consent_session(**session_kwargs)
     request = _service_request()
     link, _token = patient_link_issue(session=session, issued_by=session.physician)
     services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=request)
@@ -218,3 +221,37 @@ def signature_png(width: int = 300, height: int = 100) -> bytes:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+FAKE_PDF = b"%PDF-1.7\n% a stand-in for the record's PDF in tests that do not look inside it\n"
+
+
+def decided_session(*, decline_reason: str | None = None, **kwargs) -> ConsentSession:
+    """An attested session the patient has consented to (or declined, given a reason)."""
+    from consent import signing
+
+    session = attested_session(**kwargs)
+    name = session.patient_name
+    if decline_reason is None:
+        signing.patient_consent_sign(
+            session=session,
+            confirmed_statements=len(signing.PATIENT_CONSENT_STATEMENTS),
+            typed_name=name,
+            image=signature_png(),
+        )
+    else:
+        signing.patient_decline(session=session, typed_name=name, reason=decline_reason, image=None)
+    session.refresh_from_db()
+    return session
+
+
+def finalized_record(*, real_pdf: bool = False, decline_reason: str | None = None, **kwargs):
+    """A finalized consent record. Its PDF is FAKE_PDF unless `real_pdf` (rendered and sealed,
+    about a second: only where the PDF itself is under test)."""
+    from consent import signing
+
+    session = decided_session(decline_reason=decline_reason, **kwargs)
+    extra = {} if real_pdf else {"render_pdf": lambda _session, _record_id: FAKE_PDF}
+    return signing.session_finalize(
+        session=session, physician=session.physician, password=PASSWORD, **extra
+    )
