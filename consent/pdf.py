@@ -21,11 +21,13 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+import segno
 import weasyprint
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template import Library
 from django.template.backends.django import DjangoTemplates
+from django.urls import reverse
 from django.utils import timezone, translation
 from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 
@@ -173,12 +175,25 @@ def _engine() -> DjangoTemplates:
     )
 
 
+def verification_url(record_id: str) -> str:
+    """The staff page that checks this record (`SITE_URL` + the record's verification path)."""
+    return settings.SITE_URL + reverse("staff:record_verify", kwargs={"record_id": record_id})
+
+
+def qr_data_uri(url: str) -> str:
+    """A QR code of the URL as an SVG data URI, drawn by segno (no fetch, no network)."""
+    return segno.make(url, error="m").svg_data_uri(scale=4, border=2, dark="#000", light="#fff")
+
+
 def record_html(data: RecordData, record_id: str, record_sha256: str = "") -> str:
     """The record's HTML, as WeasyPrint will lay it out."""
+    url = verification_url(record_id)
     context = {
         "record": data,
         "record_id": record_id,
         "record_sha256": record_sha256,
+        "verification_url": url,
+        "verification_qr": qr_data_uri(url),
         "stylesheet_url": static_url(STYLESHEET),
         "language": settings.LANGUAGE_CODE,
     }

@@ -33,3 +33,12 @@ def roles_ensure() -> None:
 
 def roles_ensure_after_migrate(**kwargs: Any) -> None:
     roles_ensure()
+
+
+def role_of(user: Any) -> str:
+    """The role a staff member acts in, as the audit log names it."""
+    if user.groups.filter(name=PHYSICIAN).exists():
+        return PHYSICIAN
+    if user.has_perm("consent.view_auditevent"):
+        return AUDITOR
+    return "staff"

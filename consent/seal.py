@@ -4,6 +4,10 @@ The key is a PKCS#12 file named by settings (SIGNING_P12_PATH, passphrase from
 SIGNING_P12_PASSPHRASE). `python manage.py create_signing_key` makes a self-signed development
 certificate; a hospital installs its own certificate instead. The loaded signer is kept for
 the life of the process: parsing the key costs more than signing (PERFORMANCE-NOTES.md).
+
+With SIGNING_TSA_URL set, each seal also carries an RFC 3161 timestamp from that authority
+(PAdES B-T), so the signing time does not rest on our own clock. If the authority cannot be
+reached, sealing fails and nothing is finalized.
 """
 
 import datetime
@@ -20,6 +24,8 @@ from django.conf import settings
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
 FIELD_NAME = "InstitutionSeal"
 
@@ -94,6 +100,12 @@ def seal_signer() -> signers.SimpleSigner:
     return _signer(str(path), settings.SIGNING_P12_PASSPHRASE.encode())
 
 
+def seal_timestamper() -> TimeStamper | None:
+    """The configured timestamp authority's client, or None when none is set."""
+    url = settings.SIGNING_TSA_URL
+    return RequestsHTTPTimeStamper(url, timeout=10) if url else None
+
+
 def pdf_seal(pdf: bytes, *, record_id: str) -> bytes:
     """Seal a PDF with an invisible PAdES signature, as an incremental update."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
@@ -103,5 +115,7 @@ def pdf_seal(pdf: bytes, *, record_id: str) -> bytes:
         location=settings.INSTITUTION_NAME,
         subfilter=SigSeedSubFilter.PADES,
     )
-    output = signers.sign_pdf(writer, metadata, signer=seal_signer())
+    output = signers.sign_pdf(
+        writer, metadata, signer=seal_signer(), timestamper=seal_timestamper()
+    )
     return output.getvalue()

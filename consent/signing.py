@@ -7,6 +7,7 @@ each signature stores the printed name, the date-time and the meaning of the sig
 
 import hashlib
 import io
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,13 @@ MEANINGS = {
     Kind.COUNTERSIGNATURE: _("Physician countersigns and finalizes the record"),
 }
 
+logger = logging.getLogger(__name__)
+
+
+class RecordNotMade(ServiceError):
+    """Rendering or sealing the record's PDF failed: the finalization was rolled back."""
+
+
 ERROR_WRONG_PASSWORD = _("That password is not right. Nothing was signed.")
 ERROR_NOT_RESPONSIBLE = _("Only the responsible physician can sign this consent session.")
 ERROR_WRONG_STEP = _("This step is not possible now: the consent session is {status}.")
@@ -85,6 +93,10 @@ ERROR_SIGNATURE_IMAGE = _("The drawn signature could not be read. Please draw it
 ERROR_ALREADY_SIGNED = _("This has already been signed.")
 ERROR_TEXT_REQUIRED = _("Write the text of the addendum.")
 ERROR_NOT_FINALIZED = _("Addenda are added to finalized records only.")
+ERROR_RECORD_NOT_MADE = _(
+    "The record's PDF could not be made or sealed, so nothing was finalized and nothing was "
+    "signed. Try again in a minute; if it fails again, tell IT support (the error is logged)."
+)
 ERROR_EVIDENCE_CHANGED = _(
     "The record changed after {signer} signed it, so that signature no longer holds. Nothing "
     "was finalized; cancel this session and start a new one."
@@ -545,7 +557,17 @@ def session_finalize(
             payload={"record_id": record_id},
         )
         document = record_json(session, record_id)
-        pdf = render_pdf(session, record_id)
+        try:
+            pdf = render_pdf(session, record_id)
+        except Exception as error:
+            # Names only: an exception's text could quote the record's contents.
+            logger.error(
+                "record %s not made: %s in %s",
+                record_id,
+                type(error).__name__,
+                type(error).__module__,
+            )
+            raise RecordNotMade(ERROR_RECORD_NOT_MADE) from error
         digest = hashlib.sha256(pdf).hexdigest()
         record = ConsentRecord(
             session=session,

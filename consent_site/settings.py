@@ -178,6 +178,10 @@ CONSENT_PATIENT_QUESTION_MAX = 2000
 # The institution's seal on finalized PDFs (consent/seal.py): a PKCS#12 file and its passphrase.
 SIGNING_P12_PATH = Path(os.environ.get("SIGNING_P12_PATH", BASE_DIR / "signing" / "seal.p12"))
 SIGNING_P12_PASSPHRASE = os.environ.get("SIGNING_P12_PASSPHRASE", "development-only")
+# Optional RFC 3161 timestamp authority for the seal (PAdES B-T); empty means no timestamp.
+SIGNING_TSA_URL = os.environ.get("SIGNING_TSA_URL", "")
+# Where staff open this deployment: the QR code on each record points to its verification page.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

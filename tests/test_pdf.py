@@ -460,10 +460,11 @@ def test_a_failing_render_leaves_nothing_finalized(settings):
     def broken(session, record_id):
         raise RuntimeError("renderer crashed")
 
-    with pytest.raises(RuntimeError, match="renderer crashed"):
+    with pytest.raises(signing.RecordNotMade, match="nothing was finalized") as raised:
         signing.session_finalize(
             session=session, physician=session.physician, password=PASSWORD, render_pdf=broken
         )
+    assert str(raised.value.__cause__) == "renderer crashed"
     session.refresh_from_db()
     assert session.status == Status.SIGNED
     assert session.finalized_at is None
