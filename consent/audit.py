@@ -60,3 +60,29 @@ def audit_record(
     chain_link(event)
     event.save(force_insert=True)
     return event
+
+
+def staff_access_record(
+    *,
+    request: HttpRequest,
+    action: str,
+    role: str,
+    obj: models.Model | None = None,
+    session: ConsentSession | None = None,
+    payload: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Note that a staff member looked at health data (a search, a record, an export).
+
+    HIPAA's audit controls and Part 11 ask who saw what and when; the page is shown only after
+    its event is written.
+    """
+    with transaction.atomic():
+        return audit_record(
+            action=action,
+            role=role,
+            actor=request.user,
+            request=request,
+            obj=obj,
+            session=session,
+            payload=payload,
+        )

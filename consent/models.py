@@ -187,7 +187,17 @@ class ConsentSession(models.Model):
     class Meta:
         ordering = ["-created_at"]
         permissions = [("view_all_sessions", "Can view every physician's consent sessions")]
-        indexes = [models.Index(fields=["physician", "status"])]
+        indexes = [
+            models.Index(fields=["physician", "status"]),
+            # The auditor's records list: newest first, narrowed by status, version, physician.
+            models.Index(fields=["created_at"], name="session_created_idx"),
+            models.Index(fields=["status", "created_at"], name="session_status_created_idx"),
+            models.Index(
+                fields=["procedure_version", "created_at"], name="session_version_created_idx"
+            ),
+            models.Index(fields=["physician", "created_at"], name="session_doctor_created_idx"),
+            models.Index(fields=["patient_record_number"], name="session_mrn_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Consent session {self.public_id}"

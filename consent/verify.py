@@ -176,13 +176,18 @@ def file_facts(data: bytes) -> FileFacts:
     """Read what the file says about itself. Never raises on a bad file."""
     sha256 = hashlib.sha256(data).hexdigest()
     is_pdf = data[:1024].lstrip().startswith(b"%PDF-")
+    unreadable = SealFacts(problem=_("The file cannot be read as a PDF."))
     if not is_pdf:
-        return FileFacts(sha256=sha256, size=len(data), is_pdf=False, readable=False)
+        return FileFacts(
+            sha256=sha256, size=len(data), is_pdf=False, readable=False, seal=unreadable
+        )
     try:
         raw, document = _embedded_record(data)
     except Exception as error:  # pypdf raises many kinds on damaged files
         logger.info("unreadable PDF: %s", type(error).__name__)
-        return FileFacts(sha256=sha256, size=len(data), is_pdf=True, readable=False)
+        return FileFacts(
+            sha256=sha256, size=len(data), is_pdf=True, readable=False, seal=unreadable
+        )
     head_seq = document.get("audit_chain_head_seq")
     record_id = document.get("record_id")
     return FileFacts(
@@ -319,7 +324,7 @@ def _identify(facts: FileFacts) -> ConsentRecord | None:
 def verify_bytes(data: bytes, *, record: ConsentRecord | None = None) -> Verification:
     """Verify a file, against `record` when given, else against the record it names."""
     facts = file_facts(data)
-    if not facts.is_pdf or not facts.readable:
+    if record is None and (not facts.is_pdf or not facts.readable):
         headline = (
             _("This file is not a PDF.")
             if not facts.is_pdf

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from consent.admin import admin_site
 from consent.urls import audit_patterns, patient_patterns, staff_patterns
 
 urlpatterns = [
@@ -20,5 +21,6 @@ urlpatterns = [
     ),
     path("staff/", include(staff_patterns)),
     path("audit/", include(audit_patterns)),
+    path("admin/", admin_site.urls),
     path("", include(patient_patterns)),
 ]

@@ -1,10 +1,242 @@
-"""The auditor's workspace (being written: see issue 5)."""
+"""The auditor's workspace: find any record, see its whole history, verify the log, export.
 
-from django.http import Http404, HttpRequest, HttpResponse
+Read-only for the auditor role (consent.views.access.auditor_required); physicians get 403 and
+a patient's cookie reaches none of it. Every page that shows health data writes an audit event
+first (consent.audit.staff_access_record): an auditor can see who looked at a record.
+"""
+
+import csv
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from consent.audit import staff_access_record
+from consent.chain import chain_verify
+from consent.fhir import FHIR_JSON_CONTENT_TYPE, FhirExportError, record_fhir_bundle
+from consent.forms_audit import RecordFilterForm
+from consent.models import AuditEvent
+from consent.roles import role_of
+from consent.views.access import auditor_required
+from consent.views.records import record_download_response
+from consent.workspace import (
+    DECISION_LABELS,
+    filters_for_log,
+    record_history_get,
+    records_csv_rows,
+    records_filtered,
+)
+
+RECORDS_PER_PAGE = 50
+# The list's filters live in the server-side session, not in the URL: a search names a patient,
+# and patient data never goes into a URL (browser history, proxies and logs keep URLs).
+FILTERS_KEY = "audit_record_filters"
 
 
-def _missing(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-    raise Http404
+def _filters(request: HttpRequest) -> tuple[RecordFilterForm, dict[str, Any]]:
+    """The form as last submitted, and the filters that are valid (errors are shown)."""
+    if request.method == "POST":
+        form = RecordFilterForm(request.POST)
+    else:
+        form = RecordFilterForm(request.session.get(FILTERS_KEY) or None)
+    if form.is_bound:
+        form.is_valid()
+    return form, form.filters()
 
 
-record_list = record_list_csv = record_detail = record_pdf = record_fhir = log_verify = _missing
+def _history_or_404(public_id: Any):
+    history = record_history_get(public_id=public_id)
+    if history is None:
+        raise Http404
+    return history
+
+
+@require_http_methods(["GET", "POST"])
+@auditor_required
+def record_list(request: HttpRequest) -> HttpResponse:
+    """Every consent session and record, filtered, searched, sorted and paginated.
+
+    The filter form is posted; valid filters are kept in the session and the list is shown by
+    a redirect (post/redirect/get), so paging and the CSV export use the same filters.
+    """
+    if request.method == "POST" and "clear" in request.POST:
+        request.session.pop(FILTERS_KEY, None)
+        return redirect("audit:record_list")
+    form, filters = _filters(request)
+    if request.method == "POST" and form.is_valid():
+        request.session[FILTERS_KEY] = {
+            name: request.POST[name] for name in form.fields if request.POST.get(name)
+        }
+        return redirect("audit:record_list")
+    page = Paginator(records_filtered(filters), RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+    staff_access_record(
+        request=request,
+        action="records.searched",
+        role=role_of(request.user),
+        payload={
+            "filters": filters_for_log(filters),
+            "page": page.number,
+            "results": page.paginator.count,
+        },
+    )
+    return TemplateResponse(
+        request,
+        "consent/audit/record_list.html",
+        {
+            "audit_tab": "records",
+            "form": form,
+            "page": page,
+            "sessions": page.object_list,
+            "decision_labels": DECISION_LABELS,
+            "filtered": bool(filters),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+@auditor_required
+def record_list_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered list as CSV: identifiers and outcomes only (no names or birth dates)."""
+    _form, filters = _filters(request)
+    sessions = records_filtered(filters)
+    staff_access_record(
+        request=request,
+        action="records.exported",
+        role=role_of(request.user),
+        payload={"format": "csv", "filters": filters_for_log(filters)},
+    )
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in records_csv_rows(sessions)),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="consent-records-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@auditor_required
+def record_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """One session's record: decision, signatures, addenda, the PDF, and every audit event."""
+    history = _history_or_404(public_id)
+    staff_access_record(
+        request=request,
+        action="record.viewed",
+        role=role_of(request.user),
+        obj=history.session,
+        session=history.session,
+    )
+    # The page shows the event just written too: read the history again, after it.
+    history = _history_or_404(public_id)
+    return TemplateResponse(
+        request,
+        "consent/audit/record_detail.html",
+        {
+            "audit_tab": "records",
+            "history": history,
+            "session": history.session,
+            "record": history.record,
+            "decision_label": DECISION_LABELS[history.session.decision],
+        },
+    )
+
+
+@require_GET
+@auditor_required
+def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The stored PDF, byte for byte; the download is written to the audit log."""
+    history = _history_or_404(public_id)
+    if history.record is None:
+        raise Http404
+    return record_download_response(
+        request, history.record, role=role_of(request.user), actor=request.user
+    )
+
+
+@require_GET
+@auditor_required
+def record_fhir(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The record as an HL7 FHIR R4 Bundle (Consent, QuestionnaireResponse, Provenance)."""
+    history = _history_or_404(public_id)
+    if history.record is None:
+        raise Http404
+    staff_access_record(
+        request=request,
+        action="record.exported",
+        role=role_of(request.user),
+        obj=history.record,
+        session=history.session,
+        payload={"format": "fhir-r4", "record_id": history.record.record_id},
+    )
+    try:
+        # The deployment's own address, never the request's Host: one record, one identity.
+        bundle = record_fhir_bundle(history.record, base_url=settings.SITE_URL)
+    except FhirExportError:
+        # The stored PDF no longer matches its hash: export nothing, send to verification.
+        messages.error(
+            request,
+            _(
+                "This record's stored PDF fails its integrity check, so it is not exported. "
+                "The verification page shows what is wrong."
+            ),
+        )
+        return redirect("staff:record_verify", record_id=history.record.record_id)
+    response = HttpResponse(
+        json.dumps(bundle, ensure_ascii=False, indent=2), content_type=FHIR_JSON_CONTENT_TYPE
+    )
+    response["Content-Disposition"] = f'attachment; filename="{history.record.record_id}.fhir.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@auditor_required
+def log_verify(request: HttpRequest) -> HttpResponse:
+    """Walk the whole audit chain (as `manage.py verify_audit` does) and say what was found."""
+    report = broken = None
+    if request.method == "POST":
+        report = chain_verify()
+        if report.broken_id is not None:
+            broken = (
+                AuditEvent.objects.select_related("session").filter(pk=report.broken_id).first()
+            )
+        staff_access_record(
+            request=request,
+            action="audit_log.verified",
+            role=role_of(request.user),
+            payload={
+                "intact": report.intact,
+                "count": report.count,
+                "head_seq": report.head_seq,
+                "broken_seq": report.broken_seq,
+            },
+        )
+    return TemplateResponse(
+        request,
+        "consent/audit/log_verify.html",
+        {
+            "audit_tab": "log",
+            "report": report,
+            "broken": broken,
+            "broken_payload": json.dumps(broken.payload, sort_keys=True) if broken else "",
+            "events_total": AuditEvent.objects.count(),
+        },
+    )

@@ -1,0 +1,215 @@
+"""Queries of the auditor's workspace: the records list, a record's history, the CSV export.
+
+Every query here costs the same number of round trips however many sessions exist: the list is
+one query for the page plus one count, the decision and flags are annotated, not fetched per
+row. Filters that can narrow 100,000 sessions use indexed columns (see the model indexes).
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consent.models import (
+    Addendum,
+    Attempt,
+    AuditEvent,
+    ConsentRecord,
+    ConsentSession,
+    Signature,
+)
+
+CONSENTED = "consented"
+DECLINED = "declined"
+WITHDRAWN = "withdrawn"
+UNDECIDED = "undecided"
+DECISIONS = [
+    (CONSENTED, _("Consented")),
+    (DECLINED, _("Declined")),
+    (WITHDRAWN, _("Withdrawn after consenting")),
+    (UNDECIDED, _("Not decided")),
+]
+DECISION_LABELS = dict(DECISIONS)
+
+# key -> (label, order_by fields). The last field makes every order total (stable pages).
+SORTS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "-created": (_("Newest first"), ("-created_at", "-pk")),
+    "created": (_("Oldest first"), ("created_at", "pk")),
+    "patient": (_("Patient name"), ("patient_name", "pk")),
+    "status": (_("Status"), ("status", "-created_at", "-pk")),
+    "-finalized": (_("Finalized, newest first"), ("-finalized_at", "-pk")),
+}
+DEFAULT_SORT = "-created"
+
+# Actions that are someone looking at health data, for a record's "who looked" list.
+ACCESS_ACTIONS = (
+    "record.viewed",
+    "record.downloaded",
+    "record.verified",
+    "record.exported",
+    "session.viewed",
+)
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def records_annotated() -> QuerySet[ConsentSession]:
+    """Every session with its physician, version, record, decision and flags, in one query."""
+    signatures = Signature.objects.filter(session=OuterRef("pk"))
+    withdrawals = Addendum.objects.filter(
+        record__session=OuterRef("pk"), kind=Addendum.Kind.WITHDRAWAL
+    )
+    return (
+        ConsentSession.objects.select_related(
+            "procedure_version", "physician", "record", "record__finalized_by"
+        )
+        .annotate(
+            consented=Exists(signatures.filter(kind=Signature.Kind.PATIENT_CONSENT)),
+            declined=Exists(signatures.filter(kind=Signature.Kind.PATIENT_REFUSAL)),
+            withdrawn=Exists(withdrawals),
+            has_flags=Exists(
+                Attempt.objects.filter(
+                    session=OuterRef("pk"), is_correct=False, round__gt=OuterRef("max_reteach")
+                )
+            ),
+        )
+        .annotate(
+            decision=Case(
+                When(withdrawn=True, then=Value(WITHDRAWN)),
+                When(consented=True, then=Value(CONSENTED)),
+                When(declined=True, then=Value(DECLINED)),
+                default=Value(UNDECIDED),
+                output_field=CharField(),
+            )
+        )
+    )
+
+
+def records_filtered(filters: dict[str, Any]) -> QuerySet[ConsentSession]:
+    """The records list for these filters (see consent.forms_audit.RecordFilterForm)."""
+    sessions = records_annotated()
+    if query := filters.get("q", "").strip():
+        sessions = sessions.filter(
+            Q(patient_name__icontains=query)
+            | Q(patient_record_number__iexact=query)
+            | Q(record__record_id__iexact=query)
+        )
+    if first := filters.get("date_from"):
+        sessions = sessions.filter(created_at__gte=_day_start(first))
+    if last := filters.get("date_to"):
+        sessions = sessions.filter(created_at__lt=_day_start(last + timedelta(days=1)))
+    if version := filters.get("version"):
+        sessions = sessions.filter(procedure_version_id=version)
+    if physician := filters.get("physician"):
+        sessions = sessions.filter(physician_id=physician)
+    if status := filters.get("status"):
+        sessions = sessions.filter(status=status)
+    if decision := filters.get("decision"):
+        sessions = sessions.filter(decision=decision)
+    if filters.get("flagged"):
+        sessions = sessions.filter(has_flags=True)
+    sort = filters.get("sort") or DEFAULT_SORT
+    return sessions.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])[1])
+
+
+def filters_for_log(filters: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log keeps of a search: the filters, never the searched text itself
+    (a patient's name is health data; the log says that a search was made)."""
+    kept: dict[str, Any] = {}
+    for key, value in filters.items():
+        if key == "q":
+            kept["searched_text"] = True
+        elif isinstance(value, date):
+            kept[key] = value.isoformat()
+        else:
+            kept[key] = value
+    return kept
+
+
+@dataclass(frozen=True)
+class RecordHistory:
+    """One session as the auditor's record page shows it."""
+
+    session: ConsentSession
+    record: ConsentRecord | None
+    signatures: list[Signature]
+    addenda: list[Addendum]
+    events: list[AuditEvent]
+    access: list[AuditEvent]
+
+
+def record_history_get(*, public_id: Any) -> RecordHistory | None:
+    session = records_annotated().filter(public_id=public_id).first()
+    if session is None:
+        return None
+    try:
+        record = session.record
+    except ConsentRecord.DoesNotExist:
+        record = None
+    signatures = list(session.signatures.select_related("signer").order_by("signed_at", "pk"))
+    addenda = list(Addendum.objects.filter(record__session=session).select_related("created_by"))
+    events = list(
+        AuditEvent.objects.filter(session=session).select_related("actor").order_by("seq")
+    )
+    access = [event for event in events if event.action in ACCESS_ACTIONS]
+    return RecordHistory(session, record, signatures, addenda, events, access)
+
+
+CSV_HEADER = (
+    "session",
+    "record_id",
+    "patient_record_number",
+    "procedure",
+    "procedure_version",
+    "language",
+    "physician",
+    "status",
+    "decision",
+    "flagged_items",
+    "created_at",
+    "decided_at",
+    "finalized_at",
+    "pdf_sha256",
+)
+
+
+def _utc(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def csv_safe(value: str) -> str:
+    """Text a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def records_csv_rows(sessions: QuerySet[ConsentSession]) -> Iterator[tuple[str, ...]]:
+    """The CSV export's rows: identifiers and outcomes, no names, dates of birth or free text."""
+    yield CSV_HEADER
+    for session in sessions.iterator(chunk_size=2000):
+        try:
+            record = session.record
+        except ConsentRecord.DoesNotExist:
+            record = None
+        version = session.procedure_version
+        yield (
+            str(session.public_id),
+            record.record_id if record else "",
+            csv_safe(session.patient_record_number),
+            version.slug,
+            version.version,
+            version.language,
+            session.physician.get_username(),
+            session.status,
+            session.decision,
+            "yes" if session.has_flags else "no",
+            _utc(session.created_at),
+            _utc(session.decided_at),
+            _utc(session.finalized_at),
+            record.pdf_sha256 if record else "",
+        )
