@@ -401,3 +401,18 @@ def test_auditors_and_physicians_cannot_open_the_admin(the_auditor):
         response = logged_in(user).get("/admin/consent/auditevent/")
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_physicians_dashboard_and_session_pages_are_audited_too(the_auditor):
+    session = consent_session()
+    client = logged_in(session.physician)
+    client.get("/staff/")
+    client.get(f"/staff/sessions/{session.public_id}/")
+    client.get(f"/staff/sessions/{session.public_id}/review/")
+    listed = AuditEvent.objects.get(action="sessions.listed")
+    assert listed.actor == session.physician and listed.role == AuditEvent.Role.PHYSICIAN
+    viewed = AuditEvent.objects.filter(action="session.viewed", session=session)
+    assert sorted(viewed.values_list("payload__page", flat=True)) == ["detail", "review"]
+    body = logged_in(the_auditor).get(f"/audit/sessions/{session.public_id}/").content.decode()
+    access = body.split("Who looked at this record")[1].split("Timeline")[0]
+    assert session.physician.get_username() in access

@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from consent import signing
+from consent.audit import staff_access_record
 from consent.forms_physician import (
     AddendumForm,
     DiscussionForm,
@@ -33,6 +34,7 @@ from consent.forms_physician import (
 )
 from consent.models import AuditEvent, ConsentSession
 from consent.roles import PHYSICIAN as PHYSICIAN_ROLE
+from consent.roles import role_of
 from consent.selectors import (
     ReviewedQuestion,
     SessionReview,
@@ -153,7 +155,16 @@ def _refused(request: HttpRequest, error: ServiceError) -> None:
 def review(request: HttpRequest, public_id: str) -> HttpResponse:
     """Every answer and attempt, reading times, the patient's questions, the discussion and
     the signatures of one session; forms where the responsible physician may act now."""
-    return _review_page(request, visible_session_or_404(request, public_id))
+    session = visible_session_or_404(request, public_id)
+    staff_access_record(
+        request=request,
+        action="session.viewed",
+        role=role_of(request.user),
+        obj=session,
+        session=session,
+        payload={"page": "review"},
+    )
+    return _review_page(request, session)
 
 
 @require_POST

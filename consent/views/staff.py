@@ -17,9 +17,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import services
+from consent.audit import staff_access_record
 from consent.forms import CancelForm, ConsentSessionForm
 from consent.forms_physician import DashboardFilterForm
 from consent.models import ConsentSession
+from consent.roles import role_of
 from consent.selectors import consent_sessions_dashboard, consent_sessions_visible, journey_get
 
 SESSION_NEW_TOKEN = "staff_new_patient_link"  # noqa: S105 (a session key, not a secret)
@@ -48,6 +50,12 @@ def session_list(request: HttpRequest) -> HttpResponse:
     status = form.cleaned_data["status"] if form.is_valid() else ""
     sessions = consent_sessions_dashboard(user=request.user, status=status)
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    staff_access_record(
+        request=request,
+        action="sessions.listed",
+        role=role_of(request.user),
+        payload={"status": status, "page": page.number, "results": page.paginator.count},
+    )
     return TemplateResponse(
         request,
         "consent/staff/session_list.html",
@@ -106,6 +114,14 @@ def session_create(request: HttpRequest) -> HttpResponse:
 @permission_required("consent.view_consentsession", raise_exception=True)
 def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
+    staff_access_record(
+        request=request,
+        action="session.viewed",
+        role=role_of(request.user),
+        obj=session,
+        session=session,
+        payload={"page": "detail"},
+    )
     can_change = request.user.has_perm("consent.change_consentsession")
     token = request.session.pop(SESSION_NEW_TOKEN, None)
     patient_url = (
