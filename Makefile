@@ -45,7 +45,8 @@ test: install system-packages
 bench: install
 	$(PY) manage.py create_signing_key
 	$(PY) -W ignore scripts/bench_pages.py
-	@if [ -f scripts/bench_pdf.py ]; then $(PY) -W ignore scripts/bench_pdf.py; fi
+	$(PY) -W ignore scripts/bench_pdf.py
+	$(PY) -W ignore scripts/bench_records.py --sizes 1000 100000
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -197,6 +197,7 @@ class ConsentSession(models.Model):
             ),
             models.Index(fields=["physician", "created_at"], name="session_doctor_created_idx"),
             models.Index(fields=["patient_record_number"], name="session_mrn_idx"),
+            models.Index(fields=["patient_name", "id"], name="session_patient_name_idx"),
         ]
 
     def __str__(self) -> str:
