@@ -315,7 +315,7 @@ def test_the_csv_export_follows_the_filters_and_holds_no_names(records, the_audi
     assert row["record_id"] == records["declined"].record.record_id
     assert row["physician"] == "dr.baker"
     assert row["pdf_sha256"] == records["declined"].record.pdf_sha256
-    for private in ("Bruno", "Declining", "1948", "Prefers to wait"):
+    for private in ("Bruno", "Declining", "1948-03-27", "Prefers to wait"):
         assert private not in text
 
 
