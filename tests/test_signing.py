@@ -204,7 +204,7 @@ def test_a_failed_render_finalizes_nothing():
     def broken(session, record_id):
         raise RuntimeError("renderer crashed")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(signing.RecordNotMade):
         signing.session_finalize(
             session=session, physician=session.physician, password=PASSWORD, render_pdf=broken
         )
