@@ -18,6 +18,7 @@ Nothing here raises on a bad file: a foreign, damaged or altered file gets a ver
 so. The checks only read; the view records that a verification happened.
 """
 
+import contextlib
 import hashlib
 import io
 import json
@@ -27,7 +28,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
+from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
@@ -115,10 +118,16 @@ class Verification:
 
 
 def _trust_roots() -> list[Any]:
-    try:
-        return [seal_signer().signing_cert]
-    except SealUnavailable:
-        return []
+    """The current seal's certificate and those of earlier keys (SIGNING_TRUSTED_CERTS)."""
+    roots: list[Any] = []
+    with contextlib.suppress(SealUnavailable):
+        roots.append(seal_signer().signing_cert)
+    for path in settings.SIGNING_TRUSTED_CERTS:
+        try:
+            roots.extend(load_certs_from_pemder([str(path)]))
+        except (OSError, ValueError) as error:
+            logger.warning("trusted certificate %s not loaded: %s", path, type(error).__name__)
+    return roots
 
 
 def _subject(certificate: Any) -> str:

@@ -179,6 +179,13 @@ CONSENT_PATIENT_QUESTION_MAX = 2000
 # The institution's seal on finalized PDFs (consent/seal.py): a PKCS#12 file and its passphrase.
 SIGNING_P12_PATH = Path(os.environ.get("SIGNING_P12_PATH", BASE_DIR / "signing" / "seal.p12"))
 SIGNING_P12_PASSPHRASE = os.environ.get("SIGNING_P12_PASSPHRASE", "development-only")
+# Certificates of earlier seal keys (PEM or DER files, comma-separated): records sealed before a
+# key was replaced still verify as made by the institution.
+SIGNING_TRUSTED_CERTS = [
+    Path(item.strip())
+    for item in os.environ.get("SIGNING_TRUSTED_CERTS", "").split(",")
+    if item.strip()
+]
 # Optional RFC 3161 timestamp authority for the seal (PAdES B-T); empty means no timestamp.
 SIGNING_TSA_URL = os.environ.get("SIGNING_TSA_URL", "")
 # Where staff open this deployment: the QR code on each record points to its verification page.

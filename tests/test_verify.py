@@ -395,3 +395,32 @@ def test_an_unreachable_timestamp_authority_finalizes_nothing(settings):
     session.refresh_from_db()
     assert session.status == ConsentSession.Status.SIGNED
     assert not ConsentRecord.objects.exists()
+
+
+def test_records_sealed_with_an_earlier_key_verify_once_its_certificate_is_trusted(
+    record, settings, tmp_path
+):
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+
+    from consent.seal import signing_key_create
+
+    old_key = settings.SIGNING_P12_PATH
+    _key, certificate, _chain = pkcs12.load_key_and_certificates(
+        old_key.read_bytes(), settings.SIGNING_P12_PASSPHRASE.encode()
+    )
+    old_certificate = tmp_path / "old-seal.pem"
+    old_certificate.write_bytes(certificate.public_bytes(Encoding.PEM))
+    # The institution replaces its seal key.
+    settings.SIGNING_P12_PATH = tmp_path / "new-seal.p12"
+    signing_key_create(
+        settings.SIGNING_P12_PATH,
+        passphrase=settings.SIGNING_P12_PASSPHRASE.encode(),
+        common_name="Test Hospital seal 2027",
+    )
+    seal = {c.key: c for c in verify_record(record).checks}["seal"]
+    assert seal.state == State.FAIL
+    assert "not made with this institution's key" in seal.detail
+    settings.SIGNING_TRUSTED_CERTS = [old_certificate]
+    verification = verify_record(record)
+    assert verification.verdict == Verdict.AUTHENTIC
+    assert verification.facts.seal.signer == "Test Hospital seal"
