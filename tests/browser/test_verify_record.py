@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.db import connection
 from playwright.sync_api import expect
 
 from tests.browser.steps import DESKTOP, staff_log_in
@@ -23,7 +24,14 @@ def sealed_record():
     """A record rendered and sealed for real. pyHanko signs through asyncio.run, which cannot
     run in this thread while Playwright's event loop does: so it signs in a thread of its own."""
     made = []
-    worker = threading.Thread(target=lambda: made.append(finalized_record(real_pdf=True)))
+
+    def work():
+        try:
+            made.append(finalized_record(real_pdf=True))
+        finally:
+            connection.close()  # this thread's own connection: leave none open at teardown
+
+    worker = threading.Thread(target=work)
     worker.start()
     worker.join()
     return made[0]
