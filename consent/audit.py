@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from consent.chain import chain_link
 from consent.models import AuditEvent, ConsentSession
+from consent.roles import role_of
 
 CLIENT_MAX = 300
 
@@ -66,7 +67,7 @@ def staff_access_record(
     *,
     request: HttpRequest,
     action: str,
-    role: str,
+    role: str = "",
     obj: models.Model | None = None,
     session: ConsentSession | None = None,
     payload: dict[str, Any] | None = None,
@@ -74,12 +75,12 @@ def staff_access_record(
     """Note that a staff member looked at health data (a search, a record, an export).
 
     HIPAA's audit controls and Part 11 ask who saw what and when; the page is shown only after
-    its event is written.
+    its event is written. The role is the user's own (`roles.role_of`) unless given.
     """
     with transaction.atomic():
         return audit_record(
             action=action,
-            role=role,
+            role=role or role_of(request.user),
             actor=request.user,
             request=request,
             obj=obj,

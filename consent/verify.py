@@ -390,13 +390,9 @@ def verify_bytes(data: bytes, *, record: ConsentRecord | None = None) -> Verific
     return Verification(verdict, headline, facts, record, checks)
 
 
-def verification_recorded(
-    *, verification: Verification, source: str, request: Any, role: str
-) -> None:
+def verification_recorded(*, verification: Verification, source: str, request: Any) -> None:
     """Note in the audit log that someone checked a record (or a file naming none)."""
-    from django.db import transaction
-
-    from consent.audit import audit_record
+    from consent.audit import staff_access_record
 
     record = verification.record
     payload: dict[str, Any] = {
@@ -407,16 +403,13 @@ def verification_recorded(
     }
     if record is not None:
         payload["record_id"] = record.record_id
-    with transaction.atomic():
-        audit_record(
-            action="record.verified" if record is not None else "file.verified",
-            role=role,
-            actor=request.user,
-            request=request,
-            obj=record,
-            session=record.session if record is not None else None,
-            payload=payload,
-        )
+    staff_access_record(
+        request=request,
+        action="record.verified" if record is not None else "file.verified",
+        obj=record,
+        session=record.session if record is not None else None,
+        payload=payload,
+    )
 
 
 def verify_record(record: ConsentRecord) -> Verification:

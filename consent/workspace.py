@@ -7,7 +7,7 @@ row. Filters that can narrow 100,000 sessions use indexed columns (see the model
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -34,7 +34,6 @@ DECISIONS = [
     (WITHDRAWN, _("Withdrawn after consenting")),
     (UNDECIDED, _("Not decided")),
 ]
-DECISION_LABELS = dict(DECISIONS)
 
 # key -> (label, order_by fields). The last field makes every order total (stable pages).
 SORTS: dict[str, tuple[Any, tuple[str, ...]]] = {
@@ -146,6 +145,11 @@ class RecordHistory:
     addenda: list[Addendum]
     events: list[AuditEvent]
     access: list[AuditEvent]
+
+    def with_event(self, event: AuditEvent) -> "RecordHistory":
+        """The same history with one more event of the session (one just written)."""
+        access = [*self.access, event] if event.action in ACCESS_ACTIONS else self.access
+        return replace(self, events=[*self.events, event], access=access)
 
 
 def record_history_get(*, public_id: Any) -> RecordHistory | None:

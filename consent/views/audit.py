@@ -28,7 +28,6 @@ from consent.roles import role_of
 from consent.views.access import auditor_required
 from consent.views.records import record_download_response
 from consent.workspace import (
-    DECISION_LABELS,
     filters_for_log,
     record_history_get,
     records_csv_rows,
@@ -80,7 +79,6 @@ def record_list(request: HttpRequest) -> HttpResponse:
     staff_access_record(
         request=request,
         action="records.searched",
-        role=role_of(request.user),
         payload={
             "filters": filters_for_log(filters),
             "page": page.number,
@@ -95,7 +93,6 @@ def record_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "sessions": page.object_list,
-            "decision_labels": DECISION_LABELS,
             "filtered": bool(filters),
         },
         status=400 if form.is_bound and form.errors else 200,
@@ -118,7 +115,6 @@ def record_list_csv(request: HttpRequest) -> HttpResponse:
     staff_access_record(
         request=request,
         action="records.exported",
-        role=role_of(request.user),
         payload={"format": "csv", "filters": filters_for_log(filters)},
     )
     writer = csv.writer(_Echo())
@@ -137,15 +133,14 @@ def record_list_csv(request: HttpRequest) -> HttpResponse:
 def record_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     """One session's record: decision, signatures, addenda, the PDF, and every audit event."""
     history = _history_or_404(public_id)
-    staff_access_record(
+    viewed = staff_access_record(
         request=request,
         action="record.viewed",
-        role=role_of(request.user),
         obj=history.session,
         session=history.session,
     )
-    # The page shows the event just written too: read the history again, after it.
-    history = _history_or_404(public_id)
+    # The page shows the event just written too, without reading the history again.
+    history = history.with_event(viewed)
     return TemplateResponse(
         request,
         "consent/audit/record_detail.html",
@@ -154,7 +149,6 @@ def record_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "history": history,
             "session": history.session,
             "record": history.record,
-            "decision_label": DECISION_LABELS[history.session.decision],
         },
     )
 
@@ -181,7 +175,6 @@ def record_fhir(request: HttpRequest, public_id: str) -> HttpResponse:
     staff_access_record(
         request=request,
         action="record.exported",
-        role=role_of(request.user),
         obj=history.record,
         session=history.session,
         payload={"format": "fhir-r4", "record_id": history.record.record_id},
@@ -221,7 +214,6 @@ def log_verify(request: HttpRequest) -> HttpResponse:
         staff_access_record(
             request=request,
             action="audit_log.verified",
-            role=role_of(request.user),
             payload={
                 "intact": report.intact,
                 "count": report.count,

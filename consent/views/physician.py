@@ -32,8 +32,7 @@ from consent.forms_physician import (
     QuestionReviewForm,
     SignForm,
 )
-from consent.models import AuditEvent, ConsentSession
-from consent.roles import PHYSICIAN as PHYSICIAN_ROLE
+from consent.models import ConsentSession
 from consent.roles import role_of
 from consent.selectors import (
     ReviewedQuestion,
@@ -159,7 +158,6 @@ def review(request: HttpRequest, public_id: str) -> HttpResponse:
     staff_access_record(
         request=request,
         action="session.viewed",
-        role=role_of(request.user),
         obj=session,
         session=session,
         payload={"page": "review"},
@@ -308,12 +306,7 @@ def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
     record = session_record_get(session=session)
     if record is None:
         raise Http404
-    role = (
-        AuditEvent.Role.PHYSICIAN
-        if request.user.groups.filter(name=PHYSICIAN_ROLE).exists()
-        else AuditEvent.Role.AUDITOR
-    )
-    return record_download_response(request, record, role=role, actor=request.user)
+    return record_download_response(request, record, role=role_of(request.user), actor=request.user)
 
 
 @require_POST

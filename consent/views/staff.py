@@ -21,7 +21,6 @@ from consent.audit import staff_access_record
 from consent.forms import CancelForm, ConsentSessionForm
 from consent.forms_physician import DashboardFilterForm
 from consent.models import ConsentSession
-from consent.roles import role_of
 from consent.selectors import consent_sessions_dashboard, consent_sessions_visible, journey_get
 
 SESSION_NEW_TOKEN = "staff_new_patient_link"  # noqa: S105 (a session key, not a secret)
@@ -53,7 +52,6 @@ def session_list(request: HttpRequest) -> HttpResponse:
     staff_access_record(
         request=request,
         action="sessions.listed",
-        role=role_of(request.user),
         payload={"status": status, "page": page.number, "results": page.paginator.count},
     )
     return TemplateResponse(
@@ -117,7 +115,6 @@ def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     staff_access_record(
         request=request,
         action="session.viewed",
-        role=role_of(request.user),
         obj=session,
         session=session,
         payload={"page": "detail"},

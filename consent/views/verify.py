@@ -14,7 +14,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consent.models import ConsentRecord
-from consent.roles import role_of
 from consent.selectors import consent_sessions_visible
 from consent.verify import MAX_UPLOAD_BYTES, Verification, verification_recorded, verify_bytes
 from consent.verify import verify_record as verify_stored_record
@@ -72,12 +71,7 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
         form = VerifyUploadForm(request.POST, request.FILES)
         if form.is_valid():
             verification = verify_bytes(form.cleaned_data["file"].read())
-            verification_recorded(
-                verification=verification,
-                source="upload",
-                request=request,
-                role=role_of(request.user),
-            )
+            verification_recorded(verification=verification, source="upload", request=request)
             form = VerifyUploadForm()
     else:
         form = VerifyUploadForm()
@@ -104,9 +98,7 @@ def record_verify(request: HttpRequest, record_id: str) -> HttpResponse:
     if record is None:
         raise Http404
     verification = verify_stored_record(record)
-    verification_recorded(
-        verification=verification, source="stored", request=request, role=role_of(request.user)
-    )
+    verification_recorded(verification=verification, source="stored", request=request)
     return TemplateResponse(
         request, TEMPLATE, _context(request, verification, form=VerifyUploadForm())
     )
