@@ -13,7 +13,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest, HttpResponse
 
-from consent.audit import staff_access_record
+from consent.audit.events import Origin, staff_access_record
 from consent.models import (
     Addendum,
     Attempt,
@@ -62,7 +62,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def _audited(self, request: HttpRequest, object_id: str = "") -> None:
         staff_access_record(
-            request=request,
+            user=request.user,
+            origin=Origin.of(request),
             action="admin.viewed",
             role=AuditEvent.Role.STAFF,
             payload={"model": self.model._meta.label_lower, "object_id": object_id},

@@ -17,6 +17,6 @@ class ConsentConfig(AppConfig):
 def _history_triggers_after_migrate(using: str = "default", **kwargs: object) -> None:
     from django.db import connections
 
-    from consent.triggers import triggers_install
+    from consent.audit.triggers import triggers_install
 
     triggers_install(connections[using])

@@ -66,6 +66,10 @@ class QuestionProgress:
         return Outcome.RETEACH
 
     @property
+    def flagged(self) -> bool:
+        return self.outcome == Outcome.FLAGGED
+
+    @property
     def answer_display(self) -> str:
         """The latest answer as the patient gave it."""
         return answer_text(self.question, self.last.answer) if self.last else ""

@@ -42,12 +42,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
-from django.test import RequestFactory
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from consent import services, signing
-from consent.chain import ChainReport, chain_verify
+from consent.audit.chain import ChainReport, chain_verify
+from consent.audit.events import Origin
+from consent.content import importing
+from consent.content.packs import load_pack
 from consent.management.commands.setup_demo import DEMO_ACCOUNTS
 from consent.models import (
     Addendum,
@@ -61,10 +62,14 @@ from consent.models import (
     Section,
     Signature,
 )
-from consent.packs import load_pack
 from consent.roles import PHYSICIAN, roles_ensure
-from consent.selectors import VERBAL_TEACHBACK_KINDS, journey_get, section_word_count
-from consent.teachback import Outcome
+from consent.rules import Outcome
+from consent.selectors.journey import journey_get
+from consent.selectors.review import VERBAL_TEACHBACK_KINDS, section_word_count
+from consent.services import journey as journey_services
+from consent.services import links, sessions
+from consent.services import review as review_services
+from consent.services import signatures as signature_services
 
 # dr.martin comes from setup_demo; these four physicians share his demo password.
 DEMO_PHYSICIANS = (
@@ -273,7 +278,7 @@ def content_packs_ensure() -> list[ProcedureVersion]:
     packs = [load_pack(path) for path in sorted(settings.CONSENT_CONTENT_DIR.glob("*.toml"))]
     missing = [pack for pack in packs if pack.identity not in present]
     if missing:
-        services.pack_import(packs=missing)
+        importing.pack_import(packs=missing)
     newest: dict[tuple[str, str], ProcedureVersion] = {}
     for version in ProcedureVersion.objects.order_by("slug", "language", "-imported_at", "-pk"):
         newest.setdefault((version.slug, version.language), version)
@@ -395,8 +400,8 @@ def plans_make(
 # Helpers for the scripts
 
 
-def _request(address: str, client: str) -> HttpRequest:
-    return RequestFactory().post("/", REMOTE_ADDR=address, HTTP_USER_AGENT=client)
+def _request(address: str, client: str) -> Origin:
+    return Origin(ip=address, user_agent=client)
 
 
 def signature_image(rng: random.Random) -> bytes:
@@ -685,25 +690,25 @@ class _Story:
 
     def play(self, t: datetime) -> Generator[datetime, None, None]:
         plan, what = self.plan, self.what
-        self.session = services.consent_session_create(
+        self.session = sessions.consent_session_create(
             patient_name=self.name,
             patient_birth_date=self.birth_date,
             patient_record_number=f"MRN-{what.randint(1_000_000, 9_999_999)}",
             procedure_version=plan.version,
             physician=self.doctor,
             created_by=self.doctor,
-            request=self.staff,
+            origin=self.staff,
         )
         self.seeder.session_begun(self.session)
-        self.link, self.token = services.patient_link_issue(
-            session=self.session, issued_by=self.doctor, request=self.staff
+        self.link, self.token = links.patient_link_issue(
+            session=self.session, issued_by=self.doctor, origin=self.staff
         )
         cancel_after = what.choices((CREATED, REVIEWING, READY), weights=(4, 3.5, 2.5))[0]
         if plan.stage == CREATED or (plan.stage == CANCELLED and cancel_after == CREATED):
             if what.random() < 0.3:  # opened the link, never confirmed the date of birth
                 t = self.later_at_home(t, 2, 96)
                 yield t
-                services.patient_link_open(token=self.token, request=self.home)
+                links.patient_link_open(token=self.token, origin=self.home)
             if plan.stage == CANCELLED:
                 t = yield from self.cancel(t)
             return
@@ -743,37 +748,37 @@ class _Story:
     def cancel(self, t: datetime) -> Generator[datetime, None, datetime]:
         t = self.later_at_clinic(t, 2, 25)
         yield t
-        services.session_cancel(
+        sessions.session_cancel(
             session=self.session,
             cancelled_by=self.doctor,
             reason=self.what.choice(CANCEL_REASONS),
-            request=self.staff,
+            origin=self.staff,
         )
         return t
 
     def link_issue(self) -> None:
         """Staff make a new link (the old one expired, was lost or locked; or for the tablet)."""
-        self.link, self.token = services.patient_link_issue(
-            session=self.session, issued_by=self.doctor, request=self.staff
+        self.link, self.token = links.patient_link_issue(
+            session=self.session, issued_by=self.doctor, origin=self.staff
         )
 
     def enter(
         self, t: datetime, device: HttpRequest, *, typos: int = 0
     ) -> Generator[datetime, None, datetime]:
         """Open the link and confirm the date of birth (mistyping it `typos` times first)."""
-        if services.patient_link_open(token=self.token, request=device) is None:
+        if links.patient_link_open(token=self.token, origin=device) is None:
             # Expired: the patient calls the clinic, which sends a new link.
             t = self.later_at_clinic(t, 0, 2)
             yield t
             self.link_issue()
             t = self.later_at_home(t, 1, 24) if device is self.home else self.minutes(t, 1, 3)
             yield t
-            services.patient_link_open(token=self.token, request=device)
+            links.patient_link_open(token=self.token, origin=device)
         for _ in range(typos):
             t = self.minutes(t, 0.3, 1.5)
             yield t
-            services.patient_birth_date_confirm(
-                link=self.link, birth_date=_typo_of(self.birth_date), request=device
+            links.patient_identity_confirm(
+                link=self.link, birth_date=_typo_of(self.birth_date), origin=device
             )
         if typos >= settings.CONSENT_DOB_MAX_TRIES:  # locked: a new link from the clinic
             t = self.later_at_clinic(t, 0.5, 2)
@@ -781,11 +786,11 @@ class _Story:
             self.link_issue()
             t = self.later_at_home(t, 1, 24)
             yield t
-            services.patient_link_open(token=self.token, request=device)
+            links.patient_link_open(token=self.token, origin=device)
         t = self.minutes(t, 0.2, 1)
         yield t
-        confirmed = services.patient_birth_date_confirm(
-            link=self.link, birth_date=self.birth_date, request=device
+        confirmed = links.patient_identity_confirm(
+            link=self.link, birth_date=self.birth_date, origin=device
         )
         if not confirmed:
             raise RuntimeError("seed_demo: the patient's date of birth was refused")
@@ -795,12 +800,12 @@ class _Story:
         t = self.minutes(t, 1, 4)
         yield t
         text, _answer = self.what.choice(PATIENT_QUESTIONS)
-        services.patient_question_ask(
+        journey_services.patient_question_ask(
             session=self.session,
             text=text,
             asked_from=asked_from,
             form_id=uuid.UUID(int=self.what.getrandbits(128), version=4),
-            request=self.home,
+            origin=self.home,
         )
         return t
 
@@ -838,13 +843,13 @@ class _Story:
             finished = not back and number == count
             t += timedelta(seconds=seconds)
             yield t
-            services.section_leave(
+            journey_services.section_leave(
                 session=self.session,
                 section=section,
                 seconds=seconds,
                 go_to=go_to,
                 finished_reading=finished,
-                request=self.home,
+                origin=self.home,
             )
             if number in asks:
                 asks.discard(number)
@@ -893,12 +898,12 @@ class _Story:
                 if round_number > 1:
                     t += timedelta(seconds=what.uniform(30, 150))  # the section, taught again
                 yield t
-                services.answer_submit(
+                journey_services.answer_submit(
                     session=self.session,
                     question=question,
                     answer=answer,
                     round_number=round_number,
-                    request=self.home,
+                    origin=self.home,
                 )
             if number in ask_at:
                 t = yield from self.ask(t, f"/patient/question/{number}/")
@@ -911,11 +916,11 @@ class _Story:
         for asked in self.session.patient_questions.order_by("created_at", "pk"):
             t = self.minutes(t, 1, 4)
             yield t
-            signing.patient_question_answer(
+            review_services.patient_question_answer(
                 question=asked,
                 answer=answers.get(asked.text, "We talked about it in person."),
                 physician=self.doctor,
-                request=self.staff,
+                origin=self.staff,
             )
         return t
 
@@ -940,13 +945,13 @@ class _Story:
                 continue
             t = self.minutes(t, 1, 4)
             yield t
-            signing.question_review_save(
+            review_services.question_review_save(
                 session=self.session,
                 question=question,
                 covered_key_points=covered,
                 note=note,
                 physician=self.doctor,
-                request=self.staff,
+                origin=self.staff,
             )
         sections = [
             s.key
@@ -979,8 +984,8 @@ class _Story:
             fields["witness_name"] = f"{what.choice(FIRST_NAMES)} {what.choice(LAST_NAMES)}"
         t = self.minutes(t, 5, 25)
         yield t
-        signing.discussion_save(
-            session=self.session, physician=self.doctor, request=self.staff, **fields
+        review_services.discussion_save(
+            session=self.session, physician=self.doctor, origin=self.staff, **fields
         )
         if interpreter and what.random() < 0.9:
             self.companions.append((Signature.Kind.INTERPRETER, fields["interpreter_name"]))
@@ -988,11 +993,11 @@ class _Story:
             self.companions.append((Signature.Kind.WITNESS, fields["witness_name"]))
         t = self.minutes(t, 1, 3)
         yield t
-        signing.session_attest(
+        signature_services.session_attest(
             session=self.session,
             physician=self.doctor,
             password=DEMO_PHYSICIAN_PASSWORD,
-            request=self.staff,
+            origin=self.staff,
         )
         return t
 
@@ -1012,11 +1017,11 @@ class _Story:
             self.link_issue()
             t = self.minutes(t, 0.5, 2)
             yield t
-            services.patient_link_open(token=self.token, request=device)
+            links.patient_link_open(token=self.token, origin=device)
             t = self.minutes(t, 0.2, 1)
             yield t
-            services.patient_birth_date_confirm(
-                link=self.link, birth_date=self.birth_date, request=device
+            links.patient_identity_confirm(
+                link=self.link, birth_date=self.birth_date, origin=device
             )
         else:
             device = self.home
@@ -1026,27 +1031,27 @@ class _Story:
         t = self.minutes(t, 2, 8)
         yield t
         if declines:
-            signing.patient_decline(
+            signature_services.patient_decline(
                 session=self.session,
                 typed_name=typed_name,
                 reason=reason,
                 image=image,
-                request=device,
+                origin=device,
             )
         else:
-            signing.patient_consent_sign(
+            signature_services.patient_consent_sign(
                 session=self.session,
-                confirmed_statements=len(signing.PATIENT_CONSENT_STATEMENTS),
+                confirmed_statements=len(signature_services.PATIENT_CONSENT_STATEMENTS),
                 typed_name=typed_name,
                 image=image,
-                request=device,
+                origin=device,
             )
         for kind, name in self.companions:
             image = signature_image(what) if what.random() < 0.7 else None
             t = self.minutes(t, 1, 4)
             yield t
-            signing.companion_sign(
-                session=self.session, kind=kind, typed_name=name, image=image, request=device
+            signature_services.companion_sign(
+                session=self.session, kind=kind, typed_name=name, image=image, origin=device
             )
         return t
 
@@ -1062,11 +1067,11 @@ class _Story:
         patient_copy = what.random() < 0.25
         yield t
         began = time.perf_counter()
-        record = signing.session_finalize(
+        record = signature_services.session_finalize(
             session=self.session,
             physician=self.doctor,
             password=DEMO_PHYSICIAN_PASSWORD,
-            request=self.staff,
+            origin=self.staff,
         )
         self.seeder.record_seconds += time.perf_counter() - began
         self.seeder.records += 1
@@ -1074,37 +1079,37 @@ class _Story:
         if downloaded:
             t = self.minutes(t, 0.5, 5)
             yield t
-            signing.record_downloaded(
-                record=record, role=AuditEvent.Role.PHYSICIAN, request=self.staff, actor=self.doctor
+            signature_services.record_downloaded(
+                record=record, role=AuditEvent.Role.PHYSICIAN, origin=self.staff, actor=self.doctor
             )
         if patient_copy:
             t = self.later_at_home(t, 2, 72)
             yield t
             link = PatientLink.objects.get(pk=self.link.pk)
-            if services.patient_link_usable(link):
+            if links.patient_link_usable(link):
                 t = yield from self.enter(t, self.home)
-                signing.record_downloaded(
-                    record=record, role=AuditEvent.Role.PATIENT, request=self.home
+                signature_services.record_downloaded(
+                    record=record, role=AuditEvent.Role.PATIENT, origin=self.home
                 )
         if self.plan.withdrawn:
             t = self.later_at_clinic(t, 5, 60)
             yield t
-            signing.addendum_add(
+            signature_services.addendum_add(
                 record=record,
                 kind=Addendum.Kind.WITHDRAWAL,
                 text=what.choice(WITHDRAWAL_TEXTS),
                 author=self.doctor,
-                request=self.staff,
+                origin=self.staff,
             )
         if self.plan.corrected:
             t = self.later_at_clinic(t, 1, 20)
             yield t
-            signing.addendum_add(
+            signature_services.addendum_add(
                 record=record,
                 kind=Addendum.Kind.CORRECTION,
                 text=what.choice(CORRECTION_TEXTS),
                 author=self.doctor,
-                request=self.staff,
+                origin=self.staff,
             )
         return t
 

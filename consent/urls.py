@@ -1,12 +1,18 @@
 from django.urls import path
 
-from consent.views import analytics, audit, decision, patient, physician, staff, verify
+from consent.views.audit import analytics, log
+from consent.views.audit import records as audit
+from consent.views.patient import decision
+from consent.views.patient import journey as patient
+from consent.views.staff import review as physician
+from consent.views.staff import sessions as staff
+from consent.views.staff import verification as verify
 
 patient_patterns = (
     [
         path("link/<str:token>/", patient.link_open, name="link"),
         path("patient/", patient.resume, name="resume"),
-        path("patient/verify/", patient.verify, name="verify"),
+        path("patient/identity/", patient.identity, name="identity"),
         path("patient/start/", patient.start, name="start"),
         path("patient/section/<int:number>/", patient.section, name="section"),
         path("patient/question/<int:number>/", patient.question, name="question"),
@@ -63,7 +69,7 @@ audit_patterns = (
         path("sessions/<uuid:public_id>/", audit.record_detail, name="record_detail"),
         path("sessions/<uuid:public_id>/record.pdf", audit.record_pdf, name="record_pdf"),
         path("sessions/<uuid:public_id>/fhir.json", audit.record_fhir, name="record_fhir"),
-        path("log/", audit.log_verify, name="log_verify"),
+        path("log/", log.log_verify, name="log_verify"),
         # Comprehension analytics (consent/views/analytics.py).
         path("analytics/", analytics.analytics, name="analytics"),
     ],

@@ -170,6 +170,8 @@ CONSENT_CONTENT_DIR = BASE_DIR / "content"
 # How many times a wrong answer is re-taught before the item is flagged for the physician.
 CONSENT_MAX_RETEACH = int(os.environ.get("CONSENT_MAX_RETEACH", "2"))
 CONSENT_LINK_TTL = timedelta(days=int(os.environ.get("CONSENT_LINK_TTL_DAYS", "14")))
+# A session not yet attested this long after its creation expires (manage.py expire_sessions).
+CONSENT_SESSION_TTL = timedelta(days=int(os.environ.get("CONSENT_SESSION_TTL_DAYS", "30")))
 CONSENT_DOB_MAX_TRIES = int(os.environ.get("CONSENT_DOB_MAX_TRIES", "5"))
 # Longest time counted for one look at a section: a tab left open overnight is not reading.
 CONSENT_SECTION_TIME_CAP = timedelta(minutes=int(os.environ.get("CONSENT_SECTION_TIME_CAP", "30")))

@@ -52,7 +52,7 @@ def main() -> None:
     try:
         from pypdf import PdfReader
 
-        from consent.pdf import record_pdf_render
+        from consent.record.pdf import record_pdf_render
         from tests.test_pdf import finalized
 
         started = time.perf_counter()

@@ -140,9 +140,9 @@ def main() -> None:
     override_settings(STORAGES=plain_static).enable()
     old_name = connection.creation.create_test_db(verbosity=0)
     try:
+        from consent.content.importing import pack_import
+        from consent.content.packs import load_pack
         from consent.models import ConsentSession
-        from consent.packs import load_pack
-        from consent.services import pack_import
         from tests.factories import auditor, physician
 
         versions = [

@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def _seal_key(tmp_path_factory):
     """One development seal for the whole run (made once: key generation is not free)."""
-    from consent.seal import signing_key_create
+    from consent.record.seal import signing_key_create
 
     path = tmp_path_factory.mktemp("seal") / "seal.p12"
     signing_key_create(path, passphrase=b"test-passphrase", common_name="Test Hospital seal")
@@ -43,7 +43,7 @@ def _flush_past_history_triggers():
     """
     from django.db import connection
 
-    from consent import triggers
+    from consent.audit import triggers
 
     operations = type(connection.ops)
     original = operations.sql_flush

@@ -7,10 +7,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from consent.audit.events import Origin
+from consent.content.importing import pack_import
+from consent.content.packs import load_pack
 from consent.models import ConsentSession, ProcedureVersion
-from consent.packs import load_pack
 from consent.roles import AUDITOR, PHYSICIAN, roles_ensure
-from consent.services import consent_session_create, pack_import, patient_link_issue
+from consent.services.links import patient_link_issue
+from consent.services.sessions import consent_session_create
 
 MITRACLIP_PATH = settings.BASE_DIR / "content" / "mitraclip.en.toml"
 BIRTH_DATE = date(1948, 3, 27)
@@ -75,7 +78,7 @@ def patient_client(session: ConsentSession, client: Client | None = None) -> Cli
     client = client or Client()
     response = client.get(issue_link(session))
     assert response.status_code == 302
-    response = client.post("/patient/verify/", birth_date_post())
+    response = client.post("/patient/identity/", birth_date_post())
     assert response.status_code == 302, response.content
     return client
 
@@ -117,9 +120,8 @@ def submit(client: Client, number: int, data: dict[str, object], round_number: i
 
 
 def _service_request():
-    from django.test import RequestFactory
 
-    return RequestFactory().post("/", REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT="factory")
+    return Origin(ip="127.0.0.1", user_agent="factory")
 
 
 def ready_session(
@@ -130,23 +132,24 @@ def ready_session(
     `wrong_key` names a question answered wrongly in every round, so it ends flagged.
     Other keywords (doctor, patient_name, version, birth_date) go to `consent_session`.
     """
-    from consent import services
+    from consent.services import journey as journey_services
+    from consent.services import links
 
     session = consent_session(**session_kwargs)
     request = _service_request()
     link, _token = patient_link_issue(session=session, issued_by=session.physician)
-    services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=request)
+    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request)
     ConsentSession.objects.filter(pk=session.pk).update(sections_done=True)
     session.refresh_from_db()
     if patient_question:
         import uuid
 
-        services.patient_question_ask(
+        journey_services.patient_question_ask(
             session=session,
             text=patient_question,
             asked_from="/patient/summary/",
             form_id=uuid.uuid4(),
-            request=request,
+            origin=request,
         )
     for question in session.procedure_version.questions.order_by("position"):
         rounds = session.max_reteach + 1 if question.key == wrong_key else 1
@@ -159,12 +162,12 @@ def ready_session(
                 answer = [int(i) for i in answer]
             elif question.kind == "true-false":
                 answer = answer == "true"
-            services.answer_submit(
+            journey_services.answer_submit(
                 session=session,
                 question=question,
                 answer=answer,
                 round_number=round_number,
-                request=request,
+                origin=request,
             )
     session.refresh_from_db()
     return session
@@ -173,26 +176,26 @@ def ready_session(
 def reviewed_session(**kwargs) -> ConsentSession:
     """A ready session whose review is complete: questions answered, free text assessed,
     flagged items resolved, discussion recorded."""
-    from consent import signing
-    from consent.selectors import journey_get
-    from consent.teachback import Outcome
+    from consent.rules import Outcome
+    from consent.selectors.journey import journey_get
+    from consent.services import review as review_services
 
     session = ready_session(**kwargs)
     doctor = session.physician
     for asked in session.patient_questions.all():
-        signing.patient_question_answer(
+        review_services.patient_question_answer(
             question=asked, answer="Yes, we will talk about it.", physician=doctor
         )
     for progress in journey_get(session=session).progress:
         if progress.outcome in (Outcome.FLAGGED, Outcome.ANSWERED):
-            signing.question_review_save(
+            review_services.question_review_save(
                 session=session,
                 question=progress.question,
                 covered_key_points=list(range(len(progress.question.key_points))),
                 note="Explained again in person; understood.",
                 physician=doctor,
             )
-    signing.discussion_save(
+    review_services.discussion_save(
         session=session,
         physician=doctor,
         alternatives_discussed=[a.key for a in session.procedure_version.alternatives.all()],
@@ -202,10 +205,12 @@ def reviewed_session(**kwargs) -> ConsentSession:
 
 
 def attested_session(**kwargs) -> ConsentSession:
-    from consent import signing
+    from consent.services import signatures as signature_services
 
     session = reviewed_session(**kwargs)
-    signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+    signature_services.session_attest(
+        session=session, physician=session.physician, password=PASSWORD
+    )
     session.refresh_from_db()
     return session
 
@@ -228,19 +233,21 @@ FAKE_PDF = b"%PDF-1.7\n% a stand-in for the record's PDF in tests that do not lo
 
 def decided_session(*, decline_reason: str | None = None, **kwargs) -> ConsentSession:
     """An attested session the patient has consented to (or declined, given a reason)."""
-    from consent import signing
+    from consent.services import signatures as signature_services
 
     session = attested_session(**kwargs)
     name = session.patient_name
     if decline_reason is None:
-        signing.patient_consent_sign(
+        signature_services.patient_consent_sign(
             session=session,
-            confirmed_statements=len(signing.PATIENT_CONSENT_STATEMENTS),
+            confirmed_statements=len(signature_services.PATIENT_CONSENT_STATEMENTS),
             typed_name=name,
             image=signature_png(),
         )
     else:
-        signing.patient_decline(session=session, typed_name=name, reason=decline_reason, image=None)
+        signature_services.patient_decline(
+            session=session, typed_name=name, reason=decline_reason, image=None
+        )
     session.refresh_from_db()
     return session
 
@@ -248,10 +255,10 @@ def decided_session(*, decline_reason: str | None = None, **kwargs) -> ConsentSe
 def finalized_record(*, real_pdf: bool = False, decline_reason: str | None = None, **kwargs):
     """A finalized consent record. Its PDF is FAKE_PDF unless `real_pdf` (rendered and sealed,
     about a second: only where the PDF itself is under test)."""
-    from consent import signing
+    from consent.services import signatures as signature_services
 
     session = decided_session(decline_reason=decline_reason, **kwargs)
     extra = {} if real_pdf else {"render_pdf": lambda _session, _record_id: FAKE_PDF}
-    return signing.session_finalize(
+    return signature_services.session_finalize(
         session=session, physician=session.physician, password=PASSWORD, **extra
     )

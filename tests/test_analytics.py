@@ -7,15 +7,20 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from consent import services, signing
-from consent.analytics import analytics_charts, default_version, version_analytics
-from consent.analytics import procedure_versions_with_sessions as versions_with_sessions
+from consent.audit.events import Origin
+from consent.content import importing
+from consent.content.packs import parse_pack
+from consent.forms.audit import ERROR_VERSION_UNKNOWN
 from consent.models import AuditEvent, ConsentSession, ProcedureVersion, Question, Section
-from consent.packs import parse_pack
-from consent.views.analytics import ERROR_VERSION_UNKNOWN
+from consent.selectors.analytics import default_version, version_analytics
+from consent.selectors.analytics import procedure_versions_with_sessions as versions_with_sessions
+from consent.services import journey as journey_services
+from consent.services import links
+from consent.services import review as review_services
+from consent.views.audit.charts import analytics_charts
 from tests.factories import (
     BIRTH_DATE,
     MITRACLIP_PATH,
@@ -36,7 +41,7 @@ Status = ConsentSession.Status
 
 
 def _request():
-    return RequestFactory().post("/", REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT="tests")
+    return Origin(ip="127.0.0.1", user_agent="tests")
 
 
 def _question(version: ProcedureVersion, key: str) -> Question:
@@ -54,29 +59,29 @@ def _wrong(question: Question):
 
 
 def _answer(session: ConsentSession, question: Question, answer, round_number: int) -> None:
-    services.answer_submit(
+    journey_services.answer_submit(
         session=session,
         question=question,
         answer=answer,
         round_number=round_number,
-        request=_request(),
+        origin=_request(),
     )
 
 
 def _read(session: ConsentSession, number: int, seconds: int) -> None:
-    services.section_leave(
+    journey_services.section_leave(
         session=session,
         section=_section(session.procedure_version, number),
         seconds=seconds,
         go_to=number + 1,
         finished_reading=False,
-        request=_request(),
+        origin=_request(),
     )
 
 
 def _patient_opens_link(session: ConsentSession) -> ConsentSession:
-    link, _token = services.patient_link_issue(session=session, issued_by=session.physician)
-    assert services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=_request())
+    link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
+    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=_request())
     session.refresh_from_db()
     return session
 
@@ -108,7 +113,7 @@ def crafted(doctor) -> ProcedureVersion:
     _answer(cleo, purpose, _wrong(purpose), 1)
     _answer(cleo, purpose, purpose.correct, 2)
     _answer(cleo, how, _wrong(how), 1)
-    signing.question_review_save(
+    review_services.question_review_save(
         session=anna,
         question=_question(version, "own-words"),
         covered_key_points=[1],
@@ -225,7 +230,7 @@ def test_the_default_version_is_the_latest_imported_that_has_sessions(doctor):
     used = mitraclip_version()
     consent_session(version=used, doctor=doctor)
     raw = MITRACLIP_PATH.read_bytes().replace(b'version = "2026.1"', b'version = "2026.2"', 1)
-    newer = services.pack_import(packs=[parse_pack(raw, source_name="newer.toml")])[0].version
+    newer = importing.pack_import(packs=[parse_pack(raw, source_name="newer.toml")])[0].version
     choices = versions_with_sessions()
     assert {c.version.pk: c.sessions for c in choices} == {used.pk: 1, newer.pk: 0}
     assert default_version(choices) == used
@@ -316,7 +321,7 @@ def test_the_page_names_no_patient(crafted):
 
 def test_the_page_shows_the_version_chosen(crafted, doctor):
     raw = MITRACLIP_PATH.read_bytes().replace(b'version = "2026.1"', b'version = "2026.2"', 1)
-    newer = services.pack_import(packs=[parse_pack(raw, source_name="newer.toml")])[0].version
+    newer = importing.pack_import(packs=[parse_pack(raw, source_name="newer.toml")])[0].version
     client = _auditor_client()
     assert client.get(URL).context["figures"].version == crafted
     response = client.get(URL, {"version": newer.pk})

@@ -6,9 +6,9 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consent import triggers
-from consent.audit import audit_record
-from consent.chain import GENESIS_HASH, chain_head, chain_verify, event_hash
+from consent.audit import triggers
+from consent.audit.chain import GENESIS_HASH, chain_head, chain_verify, event_hash
+from consent.audit.events import audit_record
 from consent.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

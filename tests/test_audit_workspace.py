@@ -15,8 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from fhir.resources.bundle import Bundle
 
-from consent import signing, triggers
+from consent.audit import triggers
 from consent.models import Addendum, AuditEvent, ConsentSession
+from consent.services import signatures as signature_services
 from tests.factories import (
     FAKE_PDF,
     auditor,
@@ -66,7 +67,7 @@ def records(the_auditor):
         doctor=doctor_b, patient_name="Bruno Declining", decline_reason="Prefers to wait"
     )
     withdrawn = finalized_record(doctor=doctor_a, patient_name="Carla Withdrawing")
-    signing.addendum_add(
+    signature_services.addendum_add(
         record=withdrawn,
         kind=Addendum.Kind.WITHDRAWAL,
         text="Withdrew by phone on the day before.",

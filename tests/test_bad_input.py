@@ -135,7 +135,7 @@ def test_pages_that_do_not_exist_send_the_patient_back_to_where_they_were(patien
 def test_malformed_birth_date_gets_a_message_and_does_not_count_as_a_try(client, data, message):
     session = consent_session()
     client.get(issue_link(session))
-    response = client.post("/patient/verify/", data)
+    response = client.post("/patient/identity/", data)
     assert response.status_code == 200
     assert message in response.content.decode()
     assert session.links.get().failed_birth_date_tries == 0
@@ -175,4 +175,4 @@ def test_post_without_csrf_token_is_refused(session):
 
     client = Client(enforce_csrf_checks=True)
     client.get(issue_link(session))
-    assert client.post("/patient/verify/", birth_date_post()).status_code == 403
+    assert client.post("/patient/identity/", birth_date_post()).status_code == 403

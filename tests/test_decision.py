@@ -12,9 +12,11 @@ from django.test import Client
 from PIL import Image
 from pypdf import PdfReader
 
-from consent import signing
-from consent.forms_decision import MESSAGE_SIGNATURE_TOO_LARGE, MESSAGE_SIGNATURE_UNREADABLE
+from consent import services
+from consent.forms.decision import MESSAGE_SIGNATURE_TOO_LARGE, MESSAGE_SIGNATURE_UNREADABLE
 from consent.models import AuditEvent, ConsentSession, Question, Signature
+from consent.services import review as review_services
+from consent.services import signatures as signature_services
 from tests.factories import (
     PASSWORD,
     birth_date_post,
@@ -72,21 +74,23 @@ def ready_for_discussion(session: ConsentSession) -> Client:
 def attest(session: ConsentSession) -> None:
     """The physician reviews the answers in the patient's own words and attests."""
     for question in session.procedure_version.questions.filter(kind=Question.Kind.FREE_TEXT):
-        signing.question_review_save(
+        review_services.question_review_save(
             session=session,
             question=question,
             covered_key_points=[0],
             note="",
             physician=session.physician,
         )
-    assert signing.attestation_blockers(session) == []
-    signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+    assert signature_services.attestation_blockers(session) == []
+    signature_services.session_attest(
+        session=session, physician=session.physician, password=PASSWORD
+    )
     session.refresh_from_db()
     assert session.status == Status.ATTESTED
 
 
 def finalize(session: ConsentSession):
-    return signing.session_finalize(
+    return signature_services.session_finalize(
         session=session,
         physician=session.physician,
         password=PASSWORD,
@@ -145,7 +149,7 @@ def test_decision_page_shows_the_statements_the_attestation_and_both_paths(sessi
     response = patient.get(DECISION)
     page = body(response)
     assert response.status_code == 200
-    for statement in signing.PATIENT_CONSENT_STATEMENTS:
+    for statement in signature_services.PATIENT_CONSENT_STATEMENTS:
         assert str(statement) in page
     assert page.count('type="checkbox" name="statements"') == 3
     attestation = Signature.objects.get(session=session, kind=Kind.ATTESTATION)
@@ -181,8 +185,8 @@ def test_consent_with_a_drawn_png_is_stored_with_the_picture(session, patient):
     assert signature.printed_name == NAME
     assert signature.method == Signature.Method.DRAWN
     assert bytes(signature.image) == DRAWING
-    assert signature.meaning == str(signing.MEANINGS[Kind.PATIENT_CONSENT])
-    for statement in signing.PATIENT_CONSENT_STATEMENTS:
+    assert signature.meaning == str(signature_services.MEANINGS[Kind.PATIENT_CONSENT])
+    for statement in signature_services.PATIENT_CONSENT_STATEMENTS:
         assert str(statement) in signature.statement
     session.refresh_from_db()
     assert session.status == Status.SIGNED
@@ -231,7 +235,7 @@ def test_ticked_statements_stay_ticked_when_the_name_is_missing(session, patient
     response = sign_consent(patient, typed_name="   ")
     page = body(response)
     assert response.status_code == 400
-    assert str(signing.ERROR_NAME_REQUIRED) in page
+    assert str(signature_services.ERROR_NAME_REQUIRED) in page
     assert len(re.findall(r'<input[^>]*name="statements"[^>]*checked', page)) == 3
     assert 'href="#field-typed_name"' in page
     assert_nothing_signed(session)
@@ -248,7 +252,7 @@ NOT_A_PNG = [
     pytest.param(data_url(b"\xff\xd8\xff\xe0" + b"\x00" * 100, "image/jpeg"), id="jpeg"),
     pytest.param(data_url(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"), id="svg"),
     pytest.param(data_url(b"GIF89a" + b"\x00" * 50), id="gif-named-png"),
-    pytest.param(data_url(signing.PNG_MAGIC + b"not really a png"), id="png-magic-only"),
+    pytest.param(data_url(signature_services.PNG_MAGIC + b"not really a png"), id="png-magic-only"),
     pytest.param(data_url(DRAWING[: len(DRAWING) // 2]), id="truncated-png"),
     pytest.param(data_url(png(7000, 12)), id="png-wider-than-any-screen"),
     pytest.param("data:image/png;base64,@@@not base64@@@", id="not-base64"),
@@ -273,7 +277,7 @@ def test_a_drawing_that_is_not_a_png_is_refused_with_a_clear_message(session, pa
 
 def test_a_png_over_the_size_limit_is_refused(session, patient):
     big = png(500, 400, noise=True)
-    assert len(big) > signing.MAX_SIGNATURE_BYTES
+    assert len(big) > signature_services.MAX_SIGNATURE_BYTES
     response = sign_consent(patient, signature=data_url(big))
     assert response.status_code == 400
     assert str(MESSAGE_SIGNATURE_TOO_LARGE) in body(response)
@@ -296,9 +300,11 @@ def test_a_ten_megabyte_post_from_a_real_browser_is_stopped_before_any_view(sess
     before any view runs, and nothing is stored."""
     browser = Client(enforce_csrf_checks=True)
     browser.get(issue_link(session))
-    browser.get("/patient/verify/")
+    browser.get("/patient/identity/")
     token = browser.cookies["csrftoken"].value
-    verified = browser.post("/patient/verify/", {**birth_date_post(), "csrfmiddlewaretoken": token})
+    verified = browser.post(
+        "/patient/identity/", {**birth_date_post(), "csrfmiddlewaretoken": token}
+    )
     assert verified["Location"] == "/patient/"
     token = browser.cookies["csrftoken"].value
     response = browser.post(
@@ -341,12 +347,12 @@ def test_a_refusal_from_signing_is_shown_on_the_form(session, patient, monkeypat
     """Should signing refuse what the form let through, the patient sees why on the form."""
 
     def refuse(**kwargs):
-        raise signing.ServiceError(signing.ERROR_STATEMENTS)
+        raise services.ServiceError(signature_services.ERROR_STATEMENTS)
 
-    monkeypatch.setattr(signing, "patient_consent_sign", refuse)
+    monkeypatch.setattr(signature_services, "patient_consent_sign", refuse)
     response = sign_consent(patient)
     assert response.status_code == 400
-    assert str(signing.ERROR_STATEMENTS) in body(response)
+    assert str(signature_services.ERROR_STATEMENTS) in body(response)
     assert_nothing_signed(session)
 
 
@@ -355,7 +361,7 @@ def test_a_refusal_from_signing_is_shown_on_the_form(session, patient, monkeypat
 
 def test_decline_with_a_reason(session, patient):
     page = body(patient.get(DECLINE))
-    assert str(signing.PATIENT_REFUSAL_STATEMENT) in page
+    assert str(signature_services.PATIENT_REFUSAL_STATEMENT) in page
     response = patient.post(
         DECLINE,
         {"reason": "  I would rather keep my medicines.  ", "typed_name": NAME, "signature": ""},
@@ -366,7 +372,7 @@ def test_decline_with_a_reason(session, patient):
     assert session.status == Status.DECLINED
     assert session.decline_reason == "I would rather keep my medicines."
     signature = Signature.objects.get(session=session, kind=Kind.PATIENT_REFUSAL)
-    assert signature.statement == str(signing.PATIENT_REFUSAL_STATEMENT)
+    assert signature.statement == str(signature_services.PATIENT_REFUSAL_STATEMENT)
     assert signature.method == Signature.Method.TYPED
     assert actions(session)[-2:] == ["signature.patient_refusal", "session.declined"]
     event = AuditEvent.objects.get(session=session, action="session.declined")
@@ -396,7 +402,7 @@ def test_decline_without_a_name_is_refused_and_the_reason_is_kept(session, patie
     response = patient.post(DECLINE, {"reason": "Too frightened.", "typed_name": ""})
     page = body(response)
     assert response.status_code == 400
-    assert str(signing.ERROR_NAME_REQUIRED) in page
+    assert str(signature_services.ERROR_NAME_REQUIRED) in page
     assert "Too frightened.</textarea>" in page
     assert_nothing_signed(session)
 
@@ -427,8 +433,8 @@ def test_after_declining_consent_can_no_longer_be_signed(session, patient):
 def test_an_interpreter_and_then_a_witness_sign_after_the_decision(session, patient):
     sign_consent(patient)
     page = body(patient.get(COMPANION))
-    assert str(signing.INTERPRETER_STATEMENT) in page
-    assert str(signing.WITNESS_STATEMENT) in page
+    assert str(signature_services.INTERPRETER_STATEMENT) in page
+    assert str(signature_services.WITNESS_STATEMENT) in page
 
     response = patient.post(
         COMPANION, {"role": "interpreter", "typed_name": "Ana Lopes", "signature": ""}
@@ -436,12 +442,12 @@ def test_an_interpreter_and_then_a_witness_sign_after_the_decision(session, pati
     assert response["Location"] == DECISION
     interpreter = Signature.objects.get(session=session, kind=Kind.INTERPRETER)
     assert interpreter.printed_name == "Ana Lopes"
-    assert interpreter.statement == str(signing.INTERPRETER_STATEMENT)
+    assert interpreter.statement == str(signature_services.INTERPRETER_STATEMENT)
     assert interpreter.method == Signature.Method.TYPED
 
     page = body(patient.get(COMPANION))
-    assert str(signing.INTERPRETER_STATEMENT) not in page
-    assert str(signing.WITNESS_STATEMENT) in page
+    assert str(signature_services.INTERPRETER_STATEMENT) not in page
+    assert str(signature_services.WITNESS_STATEMENT) in page
     response = patient.post(
         COMPANION, {"role": "witness", "typed_name": "Paul Durand", "signature": data_url(DRAWING)}
     )
@@ -480,7 +486,7 @@ def test_a_companion_signing_twice_is_stored_once(session, patient):
             "Choose whether you sign as the interpreter or as the witness.",
         ),
         ({"role": "surgeon", "typed_name": "Ana Lopes"}, "Choose whether you sign as the"),
-        ({"role": "witness", "typed_name": " "}, str(signing.ERROR_NAME_REQUIRED)),
+        ({"role": "witness", "typed_name": " "}, str(signature_services.ERROR_NAME_REQUIRED)),
         (
             {"role": "witness", "typed_name": "Ana", "signature": "data:image/gif;base64,R0lG"},
             "The drawn signature could not be read.",
@@ -541,7 +547,7 @@ def test_the_patient_copy_needs_the_patients_own_session(session, patient):
 def test_a_drawn_signature_goes_into_the_real_record_pdf(session, patient):
     sign_consent(patient, signature=data_url(DRAWING))
     patient.post(COMPANION, {"role": "witness", "typed_name": "Paul Durand"})
-    record = signing.session_finalize(
+    record = signature_services.session_finalize(
         session=session, physician=session.physician, password=PASSWORD
     )
     response = patient.get(RECORD)

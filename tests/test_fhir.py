@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from fhir.resources.bundle import Bundle
 
-from consent import signing
-from consent.fhir import (
+from consent.models import Addendum, ConsentRecord, Signature
+from consent.record.fhir import (
     OUTCOME_PATH,
     RECORD_ID_PATH,
     RECORD_JSON_SHA256_PATH,
@@ -24,8 +24,8 @@ from consent.fhir import (
     FhirExportError,
     record_fhir_bundle,
 )
-from consent.models import Addendum, ConsentRecord, Signature
-from consent.record import utc_text
+from consent.selectors.session import utc_text
+from consent.services import signatures as signature_services
 from tests.factories import (
     FAKE_PDF,
     PASSWORD,
@@ -99,16 +99,16 @@ def with_utc_offsets(value):
 def record_with_companions(**kwargs) -> ConsentRecord:
     """A finalized record with an interpreter's and a witness's signatures as well."""
     session = decided_session(**kwargs)
-    signing.companion_sign(
+    signature_services.companion_sign(
         session=session, kind=Signature.Kind.INTERPRETER, typed_name="Ana Lopez", image=None
     )
-    signing.companion_sign(
+    signature_services.companion_sign(
         session=session,
         kind=Signature.Kind.WITNESS,
         typed_name="Paul Witness",
         image=signature_png(),
     )
-    return signing.session_finalize(
+    return signature_services.session_finalize(
         session=session,
         physician=session.physician,
         password=PASSWORD,
@@ -215,7 +215,7 @@ def test_declined_record_is_a_rejected_deny():
 
 def test_withdrawn_consent_is_inactive_from_the_withdrawal():
     record = finalized_record()
-    addendum = signing.addendum_add(
+    addendum = signature_services.addendum_add(
         record=record,
         kind=Addendum.Kind.WITHDRAWAL,
         text="The patient withdrew their consent by telephone.",
@@ -233,7 +233,7 @@ def test_withdrawn_consent_is_inactive_from_the_withdrawal():
 
 def test_correction_addendum_leaves_the_consent_active():
     record = finalized_record()
-    signing.addendum_add(
+    signature_services.addendum_add(
         record=record,
         kind=Addendum.Kind.CORRECTION,
         text="The record number was mistyped.",

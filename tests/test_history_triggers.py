@@ -3,8 +3,9 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from consent import signing, triggers
+from consent.audit import triggers
 from consent.models import AuditEvent, ConsentRecord, ConsentSession, Signature
+from consent.services import signatures as signature_services
 from tests.factories import PASSWORD, attested_session, consent_session
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +23,16 @@ def refused(statement: str, params: list) -> bool:
 @pytest.fixture
 def record():
     session = attested_session()
-    signing.patient_consent_sign(
+    signature_services.patient_consent_sign(
         session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=None
     )
-    record = signing.session_finalize(
+    record = signature_services.session_finalize(
         session=session,
         physician=session.physician,
         password=PASSWORD,
         render_pdf=lambda session, record_id: b"%PDF-1.7 test",
     )
-    signing.addendum_add(
+    signature_services.addendum_add(
         record=record, kind="correction", text="A note.", author=record.finalized_by
     )
     return record
@@ -68,7 +69,7 @@ def test_an_unfinished_session_can_still_change():
 
 def test_audit_events_can_still_be_appended(record):
     before = AuditEvent.objects.count()
-    signing.addendum_add(
+    signature_services.addendum_add(
         record=record, kind="withdrawal", text="Withdrawn.", author=record.finalized_by
     )
     assert AuditEvent.objects.count() == before + 1

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from consent.content.packs import load_pack
 from consent.models import (
     Alternative,
     AuditEvent,
@@ -22,7 +23,6 @@ from consent.models import (
     Risk,
     Section,
 )
-from consent.packs import load_pack
 from tests.test_packs import NAME, to_toml, valid_pack
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from consent.packs import (
+from consent.content.packs import (
     QUESTION_KINDS,
     RISK_FREQUENCIES,
     SECTION_KINDS,

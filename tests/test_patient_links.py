@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from consent.logging import RedactPatientTokens
 from consent.models import AuditEvent, ConsentSession, PatientLink
-from consent.services import patient_link_issue, token_hash
+from consent.services.links import patient_link_issue, token_hash
 from tests.factories import BIRTH_DATE, birth_date_post, consent_session, issue_link
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_opening_link_swaps_token_for_cookie_and_redirects_to_token_free_url(cli
     path = issue_link(consent_session())
     response = client.get(path)
     assert response.status_code == 302
-    assert response["Location"] == "/patient/verify/"
+    assert response["Location"] == "/patient/identity/"
     assert response["Referrer-Policy"] == "no-referrer"
     assert "sessionid" in response.cookies
     token = path.split("/")[2]
@@ -49,13 +49,13 @@ def test_patient_must_confirm_birth_date_before_any_content(client):
     for page in ("/patient/", "/patient/start/", "/patient/section/1/", "/patient/summary/"):
         response = client.get(page)
         assert response.status_code == 302
-        assert response["Location"] == "/patient/verify/"
+        assert response["Location"] == "/patient/identity/"
 
 
 def test_right_birth_date_starts_the_review(client):
     session = consent_session()
     client.get(issue_link(session))
-    response = client.post("/patient/verify/", birth_date_post())
+    response = client.post("/patient/identity/", birth_date_post())
     assert response["Location"] == "/patient/"
     session.refresh_from_db()
     assert session.status == ConsentSession.Status.REVIEWING
@@ -64,7 +64,7 @@ def test_right_birth_date_starts_the_review(client):
 
 def test_wrong_birth_date_says_how_many_tries_are_left(client):
     client.get(issue_link(consent_session()))
-    response = client.post("/patient/verify/", birth_date_post(BIRTH_DATE.replace(day=28)))
+    response = client.post("/patient/identity/", birth_date_post(BIRTH_DATE.replace(day=28)))
     assert response.status_code == 200
     assert "does not match our records. You have 4 more tries" in response.content.decode()
 
@@ -75,12 +75,12 @@ def test_five_wrong_birth_dates_lock_the_link_even_with_the_right_date_after(cli
     client.get(path)
     wrong = birth_date_post(BIRTH_DATE.replace(year=1949))
     for _ in range(4):
-        client.post("/patient/verify/", wrong)
-    response = client.post("/patient/verify/", wrong)
+        client.post("/patient/identity/", wrong)
+    response = client.post("/patient/identity/", wrong)
     assert response.status_code == 404
     assert UNUSABLE in response.content.decode()
     assert PatientLink.objects.get(session=session).locked_at is not None
-    assert client.post("/patient/verify/", birth_date_post()).status_code == 404
+    assert client.post("/patient/identity/", birth_date_post()).status_code == 404
     assert client.get(path).status_code == 404
     assert AuditEvent.objects.filter(session=session, action="link.locked").count() == 1
 
@@ -122,7 +122,7 @@ def test_unusable_links_all_show_one_plain_page_that_names_no_patient(client, st
 def test_revoking_a_link_ends_a_patient_session_already_in_progress(client):
     session = consent_session()
     client.get(issue_link(session))
-    client.post("/patient/verify/", birth_date_post())
+    client.post("/patient/identity/", birth_date_post())
     assert client.get("/patient/start/").status_code == 200
     PatientLink.objects.filter(session=session).update(revoked_at=timezone.now())
     assert client.get("/patient/start/").status_code == 404
@@ -139,7 +139,7 @@ def test_link_can_be_opened_again_later_and_each_opening_is_audited(client):
 def test_patient_pages_are_not_cached(client):
     session = consent_session()
     client.get(issue_link(session))
-    client.post("/patient/verify/", birth_date_post())
+    client.post("/patient/identity/", birth_date_post())
     response = client.get("/patient/start/")
     assert "no-store" in response["Cache-Control"]
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
-from consent import pdf, services, signing, triggers
+from consent.audit import triggers
+from consent.audit.events import Origin
 from consent.models import (
     AuditEvent,
     ConsentRecord,
@@ -30,8 +30,12 @@ from consent.models import (
     Question,
     Signature,
 )
-from consent.record import record_data_get
-from consent.services import ServiceError
+from consent.record import pdf
+from consent.selectors.session import record_data_get
+from consent.services import ServiceError, links
+from consent.services import journey as journey_services
+from consent.services import review as review_services
+from consent.services import signatures as signature_services
 from tests.factories import BIRTH_DATE, PASSWORD, consent_session, physician
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +69,7 @@ def signature_png(width: int = 480, height: int = 140) -> bytes:
 
 
 def _request() -> Any:
-    return RequestFactory().post("/", REMOTE_ADDR="10.0.0.7", HTTP_USER_AGENT="RecordTest/1.0")
+    return Origin(ip="10.0.0.7", user_agent="RecordTest/1.0")
 
 
 def answer_value(question: Question, *, right: bool, text: str = OWN_WORDS) -> Any:
@@ -110,31 +114,31 @@ def reviewed(plan: Plan | None = None) -> ConsentSession:
     )
     request = _request()
     doctor = session.physician
-    link, _token = services.patient_link_issue(session=session, issued_by=doctor)
-    assert services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=request)
+    link, _token = links.patient_link_issue(session=session, issued_by=doctor)
+    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request)
     version = session.procedure_version
     sections = list(version.sections.order_by("position"))
     for section in sections:
         if section.key in plan.unread:
             continue
         seconds = plan.section_seconds.get(section.key, 35 + (section.position * 17) % 140)
-        session = services.section_leave(
+        session = journey_services.section_leave(
             session=session,
             section=section,
             seconds=seconds,
             go_to=min(section.position + 1, len(sections)),
             finished_reading=section.position == len(sections),
-            request=request,
+            origin=request,
         )
     ConsentSession.objects.filter(pk=session.pk).update(sections_done=True)
     session.refresh_from_db()
     if plan.patient_question:
-        services.patient_question_ask(
+        journey_services.patient_question_ask(
             session=session,
             text=plan.patient_question,
             asked_from="/patient/section/9/",
             form_id=uuid.uuid4(),
-            request=request,
+            origin=request,
         )
     for question in version.questions.order_by("position"):
         if question.key == plan.flagged:
@@ -144,20 +148,22 @@ def reviewed(plan: Plan | None = None) -> ConsentSession:
         else:
             answers = [True]
         for round_number, right in enumerate(answers, start=1):
-            services.answer_submit(
+            journey_services.answer_submit(
                 session=session,
                 question=question,
                 answer=answer_value(question, right=right, text=plan.own_words),
                 round_number=round_number,
-                request=request,
+                origin=request,
             )
     session.refresh_from_db()
     assert session.status == Status.READY_FOR_DISCUSSION
     for asked in session.patient_questions.all():
-        signing.patient_question_answer(question=asked, answer=PHYSICIAN_ANSWER, physician=doctor)
+        review_services.patient_question_answer(
+            question=asked, answer=PHYSICIAN_ANSWER, physician=doctor
+        )
     for question in version.questions.all():
         if question.kind == Question.Kind.FREE_TEXT:
-            signing.question_review_save(
+            review_services.question_review_save(
                 session=session,
                 question=question,
                 covered_key_points=[0, 1, 3],
@@ -165,7 +171,7 @@ def reviewed(plan: Plan | None = None) -> ConsentSession:
                 physician=doctor,
             )
         elif question.key == plan.flagged:
-            signing.question_review_save(
+            review_services.question_review_save(
                 session=session,
                 question=question,
                 covered_key_points=[],
@@ -174,7 +180,7 @@ def reviewed(plan: Plan | None = None) -> ConsentSession:
             )
     alternatives = list(version.alternatives.order_by("position"))
     interpreter_name, interpreter_language = plan.interpreter or ("", "")
-    signing.discussion_save(
+    review_services.discussion_save(
         session=session,
         physician=doctor,
         verbal_teachback=["purpose", "how-it-works", "risks"],
@@ -192,25 +198,27 @@ def decided(plan: Plan | None = None) -> ConsentSession:
     """A session attested by the physician, then decided by the patient; companions sign."""
     plan = plan or Plan()
     session = reviewed(plan)
-    signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+    signature_services.session_attest(
+        session=session, physician=session.physician, password=PASSWORD
+    )
     image = (plan.image or signature_png()) if plan.drawn else None
     if plan.decline_reason is None:
-        signing.patient_consent_sign(
+        signature_services.patient_consent_sign(
             session=session, confirmed_statements=3, typed_name=plan.patient_name, image=image
         )
     else:
-        signing.patient_decline(
+        signature_services.patient_decline(
             session=session, typed_name=plan.patient_name, reason=plan.decline_reason, image=image
         )
     if plan.interpreter:
-        signing.companion_sign(
+        signature_services.companion_sign(
             session=session,
             kind=Signature.Kind.INTERPRETER,
             typed_name=plan.interpreter[0],
             image=image,
         )
     if plan.witness:
-        signing.companion_sign(
+        signature_services.companion_sign(
             session=session, kind=Signature.Kind.WITNESS, typed_name=plan.witness, image=None
         )
     session.refresh_from_db()
@@ -219,7 +227,7 @@ def decided(plan: Plan | None = None) -> ConsentSession:
 
 def finalized(plan: Plan | None = None, **kwargs: Any) -> ConsentRecord:
     session = decided(plan)
-    return signing.session_finalize(
+    return signature_services.session_finalize(
         session=session, physician=session.physician, password=PASSWORD, **kwargs
     )
 
@@ -343,7 +351,7 @@ def test_unreadable_drawn_signature_is_said_not_silently_dropped():
     Signature.objects.filter(session=session, kind="patient_consent").update(
         image=b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     )
-    record = signing.session_finalize(
+    record = signature_services.session_finalize(
         session=session, physician=session.physician, password=PASSWORD
     )
     text = " ".join(pdf_pages(record))
@@ -357,7 +365,9 @@ def test_a_question_slipped_in_after_signing_voids_the_signatures_and_nothing_fi
         session=session, text="And the stitches?", asked_from="/patient/", form_id=uuid.uuid4()
     )
     with pytest.raises(ServiceError, match="changed after Alex Martin signed it"):
-        signing.session_finalize(session=session, physician=session.physician, password=PASSWORD)
+        signature_services.session_finalize(
+            session=session, physician=session.physician, password=PASSWORD
+        )
     assert not ConsentRecord.objects.exists()
     voided = AuditEvent.objects.get(session=session, action="signature.voided")
     assert voided.payload["kind"] == "attestation"
@@ -460,8 +470,8 @@ def test_a_failing_render_leaves_nothing_finalized(settings):
     def broken(session, record_id):
         raise RuntimeError("renderer crashed")
 
-    with pytest.raises(signing.RecordNotMade, match="nothing was finalized") as raised:
-        signing.session_finalize(
+    with pytest.raises(signature_services.RecordNotMade, match="nothing was finalized") as raised:
+        signature_services.session_finalize(
             session=session, physician=session.physician, password=PASSWORD, render_pdf=broken
         )
     assert str(raised.value.__cause__) == "renderer crashed"

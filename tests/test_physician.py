@@ -10,11 +10,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
-from consent import services, signing
+from consent import services
+from consent.audit.events import Origin
 from consent.middleware import SESSION_LAST_ACTIVITY
 from consent.models import (
     AuditEvent,
@@ -26,9 +27,13 @@ from consent.models import (
     QuestionReview,
     Signature,
 )
-from consent.selectors import journey_get
-from consent.teachback import Outcome
-from consent.views.staff import qr_code_svg
+from consent.rules import Outcome
+from consent.selectors.journey import journey_get
+from consent.services import journey as journey_services
+from consent.services import links
+from consent.services import review as review_services
+from consent.services import signatures as signature_services
+from consent.views.staff.sessions import qr_code_svg
 from tests.factories import (
     BIRTH_DATE,
     PASSWORD,
@@ -56,7 +61,7 @@ def changes_logged(session) -> int:
 
 
 def _request():
-    return RequestFactory().post("/", REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT="tests")
+    return Origin(ip="127.0.0.1", user_agent="tests")
 
 
 def right_value(question: Question):
@@ -77,25 +82,25 @@ def patient_reads_and_answers(session: ConsentSession, *, ask: bool = True) -> C
     first question wrong three times (flagged), the second right after one re-teach, and the
     rest right, with an answer in their own words."""
     request = _request()
-    link, _token = services.patient_link_issue(session=session, issued_by=session.physician)
-    assert services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=request)
+    link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
+    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request)
     journey = journey_get(session=session)
     for number, section in enumerate(journey.sections, start=1):
-        services.section_leave(
+        journey_services.section_leave(
             session=session,
             section=section,
             seconds=2 if number == FAST_SECTION else 90,
             go_to=min(number + 1, journey.section_count),
             finished_reading=number == journey.section_count,
-            request=request,
+            origin=request,
         )
     if ask:
-        services.patient_question_ask(
+        journey_services.patient_question_ask(
             session=session,
             text=PATIENT_QUESTION,
             asked_from="/patient/section/3/",
             form_id=uuid.uuid4(),
-            request=request,
+            origin=request,
         )
     for index, progress in enumerate(journey.progress):
         question = progress.question
@@ -106,12 +111,12 @@ def patient_reads_and_answers(session: ConsentSession, *, ask: bool = True) -> C
         else:
             answers = [right_value(question)]
         for round_number, answer in enumerate(answers, start=1):
-            services.answer_submit(
+            journey_services.answer_submit(
                 session=session,
                 question=question,
                 answer=answer,
                 round_number=round_number,
-                request=request,
+                origin=request,
             )
     session.refresh_from_db()
     assert session.status == Status.READY_FOR_DISCUSSION
@@ -137,24 +142,24 @@ def free_text_question(session: ConsentSession) -> Question:
 def physician_reviews(session: ConsentSession) -> ConsentSession:
     doctor = session.physician
     for question in session.patient_questions.all():
-        signing.patient_question_answer(
+        review_services.patient_question_answer(
             question=question, answer="Yes, if she stays with you tonight.", physician=doctor
         )
-    signing.question_review_save(
+    review_services.question_review_save(
         session=session,
         question=flagged_question(session),
         covered_key_points=[],
         note="Explained with the drawing; the patient then said it back correctly.",
         physician=doctor,
     )
-    signing.question_review_save(
+    review_services.question_review_save(
         session=session,
         question=free_text_question(session),
         covered_key_points=[0, 1, 2],
         note="Did not mention why surgery is riskier for them; discussed.",
         physician=doctor,
     )
-    signing.discussion_save(
+    review_services.discussion_save(
         session=session,
         physician=doctor,
         verbal_teachback=["purpose", "risks"],
@@ -170,16 +175,18 @@ def physician_reviews(session: ConsentSession) -> ConsentSession:
 
 def attested_session(*, doctor=None, **kwargs) -> ConsentSession:
     session = physician_reviews(ready_session(doctor=doctor, **kwargs))
-    signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+    signature_services.session_attest(
+        session=session, physician=session.physician, password=PASSWORD
+    )
     session.refresh_from_db()
     return session
 
 
 def signed_session(*, doctor=None, **kwargs) -> ConsentSession:
     session = attested_session(doctor=doctor, **kwargs)
-    signing.patient_consent_sign(
+    signature_services.patient_consent_sign(
         session=session,
-        confirmed_statements=len(signing.PATIENT_CONSENT_STATEMENTS),
+        confirmed_statements=len(signature_services.PATIENT_CONSENT_STATEMENTS),
         typed_name="Jeanne Testpatient",
         image=None,
     )
@@ -189,7 +196,7 @@ def signed_session(*, doctor=None, **kwargs) -> ConsentSession:
 
 def finalized_session(*, doctor=None, **kwargs) -> ConsentSession:
     session = signed_session(doctor=doctor, **kwargs)
-    signing.session_finalize(
+    signature_services.session_finalize(
         session=session,
         physician=session.physician,
         password=PASSWORD,
@@ -203,7 +210,9 @@ def finalized_session(*, doctor=None, **kwargs) -> ConsentSession:
 def fake_pdf(monkeypatch):
     """A stand-in for the record's PDF: the views call session_finalize without render_pdf,
     so it renders through consent.pdf.record_pdf_render (real in one test only: it is slow)."""
-    monkeypatch.setattr("consent.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF)
+    monkeypatch.setattr(
+        "consent.record.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF
+    )
 
 
 # Clients for each role
@@ -270,7 +279,9 @@ def test_unknown_session_review_is_404_like_another_physicians():
 def test_record_pdf_access_for_each_role(fake_pdf):
     session = signed_session()
     clients = role_clients(session)
-    signing.session_finalize(session=session, physician=session.physician, password=PASSWORD)
+    signature_services.session_finalize(
+        session=session, physician=session.physician, password=PASSWORD
+    )
     for role, client in clients.items():
         response = client.get(url(session, "record.pdf"))
         assert_status(response, role, READ)
@@ -367,26 +378,26 @@ def test_dashboard_shows_progress_score_flags_and_open_questions():
 def test_dashboard_figures_match_the_teach_back_rules_while_the_patient_is_answering():
     session = consent_session(doctor=physician(username="dr.own"))
     request = _request()
-    link, _token = services.patient_link_issue(session=session, issued_by=session.physician)
-    services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=request)
+    link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
+    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request)
     journey = journey_get(session=session)
     first, second = journey.progress[0].question, journey.progress[1].question
     for round_number in (1, 2, 3):
-        services.answer_submit(
+        journey_services.answer_submit(
             session=session,
             question=first,
             answer=wrong_value(first),
             round_number=round_number,
-            request=request,
+            origin=request,
         )
-    services.answer_submit(
+    journey_services.answer_submit(
         session=session,
         question=second,
         answer=wrong_value(second),
         round_number=1,
-        request=request,
+        origin=request,
     )
-    from consent.selectors import consent_sessions_dashboard
+    from consent.selectors.dashboard import consent_sessions_dashboard
 
     row = consent_sessions_dashboard(user=session.physician).get(pk=session.pk)
     journey = journey_get(session=session)
@@ -494,7 +505,7 @@ def test_review_page_shows_every_attempt_reading_times_and_what_to_review():
     assert PATIENT_QUESTION in body
     assert "How it was resolved" in body
     # What still stands before attesting.
-    for blocker in signing.attestation_blockers(session):
+    for blocker in signature_services.attestation_blockers(session):
         assert escape(blocker) in body
     assert "Sign the attestation" not in body
 
@@ -528,8 +539,8 @@ def test_review_page_query_count_does_not_grow_with_questions_and_answers():
     before = count(few)
     request = _request()
     for n in range(6):
-        services.patient_question_ask(
-            session=few, text=f"Question {n}?", asked_from="", form_id=uuid.uuid4(), request=request
+        journey_services.patient_question_ask(
+            session=few, text=f"Question {n}?", asked_from="", form_id=uuid.uuid4(), origin=request
         )
     physician_reviews(few)
     assert count(few) == before
@@ -655,7 +666,7 @@ def test_attestation_is_refused_while_something_stands_in_its_way():
     session = ready_session()
     client = logged_in(session.physician)
     body = follow_text(client, url(session, "attest/"), {"attest-password": PASSWORD})
-    assert str(signing.ERROR_QUESTIONS_UNANSWERED) in body
+    assert str(signature_services.ERROR_QUESTIONS_UNANSWERED) in body
     session.refresh_from_db()
     assert session.status == Status.READY_FOR_DISCUSSION
     assert not Signature.objects.filter(session=session).exists()
@@ -665,7 +676,7 @@ def test_physician_attests_with_their_password_and_sees_the_signature():
     session = physician_reviews(ready_session())
     client = logged_in(session.physician)
     before = page(client.get(url(session, "review/")))
-    assert escape(str(signing.ATTESTATION_STATEMENT)) in before
+    assert escape(str(signature_services.ATTESTATION_STATEMENT)) in before
     assert "Sign the attestation" in before
     response = client.post(url(session, "attest/"), {"attest-password": PASSWORD})
     assert response["Location"] == url(session, "review/#attestation")
@@ -676,7 +687,7 @@ def test_physician_attests_with_their_password_and_sees_the_signature():
     attestation = body.split('id="attestation"')[1].split("</section>")[0]
     assert "Alex Martin" in attestation
     assert signature.signed_at.strftime("%Y-%m-%d %H:%M:%S") in attestation
-    assert str(signing.MEANINGS[Signature.Kind.ATTESTATION]) in attestation
+    assert str(signature_services.MEANINGS[Signature.Kind.ATTESTATION]) in attestation
     assert "You signed the attestation." in body
     # Afterwards the page is read-only: no review forms are left.
     assert "Save how it was resolved" not in body
@@ -786,7 +797,7 @@ def test_physician_countersigns_finalizes_and_downloads_the_stored_record(fake_p
     session = signed_session()
     client = logged_in(session.physician)
     before = page(client.get(url(session, "review/")))
-    assert escape(str(signing.COUNTERSIGNATURE_STATEMENT)) in before
+    assert escape(str(signature_services.COUNTERSIGNATURE_STATEMENT)) in before
     assert "Jeanne Testpatient" in before.split('id="decision"')[1]
     response = client.post(url(session, "finalize/"), {"finalize-password": PASSWORD})
     assert response["Location"] == url(session, "review/#record")
@@ -794,7 +805,7 @@ def test_physician_countersigns_finalizes_and_downloads_the_stored_record(fake_p
     body = page(client.get(url(session, "review/")))
     assert f"The record {record.record_id} is finalized." in body
     assert record.pdf_sha256 in body
-    assert str(signing.MEANINGS[Signature.Kind.COUNTERSIGNATURE]) in body
+    assert str(signature_services.MEANINGS[Signature.Kind.COUNTERSIGNATURE]) in body
     download = client.get(url(session, "record.pdf"))
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
@@ -808,7 +819,7 @@ def test_the_record_pdf_is_served_as_stored_never_rendered_again(fake_pdf, monke
     def render_again(*args, **kwargs):
         raise AssertionError("the PDF was rendered again")
 
-    monkeypatch.setattr("consent.pdf.record_pdf_render", render_again)
+    monkeypatch.setattr("consent.record.pdf.record_pdf_render", render_again)
     response = logged_in(auditor()).get(url(session, "record.pdf"))
     assert b"".join(response.streaming_content) == FAKE_PDF
 
@@ -844,7 +855,7 @@ def test_an_addendum_before_finalization_is_refused():
         url(session, "addenda/"),
         {"kind": "correction", "text": "Too early."},
     )
-    assert str(signing.ERROR_NOT_FINALIZED) in body
+    assert str(signature_services.ERROR_NOT_FINALIZED) in body
     assert not AuditEvent.objects.filter(session=session, action__startswith="addendum").exists()
 
 
@@ -938,7 +949,7 @@ def test_a_physician_who_may_see_every_session_still_cannot_sign_anothers():
     assert "Sign the attestation" not in body
     assert "Only the responsible physician can attest." in body
     body = follow_text(client, url(session, "attest/"), {"attest-password": PASSWORD})
-    assert str(signing.ERROR_NOT_RESPONSIBLE) in body
+    assert str(services.ERROR_NOT_RESPONSIBLE) in body
     session.refresh_from_db()
     assert session.status == Status.READY_FOR_DISCUSSION
 

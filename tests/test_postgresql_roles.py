@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from consent import triggers
+from consent.audit import triggers
 from consent.models import AuditEvent
 from tests.factories import consent_session
 

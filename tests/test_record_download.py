@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from consent import signing
 from consent.models import AuditEvent
+from consent.services import signatures as signature_services
 from tests.factories import PASSWORD, attested_session, auditor, patient_client
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +20,10 @@ def finalized_with_patient():
     session = attested_session()
     # No new link is made for a finalized session: the patient keeps the one they had.
     patient = patient_client(session)
-    signing.patient_consent_sign(
+    signature_services.patient_consent_sign(
         session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=None
     )
-    record = signing.session_finalize(
+    record = signature_services.session_finalize(
         session=session, physician=session.physician, password=PASSWORD, render_pdf=fake_pdf
     )
     return record, patient

@@ -7,10 +7,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from consent import signing
 from consent.models import ConsentRecord, ConsentSession
-from consent.seal import SealUnavailable, seal_signer
+from consent.record.seal import SealUnavailable, seal_signer
 from consent.services import ServiceError
+from consent.services import signatures as signature_services
 from tests.factories import PASSWORD, attested_session
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +18,12 @@ pytestmark = pytest.mark.django_db
 
 def finalize():
     session = attested_session()
-    signing.patient_consent_sign(
+    signature_services.patient_consent_sign(
         session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=None
     )
-    return signing.session_finalize(session=session, physician=session.physician, password=PASSWORD)
+    return signature_services.session_finalize(
+        session=session, physician=session.physician, password=PASSWORD
+    )
 
 
 def seal_status(pdf: bytes):
@@ -66,11 +68,13 @@ def test_one_flipped_byte_breaks_the_seal(sealed_pdf, where):
 def test_finalization_without_a_signing_key_finalizes_nothing(settings, tmp_path):
     settings.SIGNING_P12_PATH = tmp_path / "missing.p12"
     session = attested_session()
-    signing.patient_consent_sign(
+    signature_services.patient_consent_sign(
         session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=None
     )
     with pytest.raises((SealUnavailable, ServiceError)):
-        signing.session_finalize(session=session, physician=session.physician, password=PASSWORD)
+        signature_services.session_finalize(
+            session=session, physician=session.physician, password=PASSWORD
+        )
     session.refresh_from_db()
     assert session.status == ConsentSession.Status.SIGNED
     assert not ConsentRecord.objects.exists()

@@ -11,7 +11,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from consent.chain import chain_verify
+from consent.audit.chain import chain_verify
 from consent.models import (
     Addendum,
     Attempt,
@@ -22,7 +22,7 @@ from consent.models import (
     SectionView,
     Signature,
 )
-from consent.seal import seal_signer
+from consent.record.seal import seal_signer
 from tests.factories import FAKE_PDF
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +143,9 @@ def test_the_same_seed_tells_the_same_story_again(monkeypatch):
     """Run twice: the second history comes after the first and repeats it, answer for answer.
 
     The PDF is stubbed here: the test above looks at the real ones."""
-    monkeypatch.setattr("consent.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF)
+    monkeypatch.setattr(
+        "consent.record.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF
+    )
     seed(sessions=8, seed=11)
     first_ids = list(ConsentSession.objects.values_list("pk", flat=True))
     seed(sessions=8, seed=11)
@@ -157,7 +159,9 @@ def test_the_same_seed_tells_the_same_story_again(monkeypatch):
 
 
 def test_a_missing_signing_key_is_created_where_the_settings_say(settings, tmp_path, monkeypatch):
-    monkeypatch.setattr("consent.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF)
+    monkeypatch.setattr(
+        "consent.record.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF
+    )
     settings.SIGNING_P12_PATH = tmp_path / "keys" / "seal.p12"
     output = seed(sessions=2)
     assert settings.SIGNING_P12_PATH.is_file()

@@ -9,10 +9,12 @@ from django.db import connection, transaction
 from django.test import RequestFactory
 
 from consent import services
-from consent.audit import audit_record
-from consent.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.audit.events import Origin, audit_record
 from consent.models import Attempt, AuditEvent, ConsentSession, PatientQuestion
-from consent.teachback import Outcome, QuestionProgress, answer_is_valid, answer_text, grade
+from consent.record.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.rules import Outcome, QuestionProgress, answer_is_valid, answer_text, grade
+from consent.services import journey as journey_services
+from consent.services import links, sessions
 from tests.factories import BIRTH_DATE, consent_session
 
 pytestmark = pytest.mark.django_db
@@ -20,12 +22,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def request_():
-    return RequestFactory().post("/", REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="TestBrowser/1.0")
+    return Origin(ip="10.1.2.3", user_agent="TestBrowser/1.0")
 
 
 def reviewing(session, request_):
-    link, _token = services.patient_link_issue(session=session, issued_by=session.physician)
-    assert services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=request_)
+    link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
+    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request_)
     session.refresh_from_db()
     session.sections_done = True
     session.save()
@@ -47,7 +49,7 @@ def test_audit_event_records_actor_role_action_object_time_address_and_client(re
             actor=session.physician,
             obj=session,
             session=session,
-            request=request_,
+            origin=request_,
         )
     event.refresh_from_db()
     assert event.actor == session.physician
@@ -61,8 +63,8 @@ def test_audit_event_records_actor_role_action_object_time_address_and_client(re
 def test_every_state_change_writes_its_audit_event(request_):
     session = consent_session()
     session = reviewing(session, request_)
-    services.session_cancel(
-        session=session, cancelled_by=session.physician, reason="No longer needed", request=request_
+    sessions.session_cancel(
+        session=session, cancelled_by=session.physician, reason="No longer needed", origin=request_
     )
     actions = list(AuditEvent.objects.filter(session=session).values_list("action", flat=True))
     assert actions == [
@@ -76,30 +78,30 @@ def test_every_state_change_writes_its_audit_event(request_):
 
 def test_a_cancelled_session_cannot_be_cancelled_again(request_):
     session = consent_session()
-    services.session_cancel(
-        session=session, cancelled_by=session.physician, reason="x", request=request_
+    sessions.session_cancel(
+        session=session, cancelled_by=session.physician, reason="x", origin=request_
     )
     with pytest.raises(services.ServiceError, match="cannot be cancelled"):
-        services.session_cancel(
-            session=session, cancelled_by=session.physician, reason="y", request=request_
+        sessions.session_cancel(
+            session=session, cancelled_by=session.physician, reason="y", origin=request_
         )
 
 
 def test_no_link_is_issued_for_a_cancelled_session(request_):
     session = consent_session()
-    services.session_cancel(
-        session=session, cancelled_by=session.physician, reason="x", request=request_
+    sessions.session_cancel(
+        session=session, cancelled_by=session.physician, reason="x", origin=request_
     )
     with pytest.raises(services.ServiceError):
-        services.patient_link_issue(session=session, issued_by=session.physician)
+        links.patient_link_issue(session=session, issued_by=session.physician)
 
 
 def test_answer_of_the_wrong_shape_is_refused_by_the_service(request_):
     session = reviewing(consent_session(), request_)
     question = session.procedure_version.questions.get(position=1)
     with pytest.raises(services.ServiceError):
-        services.answer_submit(
-            session=session, question=question, answer=[99], round_number=1, request=request_
+        journey_services.answer_submit(
+            session=session, question=question, answer=[99], round_number=1, origin=request_
         )
     assert not Attempt.objects.exists()
 
@@ -108,23 +110,23 @@ def test_answers_before_review_starts_are_refused(request_):
     session = consent_session()
     question = session.procedure_version.questions.get(position=1)
     with pytest.raises(services.ServiceError):
-        services.answer_submit(
+        journey_services.answer_submit(
             session=session,
             question=question,
             answer=list(question.correct),
             round_number=1,
-            request=request_,
+            origin=request_,
         )
 
 
 def test_patient_question_with_the_same_form_id_is_stored_once(request_):
     session = reviewing(consent_session(), request_)
     form_id = uuid.uuid4()
-    first, created = services.patient_question_ask(
-        session=session, text="Pain?", asked_from="/patient/", form_id=form_id, request=request_
+    first, created = journey_services.patient_question_ask(
+        session=session, text="Pain?", asked_from="/patient/", form_id=form_id, origin=request_
     )
-    again, created_again = services.patient_question_ask(
-        session=session, text="Pain?", asked_from="/patient/", form_id=form_id, request=request_
+    again, created_again = journey_services.patient_question_ask(
+        session=session, text="Pain?", asked_from="/patient/", form_id=form_id, origin=request_
     )
     assert (created, created_again) == (True, False)
     assert first.pk == again.pk
@@ -145,12 +147,12 @@ def test_concurrent_double_submit_stores_exactly_one_attempt():
         barrier.wait()
         try:
             results.append(
-                services.answer_submit(
+                journey_services.answer_submit(
                     session=session,
                     question=question,
                     answer=list(question.correct),
                     round_number=1,
-                    request=request,
+                    origin=request,
                 ).created
             )
         finally:

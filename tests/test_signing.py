@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from consent import signing
+from consent.audit.events import Origin
 from consent.models import (
     Addendum,
     Attempt,
@@ -17,6 +17,7 @@ from consent.models import (
     Signature,
 )
 from consent.services import ServiceError
+from consent.services import signatures as signature_services
 from tests.factories import (
     PASSWORD,
     attested_session,
@@ -38,7 +39,7 @@ def fake_pdf(session, record_id):
 
 def signed_session(**kwargs):
     session = attested_session(**kwargs)
-    signing.patient_consent_sign(
+    signature_services.patient_consent_sign(
         session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=PNG
     )
     session.refresh_from_db()
@@ -47,7 +48,7 @@ def signed_session(**kwargs):
 
 def finalized(session=None):
     session = session or signed_session()
-    return signing.session_finalize(
+    return signature_services.session_finalize(
         session=session, physician=session.physician, password=PASSWORD, render_pdf=fake_pdf
     )
 
@@ -55,28 +56,34 @@ def finalized(session=None):
 def test_attestation_is_refused_while_patient_questions_are_unanswered():
     session = ready_session(patient_question="Will it hurt?")
     with pytest.raises(ServiceError, match="Answer every question the patient asked"):
-        signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+        signature_services.session_attest(
+            session=session, physician=session.physician, password=PASSWORD
+        )
 
 
 def test_attestation_is_refused_until_flagged_items_are_resolved():
     session = ready_session(wrong_key="risk-common")
-    assert str(signing.ERROR_FLAGS_UNRESOLVED) in signing.attestation_blockers(session)
+    assert str(
+        signature_services.ERROR_FLAGS_UNRESOLVED
+    ) in signature_services.attestation_blockers(session)
 
 
 def test_attestation_is_refused_until_free_text_is_assessed():
     session = ready_session()
-    assert signing.attestation_blockers(session) == [str(signing.ERROR_FREE_TEXT_UNREVIEWED)]
+    assert signature_services.attestation_blockers(session) == [
+        str(signature_services.ERROR_FREE_TEXT_UNREVIEWED)
+    ]
 
 
 def test_attestation_with_password_stores_the_signature_manifestation():
     session = reviewed_session(wrong_key="risk-common", patient_question="Will it hurt?")
-    signature = signing.session_attest(
+    signature = signature_services.session_attest(
         session=session, physician=session.physician, password=PASSWORD
     )
     session.refresh_from_db()
     assert session.status == Status.ATTESTED
     assert signature.printed_name == "Alex Martin"
-    assert signature.meaning == str(signing.MEANINGS[Signature.Kind.ATTESTATION])
+    assert signature.meaning == str(signature_services.MEANINGS[Signature.Kind.ATTESTATION])
     assert signature.statement.startswith("I explained the procedure")
     assert signature.method == "password"
     assert signature.signed_at == session.attested_at
@@ -85,7 +92,9 @@ def test_attestation_with_password_stores_the_signature_manifestation():
 def test_wrong_password_is_refused_logged_and_changes_nothing():
     session = reviewed_session()
     with pytest.raises(ServiceError, match="password is not right"):
-        signing.session_attest(session=session, physician=session.physician, password="nope")
+        signature_services.session_attest(
+            session=session, physician=session.physician, password="nope"
+        )
     session.refresh_from_db()
     assert session.status == Status.READY_FOR_DISCUSSION
     assert not Signature.objects.exists()
@@ -97,20 +106,22 @@ def test_another_physicians_password_cannot_attest():
     session = reviewed_session()
     other = physician(username="dr.other")
     with pytest.raises(ServiceError, match="Only the responsible physician"):
-        signing.session_attest(session=session, physician=other, password=PASSWORD)
+        signature_services.session_attest(session=session, physician=other, password=PASSWORD)
 
 
 def test_attesting_twice_is_refused():
     session = attested_session()
     with pytest.raises(ServiceError, match="not possible now"):
-        signing.session_attest(session=session, physician=session.physician, password=PASSWORD)
+        signature_services.session_attest(
+            session=session, physician=session.physician, password=PASSWORD
+        )
     assert Signature.objects.filter(kind="attestation").count() == 1
 
 
 def test_patient_cannot_sign_before_attestation():
     session = reviewed_session()
     with pytest.raises(ServiceError, match="not possible now"):
-        signing.patient_consent_sign(
+        signature_services.patient_consent_sign(
             session=session, confirmed_statements=3, typed_name="Jeanne", image=None
         )
 
@@ -128,7 +139,7 @@ def test_patient_cannot_sign_before_attestation():
 def test_patient_signature_refusals(statements, name, image, message):
     session = attested_session()
     with pytest.raises(ServiceError, match=message):
-        signing.patient_consent_sign(
+        signature_services.patient_consent_sign(
             session=session, confirmed_statements=statements, typed_name=name, image=image
         )
     session.refresh_from_db()
@@ -137,7 +148,7 @@ def test_patient_signature_refusals(statements, name, image, message):
 
 def test_typed_name_alone_is_a_valid_signature():
     session = attested_session()
-    signature = signing.patient_consent_sign(
+    signature = signature_services.patient_consent_sign(
         session=session, confirmed_statements=3, typed_name=" Jeanne  Testpatient ", image=None
     )
     assert (signature.printed_name, signature.method) == ("Jeanne Testpatient", "typed")
@@ -147,7 +158,7 @@ def test_typed_name_alone_is_a_valid_signature():
 
 def test_informed_refusal_is_recorded_with_its_reason():
     session = attested_session()
-    signature = signing.patient_decline(
+    signature = signature_services.patient_decline(
         session=session, typed_name="Jeanne", reason="I prefer to wait.", image=PNG
     )
     session.refresh_from_db()
@@ -160,10 +171,12 @@ def test_informed_refusal_is_recorded_with_its_reason():
 
 def test_interpreter_and_witness_sign_after_the_decision():
     session = signed_session()
-    signing.companion_sign(
+    signature_services.companion_sign(
         session=session, kind=Signature.Kind.INTERPRETER, typed_name="Ana Ruiz", image=None
     )
-    signing.companion_sign(session=session, kind=Signature.Kind.WITNESS, typed_name="Bo", image=PNG)
+    signature_services.companion_sign(
+        session=session, kind=Signature.Kind.WITNESS, typed_name="Bo", image=PNG
+    )
     assert set(session.signatures.values_list("kind", flat=True)) == {
         "attestation",
         "patient_consent",
@@ -204,8 +217,8 @@ def test_a_failed_render_finalizes_nothing():
     def broken(session, record_id):
         raise RuntimeError("renderer crashed")
 
-    with pytest.raises(signing.RecordNotMade):
-        signing.session_finalize(
+    with pytest.raises(signature_services.RecordNotMade):
+        signature_services.session_finalize(
             session=session, physician=session.physician, password=PASSWORD, render_pdf=broken
         )
     session.refresh_from_db()
@@ -239,17 +252,17 @@ def test_nothing_of_a_finalized_record_can_be_changed_through_the_models():
 def test_withdrawal_and_correction_are_addenda_never_edits():
     record = finalized()
     doctor = record.finalized_by
-    signing.addendum_add(
+    signature_services.addendum_add(
         record=record, kind="withdrawal", text="Patient withdrew consent by phone.", author=doctor
     )
-    signing.addendum_add(
+    signature_services.addendum_add(
         record=record, kind="correction", text="Record number is MRN-124.", author=doctor
     )
     assert list(record.addenda.values_list("kind", flat=True)) == ["withdrawal", "correction"]
     with pytest.raises(RecordFinalized):
         Addendum.objects.first().save()
     with pytest.raises(ServiceError, match="Write the text"):
-        signing.addendum_add(record=record, kind="correction", text=" ", author=doctor)
+        signature_services.addendum_add(record=record, kind="correction", text=" ", author=doctor)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -282,24 +295,22 @@ def test_two_browsers_finalizing_at_once_yield_exactly_one_record():
 def test_no_new_written_question_after_attestation():
     import uuid
 
-    from django.test import RequestFactory
-
-    from consent import services
+    from consent.services import journey as journey_services
 
     session = attested_session()
     with pytest.raises(ServiceError, match="ask this one in person"):
-        services.patient_question_ask(
+        journey_services.patient_question_ask(
             session=session,
             text="One more?",
             asked_from="/patient/decision/",
             form_id=uuid.uuid4(),
-            request=RequestFactory().post("/"),
+            origin=Origin(),
         )
 
 
 def test_companion_signatures_are_audited_in_their_own_role():
     session = signed_session()
-    signing.companion_sign(
+    signature_services.companion_sign(
         session=session, kind=Signature.Kind.INTERPRETER, typed_name="Ana Ruiz", image=None
     )
     event = AuditEvent.objects.get(session=session, action="signature.interpreter")
@@ -320,7 +331,7 @@ def test_a_failed_finalization_leaves_no_file_behind(settings, monkeypatch):
 
 
 def test_every_signature_stores_the_hash_of_the_evidence_it_signed():
-    from consent.canonical import snapshot_hash
+    from consent.record.canonical import snapshot_hash
 
     session = signed_session()
     current = snapshot_hash(session)

@@ -22,10 +22,11 @@ from django.test import Client
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pypdf import PdfReader, PdfWriter
 
-from consent import signing, triggers
+from consent.audit import triggers
 from consent.models import AuditEvent, ConsentRecord, ConsentSession
-from consent.pdf import RECORD_ATTACHMENT
-from consent.verify import State, Verdict, verify_bytes, verify_record
+from consent.record.pdf import RECORD_ATTACHMENT
+from consent.record.verification import State, Verdict, verify_bytes, verify_record
+from consent.services import signatures as signature_services
 from tests.factories import (
     PASSWORD,
     auditor,
@@ -238,7 +239,7 @@ def test_an_empty_or_missing_upload_gets_a_clear_message():
 
 
 def test_an_oversized_upload_is_refused_with_a_message(monkeypatch):
-    monkeypatch.setattr("consent.views.verify.MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr("consent.forms.staff.MAX_UPLOAD_BYTES", 1000)
     response = upload(logged_in(physician()), b"%PDF-1.7\n" + b"0" * 2000)
     assert response.status_code == 400
     assert "larger than 20 MB" in response.content.decode()
@@ -277,7 +278,7 @@ def test_access_to_verification_by_role(record):
 def test_the_qr_code_encodes_the_verification_url():
     import segno
 
-    from consent.pdf import qr_data_uri, verification_url
+    from consent.record.pdf import qr_data_uri, verification_url
 
     url = verification_url("CR-2026-000042")
     assert url.endswith("/staff/records/CR-2026-000042/verify/")
@@ -295,7 +296,7 @@ def test_a_seal_failure_during_finalization_shows_a_message_and_finalizes_nothin
     def broken_seal(pdf, *, record_id):
         raise OSError("the key store is unreachable")
 
-    monkeypatch.setattr("consent.pdf.pdf_seal", broken_seal)
+    monkeypatch.setattr("consent.record.pdf.pdf_seal", broken_seal)
     client = logged_in(session.physician)
     url = f"/staff/sessions/{session.public_id}/finalize/"
     response = client.post(url, {"finalize-password": PASSWORD}, follow=True)
@@ -390,8 +391,10 @@ def test_an_unreachable_timestamp_authority_finalizes_nothing(settings):
         port = probe.getsockname()[1]
     settings.SIGNING_TSA_URL = f"http://127.0.0.1:{port}/tsa"
     session = decided_session()
-    with pytest.raises(signing.RecordNotMade):
-        signing.session_finalize(session=session, physician=session.physician, password=PASSWORD)
+    with pytest.raises(signature_services.RecordNotMade):
+        signature_services.session_finalize(
+            session=session, physician=session.physician, password=PASSWORD
+        )
     session.refresh_from_db()
     assert session.status == ConsentSession.Status.SIGNED
     assert not ConsentRecord.objects.exists()
@@ -402,7 +405,7 @@ def test_records_sealed_with_an_earlier_key_verify_once_its_certificate_is_trust
 ):
     from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
-    from consent.seal import signing_key_create
+    from consent.record.seal import signing_key_create
 
     old_key = settings.SIGNING_P12_PATH
     _key, certificate, _chain = pkcs12.load_key_and_certificates(

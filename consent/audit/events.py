@@ -5,33 +5,49 @@ transaction as the change itself, so an event exists exactly when its change doe
 Payloads carry identifiers and choices, never free text written by or about the patient.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from consent.chain import chain_link
+from consent.audit.chain import chain_link
 from consent.models import AuditEvent, ConsentSession
 from consent.roles import role_of
 
 CLIENT_MAX = 300
 
 
-def _request_origin(request: HttpRequest | None) -> tuple[str | None, str]:
-    if request is None:
-        return None, ""
-    address = request.META.get("REMOTE_ADDR") or None
-    client = request.META.get("HTTP_USER_AGENT", "")[:CLIENT_MAX]
-    return address, client
+@dataclass(frozen=True)
+class Origin:
+    """Where an action came from: the address and the browser, as the audit log records them.
+
+    Services take this instead of the request: they need nothing else of it, and a command or
+    the demo seeder can say where its actions come from without faking a request.
+    """
+
+    ip: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> "Origin":
+        return cls(
+            ip=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:CLIENT_MAX],
+        )
+
+
+NO_ORIGIN = Origin()
 
 
 def audit_record(
     *,
     action: str,
     role: str,
-    request: HttpRequest | None = None,
-    actor: Any = None,
+    origin: Origin | None = None,
+    actor: User | AnonymousUser | None = None,
     actor_label: str = "",
     obj: models.Model | None = None,
     session: ConsentSession | None = None,
@@ -40,22 +56,21 @@ def audit_record(
     """Append one audit event; must run inside the transaction of the change it records."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the change's transaction")
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
+    user = actor if isinstance(actor, User) else None
     if not actor_label:
-        actor_label = actor.get_username() if actor is not None else role
-    address, client = _request_origin(request)
+        actor_label = user.get_username() if user is not None else role
+    origin = origin or NO_ORIGIN
     event = AuditEvent(
         occurred_at=timezone.now(),
-        actor=actor,
+        actor=user,
         actor_label=actor_label,
         role=role,
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         session=session,
-        address=address,
-        client=client,
+        address=origin.ip,
+        client=origin.user_agent[:CLIENT_MAX],
         payload=payload or {},
     )
     chain_link(event)
@@ -65,7 +80,8 @@ def audit_record(
 
 def staff_access_record(
     *,
-    request: HttpRequest,
+    user: User,
+    origin: Origin,
     action: str,
     role: str = "",
     obj: models.Model | None = None,
@@ -80,9 +96,9 @@ def staff_access_record(
     with transaction.atomic():
         return audit_record(
             action=action,
-            role=role or role_of(request.user),
-            actor=request.user,
-            request=request,
+            role=role or role_of(user),
+            actor=user,
+            origin=origin,
             obj=obj,
             session=session,
             payload=payload,

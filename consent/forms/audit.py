@@ -6,10 +6,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from consent.models import ConsentSession, ProcedureVersion
 from consent.roles import PHYSICIAN
-from consent.workspace import DECISIONS, SORTS
+from consent.selectors.analytics import VersionChoice
+from consent.selectors.records import DECISIONS, SORTS
 
 SEARCH_MAX = 100
 
@@ -95,3 +97,35 @@ class RecordFilterForm(forms.Form):
         """The valid filters, with empty ones left out (call after is_valid)."""
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
         return {key: value for key, value in data.items() if value not in (None, "", False)}
+
+
+ERROR_VERSION_UNKNOWN = _("There is no such procedure version. Choose one from the list.")
+
+
+class VersionForm(forms.Form):
+    """The procedure version to show, chosen among those already loaded (no second query)."""
+
+    version = forms.TypedChoiceField(
+        label=_("Procedure version"),
+        coerce=int,
+        error_messages={"invalid_choice": ERROR_VERSION_UNKNOWN},
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args: object, choices: list[VersionChoice], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].choices = [(c.version.pk, _choice_label(c)) for c in choices]
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if not valid:
+            # The message shown above the figures names the problem; the field points to it.
+            self.fields["version"].widget.attrs.update(
+                {"class": "form-select is-invalid", "aria-describedby": "version-error"}
+            )
+        return valid
+
+
+def _choice_label(choice: VersionChoice) -> str:
+    sessions = ngettext("%(n)s session", "%(n)s sessions", choice.sessions) % {"n": choice.sessions}
+    return f"{choice.version} · {sessions}"

@@ -15,13 +15,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
-from consent import signing
 from consent.models import Signature
-from consent.services import ServiceError
+from consent.services import ServiceError, signatures
 
 PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 # The longest data URL worth decoding: the base64 of the largest PNG that signing accepts.
-PNG_DATA_URL_MAX = len(PNG_DATA_URL_PREFIX) + 4 * -(-signing.MAX_SIGNATURE_BYTES // 3)
+PNG_DATA_URL_MAX = len(PNG_DATA_URL_PREFIX) + 4 * -(-signatures.MAX_SIGNATURE_BYTES // 3)
 # A canvas as wide as a large screen at three device pixels per CSS pixel still fits.
 IMAGE_SIDE_MAX = 6000
 NAME_MAX = Signature._meta.get_field("printed_name").max_length
@@ -57,7 +56,7 @@ def png_data_url_decode(value: str) -> bytes | None:
         raise forms.ValidationError(MESSAGE_SIGNATURE_UNREADABLE, code="not_png")
     try:
         image = base64.b64decode(value[len(PNG_DATA_URL_PREFIX) :], validate=True)
-        image = signing.signature_image_check(image)
+        image = signatures.signature_image_check(image)
     except (binascii.Error, ValueError, ServiceError) as error:
         raise forms.ValidationError(MESSAGE_SIGNATURE_UNREADABLE, code="not_png") from error
     if image is None or not _png_is_whole(image):
@@ -90,7 +89,7 @@ class SignedForm(forms.Form):
         label=_("Your full name"),
         max_length=NAME_MAX,
         error_messages={
-            "required": signing.ERROR_NAME_REQUIRED,
+            "required": signatures.ERROR_NAME_REQUIRED,
             "max_length": MESSAGE_NAME_TOO_LONG,
         },
     )
@@ -114,7 +113,7 @@ class SignedForm(forms.Form):
 class ConsentForm(SignedForm):
     statements = forms.TypedMultipleChoiceField(
         label=_("Please confirm each statement"),
-        choices=[(i, text) for i, text in enumerate(signing.PATIENT_CONSENT_STATEMENTS)],
+        choices=[(i, text) for i, text in enumerate(signatures.PATIENT_CONSENT_STATEMENTS)],
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
@@ -124,7 +123,7 @@ class ConsentForm(SignedForm):
 
     def clean_statements(self) -> list[int]:
         ticked = sorted(set(self.cleaned_data["statements"]))
-        if len(ticked) != len(signing.PATIENT_CONSENT_STATEMENTS):
+        if len(ticked) != len(signatures.PATIENT_CONSENT_STATEMENTS):
             raise forms.ValidationError(MESSAGE_STATEMENTS, code="statements")
         return ticked
 
@@ -141,8 +140,8 @@ class DeclineForm(SignedForm):
 
 
 COMPANION_ROLES = {
-    Signature.Kind.INTERPRETER: (_("Interpreter"), signing.INTERPRETER_STATEMENT),
-    Signature.Kind.WITNESS: (_("Witness"), signing.WITNESS_STATEMENT),
+    Signature.Kind.INTERPRETER: (_("Interpreter"), signatures.INTERPRETER_STATEMENT),
+    Signature.Kind.WITNESS: (_("Witness"), signatures.WITNESS_STATEMENT),
 }
 
 

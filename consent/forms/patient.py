@@ -4,16 +4,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent.models import ConsentSession, ProcedureVersion, Question
-from consent.roles import PHYSICIAN
+from consent.models import Question
 
 MESSAGE_CHOOSE_ONE = _("Choose an answer.")
 MESSAGE_CHOOSE_SOME = _("Choose at least one answer.")
@@ -161,53 +156,3 @@ class PatientQuestionForm(forms.Form):
                 params={"length": len(text), "limit": limit},
             )
         return text
-
-
-class ConsentSessionForm(forms.ModelForm):
-    """What staff enter to start a consent session."""
-
-    procedure_version = forms.ModelChoiceField(
-        queryset=ProcedureVersion.objects.none(), label=_("Procedure (language, version)")
-    )
-    physician = forms.ModelChoiceField(
-        queryset=get_user_model().objects.none(), label=_("Responsible physician")
-    )
-
-    class Meta:
-        model = ConsentSession
-        fields = [
-            "patient_name",
-            "patient_birth_date",
-            "patient_record_number",
-            "procedure_version",
-            "physician",
-        ]
-        widgets = {"patient_birth_date": forms.DateInput(attrs={"type": "date"})}
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        versions = ProcedureVersion.objects.all()
-        self.fields["procedure_version"].queryset = versions
-        if not self.is_bound and len(versions) == 1:
-            self.initial.setdefault("procedure_version", versions[0].pk)
-        physicians = get_user_model().objects.filter(groups__name=PHYSICIAN, is_active=True)
-        self.fields["physician"].queryset = physicians.order_by("last_name", "username")
-        self.fields["physician"].label_from_instance = lambda u: u.get_full_name() or u.username
-        if not self.is_bound:
-            self.initial.setdefault("physician", user.pk)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", _("Create consent session")))
-
-    def clean_patient_birth_date(self) -> date:
-        value = self.cleaned_data["patient_birth_date"]
-        if value > timezone.localdate():
-            raise forms.ValidationError(_("The date of birth cannot be in the future."))
-        return value
-
-
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for cancelling"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-    )

@@ -1,11 +1,25 @@
 """Forms of the physician's workspace: they parse what staff post; consent.signing acts on it."""
 
+from datetime import date
 from typing import Any
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent.models import Addendum, Alternative, ConsentSession, Question, Section
+from consent.models import (
+    Addendum,
+    Alternative,
+    ConsentSession,
+    ProcedureVersion,
+    Question,
+    Section,
+)
+from consent.record.verification import MAX_UPLOAD_BYTES
+from consent.roles import PHYSICIAN
 
 TEXT_MAX = 5000
 NAME_MAX = 200
@@ -155,3 +169,72 @@ class AddendumForm(forms.Form):
         widget=_textarea(4),
         error_messages={"required": _("Write the text of the addendum.")},
     )
+
+
+class ConsentSessionForm(forms.ModelForm):
+    """What staff enter to start a consent session."""
+
+    procedure_version = forms.ModelChoiceField(
+        queryset=ProcedureVersion.objects.none(), label=_("Procedure (language, version)")
+    )
+    physician = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), label=_("Responsible physician")
+    )
+
+    class Meta:
+        model = ConsentSession
+        fields = [
+            "patient_name",
+            "patient_birth_date",
+            "patient_record_number",
+            "procedure_version",
+            "physician",
+        ]
+        widgets = {"patient_birth_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        versions = ProcedureVersion.objects.all()
+        self.fields["procedure_version"].queryset = versions
+        if not self.is_bound and len(versions) == 1:
+            self.initial.setdefault("procedure_version", versions[0].pk)
+        physicians = get_user_model().objects.filter(groups__name=PHYSICIAN, is_active=True)
+        self.fields["physician"].queryset = physicians.order_by("last_name", "username")
+        self.fields["physician"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if not self.is_bound:
+            self.initial.setdefault("physician", user.pk)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Create consent session")))
+
+    def clean_patient_birth_date(self) -> date:
+        value = self.cleaned_data["patient_birth_date"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        return value
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+class VerifyUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("The PDF to check"),
+        help_text=_("A consent record's PDF, as someone gave it to you (at most 20 MB)."),
+        error_messages={
+            "required": _("Choose a PDF file to check."),
+            "empty": _("This file is empty: choose the record's PDF."),
+        },
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("This file is larger than 20 MB: no consent record of ours is that large.")
+            )
+        return upload

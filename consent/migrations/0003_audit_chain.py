@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 
 def chain_existing_events(apps, schema_editor):
-    from consent.chain import GENESIS_HASH, event_hash
+    from consent.audit.chain import GENESIS_HASH, event_hash
 
     AuditEvent = apps.get_model("consent", "AuditEvent")
     previous = GENESIS_HASH

@@ -4,14 +4,14 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from consent.triggers import create_sql
+    from consent.audit.triggers import create_sql
 
     for statement in create_sql(schema_editor.connection.vendor):
         schema_editor.execute(statement, params=None)
 
 
 def remove(apps, schema_editor):
-    from consent.triggers import drop_sql
+    from consent.audit.triggers import drop_sql
 
     for statement in drop_sql(schema_editor.connection.vendor):
         schema_editor.execute(statement, params=None)

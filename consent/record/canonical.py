@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from consent.models import ConsentSession
-from consent.record import RecordData, record_data_get
+from consent.selectors.session import RecordData, record_data_get
 
 RECORD_FORMAT = "consent-record"
 RECORD_FORMAT_VERSION = 1

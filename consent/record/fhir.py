@@ -21,9 +21,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from consent.canonical import canonical_bytes
 from consent.models import Addendum, ConsentRecord, ConsentSession, Signature
-from consent.record import (
+from consent.record.canonical import canonical_bytes
+from consent.selectors.session import (
     CONSENTED,
     DECLINED,
     QuestionData,

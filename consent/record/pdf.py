@@ -31,10 +31,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 
-from consent.canonical import record_json_of
 from consent.models import ConsentSession, Signature
-from consent.record import RecordData, record_data_get
-from consent.seal import pdf_seal
+from consent.record.canonical import record_json_of
+from consent.record.seal import pdf_seal
+from consent.selectors.session import RecordData, record_data_get
 
 TEMPLATE = "consent/pdf/record.html"
 STYLESHEET = "consent/pdf.css"
@@ -170,7 +170,7 @@ def _engine() -> DjangoTemplates:
             "NAME": "consent-record-pdf",
             "DIRS": [settings.BASE_DIR / "templates"],
             "APP_DIRS": False,
-            "OPTIONS": {"autoescape": True, "builtins": ["consent.pdf"]},
+            "OPTIONS": {"autoescape": True, "builtins": ["consent.record.pdf"]},
         }
     )
 

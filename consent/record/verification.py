@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -38,10 +39,11 @@ from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from consent.chain import chain_verify
+from consent.audit.chain import chain_verify
+from consent.audit.events import Origin, staff_access_record
 from consent.models import AuditEvent, ConsentRecord
-from consent.pdf import RECORD_ATTACHMENT
-from consent.seal import FIELD_NAME, SealUnavailable, seal_signer
+from consent.record.pdf import RECORD_ATTACHMENT
+from consent.record.seal import FIELD_NAME, SealUnavailable, seal_signer
 
 logger = logging.getLogger(__name__)
 
@@ -390,10 +392,10 @@ def verify_bytes(data: bytes, *, record: ConsentRecord | None = None) -> Verific
     return Verification(verdict, headline, facts, record, checks)
 
 
-def verification_recorded(*, verification: Verification, source: str, request: Any) -> None:
+def verification_recorded(
+    *, verification: Verification, source: str, user: User, origin: Origin
+) -> None:
     """Note in the audit log that someone checked a record (or a file naming none)."""
-    from consent.audit import staff_access_record
-
     record = verification.record
     payload: dict[str, Any] = {
         "source": source,
@@ -404,7 +406,8 @@ def verification_recorded(*, verification: Verification, source: str, request: A
     if record is not None:
         payload["record_id"] = record.record_id
     staff_access_record(
-        request=request,
+        user=user,
+        origin=origin,
         action="record.verified" if record is not None else "file.verified",
         obj=record,
         session=record.session if record is not None else None,

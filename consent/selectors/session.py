@@ -25,8 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from consent.chain import chain_head
-from consent.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.audit.chain import chain_head
 from consent.models import (
     Alternative,
     AuditEvent,
@@ -39,8 +38,9 @@ from consent.models import (
     SectionView,
     Signature,
 )
-from consent.selectors import journey_get
-from consent.teachback import answer_text
+from consent.record.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.rules import answer_text
+from consent.selectors.journey import journey_get
 
 RIGHT = "right"
 WRONG = "wrong"

@@ -9,33 +9,29 @@ import hashlib
 import io
 import logging
 from collections.abc import Callable
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from consent.audit import audit_record
-from consent.canonical import record_json, snapshot_hash
+from consent import lifecycle
+from consent.audit.events import Origin, audit_record
+from consent.lifecycle import Action
 from consent.models import (
     Addendum,
     AuditEvent,
     ConsentRecord,
     ConsentSession,
-    Discussion,
-    PatientQuestion,
-    Question,
-    QuestionReview,
     Signature,
 )
-from consent.selectors import journey_get
-from consent.services import ServiceError
-from consent.teachback import Outcome
+from consent.record.canonical import record_json, snapshot_hash
+from consent.rules import Outcome
+from consent.selectors.journey import journey_get
+from consent.services import ServiceError, check_responsible
 
-Status = ConsentSession.Status
 Kind = Signature.Kind
 PHYSICIAN = AuditEvent.Role.PHYSICIAN
 PATIENT = AuditEvent.Role.PATIENT
@@ -78,8 +74,7 @@ class RecordNotMade(ServiceError):
 
 
 ERROR_WRONG_PASSWORD = _("That password is not right. Nothing was signed.")
-ERROR_NOT_RESPONSIBLE = _("Only the responsible physician can sign this consent session.")
-ERROR_WRONG_STEP = _("This step is not possible now: the consent session is {status}.")
+ERROR_WRONG_STEP = lifecycle.ERROR_NOT_NOW
 ERROR_QUESTIONS_UNANSWERED = _("Answer every question the patient asked before attesting.")
 ERROR_FLAGS_UNRESOLVED = _(
     "Record how each item flagged for discussion was resolved before attesting."
@@ -106,24 +101,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_SIGNATURE_BYTES = 512 * 1024
 
 
-def _step_error(session: ConsentSession) -> ServiceError:
-    return ServiceError(str(ERROR_WRONG_STEP).format(status=session.get_status_display().lower()))
-
-
-def _locked(session: ConsentSession, *allowed: str) -> ConsentSession:
-    session = ConsentSession.objects.select_for_update().get(pk=session.pk)
-    if session.status not in allowed:
-        raise _step_error(session)
-    return session
-
-
-def _check_physician(session: ConsentSession, user: Any) -> None:
-    if session.physician_id != user.pk:
-        raise ServiceError(ERROR_NOT_RESPONSIBLE)
-
-
 def _check_password(
-    *, session: ConsentSession, user: Any, password: str, kind: str, request: HttpRequest | None
+    *, session: ConsentSession, user: User, password: str, kind: str, origin: Origin | None = None
 ) -> None:
     """Refuse a wrong password, recording the refusal in its own committed transaction."""
     if user.check_password(password):
@@ -133,7 +112,7 @@ def _check_password(
             action="signature.refused",
             role=PHYSICIAN,
             actor=user,
-            request=request,
+            origin=origin,
             obj=session,
             session=session,
             payload={"kind": kind, "reason": "wrong password"},
@@ -148,9 +127,9 @@ def _signature(
     printed_name: str,
     statement: str,
     method: str,
-    signer: Any = None,
+    signer: User | None = None,
     image: bytes | None = None,
-    request: HttpRequest | None,
+    origin: Origin | None = None,
     role: str,
     actor_label: str = "",
 ) -> Signature:
@@ -173,7 +152,7 @@ def _signature(
         role=role,
         actor=signer,
         actor_label=actor_label or ("" if signer else role),
-        request=request,
+        origin=origin,
         obj=signature,
         session=session,
         payload={"method": method, "meaning": signature.meaning, "drawn": image is not None},
@@ -200,104 +179,6 @@ def signature_image_check(image: bytes | None) -> bytes | None:
 # The physician's review
 
 
-def patient_question_answer(
-    *, question: PatientQuestion, answer: str, physician: Any, request: HttpRequest | None = None
-) -> PatientQuestion:
-    with transaction.atomic():
-        session = _locked(question.session, Status.REVIEWING, Status.READY_FOR_DISCUSSION)
-        _check_physician(session, physician)
-        question = PatientQuestion.objects.get(pk=question.pk, session=session)
-        question.answer = answer.strip()
-        question.answered_by = physician
-        question.answered_at = timezone.now()
-        question.save(update_fields=["answer", "answered_by", "answered_at"])
-        audit_record(
-            action="patient_question.answered",
-            role=PHYSICIAN,
-            actor=physician,
-            request=request,
-            obj=question,
-            session=session,
-        )
-    return question
-
-
-def question_review_save(
-    *,
-    session: ConsentSession,
-    question: Question,
-    covered_key_points: list[int],
-    note: str,
-    physician: Any,
-    request: HttpRequest | None = None,
-) -> QuestionReview:
-    """Record which key points the patient's words covered and how a flagged item was resolved."""
-    covered = sorted({i for i in covered_key_points if 0 <= i < len(question.key_points)})
-    with transaction.atomic():
-        session = _locked(session, Status.READY_FOR_DISCUSSION)
-        _check_physician(session, physician)
-        if question.version_id != session.procedure_version_id:
-            raise ServiceError(_("That question is not part of this consent session."))
-        review, _created = QuestionReview.objects.update_or_create(
-            session=session,
-            question=question,
-            defaults={
-                "covered_key_points": covered,
-                "note": note.strip(),
-                "reviewed_by": physician,
-            },
-        )
-        audit_record(
-            action="question.reviewed",
-            role=PHYSICIAN,
-            actor=physician,
-            request=request,
-            obj=review,
-            session=session,
-            payload={"question": question.key, "covered_key_points": covered},
-        )
-    return review
-
-
-def discussion_save(
-    *, session: ConsentSession, physician: Any, request: HttpRequest | None = None, **fields: Any
-) -> Discussion:
-    """Record the in-person discussion: verbal teach-back, alternatives, interpreter, witness."""
-    allowed = {
-        "verbal_teachback",
-        "verbal_teachback_notes",
-        "alternatives_discussed",
-        "alternatives_notes",
-        "interpreter_name",
-        "interpreter_language",
-        "witness_name",
-    }
-    unknown = set(fields) - allowed
-    if unknown:
-        raise TypeError(f"unknown discussion fields: {sorted(unknown)}")
-    with transaction.atomic():
-        session = _locked(session, Status.READY_FOR_DISCUSSION)
-        _check_physician(session, physician)
-        discussion, _created = Discussion.objects.update_or_create(
-            session=session, defaults={**fields, "updated_by": physician}
-        )
-        audit_record(
-            action="discussion.recorded",
-            role=PHYSICIAN,
-            actor=physician,
-            request=request,
-            obj=discussion,
-            session=session,
-            payload={
-                "verbal_teachback": discussion.verbal_teachback,
-                "alternatives_discussed": discussion.alternatives_discussed,
-                "interpreter": bool(discussion.interpreter_name),
-                "witness": bool(discussion.witness_name),
-            },
-        )
-    return discussion
-
-
 def attestation_blockers(session: ConsentSession) -> list[str]:
     """What still stands between the review and the attestation, in words for the physician."""
     blockers = []
@@ -305,7 +186,7 @@ def attestation_blockers(session: ConsentSession) -> list[str]:
         blockers.append(str(ERROR_QUESTIONS_UNANSWERED))
     journey = journey_get(session=session)
     reviews = {r.question_id: r for r in session.question_reviews.all()}
-    flagged = journey.with_outcome(Outcome.FLAGGED)
+    flagged = [p for p in journey.progress if p.flagged]
     if any(not (reviews.get(p.question.pk) and reviews[p.question.pk].note) for p in flagged):
         blockers.append(str(ERROR_FLAGS_UNRESOLVED))
     own_words = journey.with_outcome(Outcome.ANSWERED)
@@ -315,19 +196,19 @@ def attestation_blockers(session: ConsentSession) -> list[str]:
 
 
 def session_attest(
-    *, session: ConsentSession, physician: Any, password: str, request: HttpRequest | None = None
+    *, session: ConsentSession, physician: User, password: str, origin: Origin | None = None
 ) -> Signature:
     with transaction.atomic():
-        session = _locked(session, Status.READY_FOR_DISCUSSION)
-        _check_physician(session, physician)
+        session = lifecycle.lock(session, Action.ATTEST)
+        check_responsible(session, physician)
         blockers = attestation_blockers(session)
         if blockers:
             raise ServiceError(blockers[0])
     _check_password(
-        session=session, user=physician, password=password, kind=Kind.ATTESTATION, request=request
+        session=session, user=physician, password=password, kind=Kind.ATTESTATION, origin=origin
     )
     with transaction.atomic():
-        session = _locked(session, Status.READY_FOR_DISCUSSION)
+        session = lifecycle.lock(session, Action.ATTEST)
         # Checked again under the lock: a question may have come in meanwhile.
         blockers = attestation_blockers(session)
         if blockers:
@@ -339,17 +220,16 @@ def session_attest(
             printed_name=physician.get_full_name() or physician.get_username(),
             statement=str(ATTESTATION_STATEMENT),
             method=Signature.Method.PASSWORD,
-            request=request,
+            origin=origin,
             role=PHYSICIAN,
         )
-        session.status = Status.ATTESTED
         session.attested_at = signature.signed_at
-        session.save(update_fields=["status", "attested_at"])
+        lifecycle.advance(session, Action.ATTEST, fields=["attested_at"])
         audit_record(
             action="session.attested",
             role=PHYSICIAN,
             actor=physician,
-            request=request,
+            origin=origin,
             obj=session,
             session=session,
         )
@@ -365,18 +245,18 @@ def patient_consent_sign(
     confirmed_statements: int,
     typed_name: str,
     image: bytes | None,
-    request: HttpRequest | None = None,
+    origin: Origin | None = None,
 ) -> Signature:
     if confirmed_statements != len(PATIENT_CONSENT_STATEMENTS):
         raise ServiceError(ERROR_STATEMENTS)
     return _patient_decide(
         session=session,
         kind=Kind.PATIENT_CONSENT,
-        new_status=Status.SIGNED,
+        action=Action.CONSENT,
         statement=" ".join(str(s) for s in PATIENT_CONSENT_STATEMENTS),
         typed_name=typed_name,
         image=image,
-        request=request,
+        origin=origin,
     )
 
 
@@ -386,17 +266,17 @@ def patient_decline(
     typed_name: str,
     reason: str,
     image: bytes | None,
-    request: HttpRequest | None = None,
+    origin: Origin | None = None,
 ) -> Signature:
     return _patient_decide(
         session=session,
         kind=Kind.PATIENT_REFUSAL,
-        new_status=Status.DECLINED,
+        action=Action.DECLINE,
         statement=str(PATIENT_REFUSAL_STATEMENT),
         typed_name=typed_name,
         image=image,
         reason=reason,
-        request=request,
+        origin=origin,
     )
 
 
@@ -404,11 +284,11 @@ def _patient_decide(
     *,
     session: ConsentSession,
     kind: str,
-    new_status: str,
+    action: Action,
     statement: str,
     typed_name: str,
     image: bytes | None,
-    request: HttpRequest | None,
+    origin: Origin | None = None,
     reason: str = "",
 ) -> Signature:
     typed_name = " ".join(typed_name.split())
@@ -416,7 +296,7 @@ def _patient_decide(
         raise ServiceError(ERROR_NAME_REQUIRED)
     image = signature_image_check(image)
     with transaction.atomic():
-        session = _locked(session, Status.ATTESTED)
+        session = lifecycle.lock(session, action)
         signature = _signature(
             session=session,
             kind=kind,
@@ -424,18 +304,17 @@ def _patient_decide(
             statement=statement,
             method=Signature.Method.DRAWN if image else Signature.Method.TYPED,
             image=image,
-            request=request,
+            origin=origin,
             role=PATIENT,
         )
-        session.status = new_status
         session.decided_at = signature.signed_at
         session.decline_reason = reason.strip()
-        session.save(update_fields=["status", "decided_at", "decline_reason"])
+        lifecycle.advance(session, action, fields=["decided_at", "decline_reason"])
         audit_record(
-            action=f"session.{new_status}",
+            action=f"session.{session.status}",
             role=PATIENT,
             actor_label="patient",
-            request=request,
+            origin=origin,
             obj=session,
             session=session,
             payload={"reason_given": bool(reason.strip())},
@@ -449,7 +328,7 @@ def companion_sign(
     kind: str,
     typed_name: str,
     image: bytes | None,
-    request: HttpRequest | None = None,
+    origin: Origin | None = None,
 ) -> Signature:
     """An interpreter or a witness signs after the patient's decision."""
     if kind not in (Kind.INTERPRETER, Kind.WITNESS):
@@ -460,7 +339,7 @@ def companion_sign(
     image = signature_image_check(image)
     statement = INTERPRETER_STATEMENT if kind == Kind.INTERPRETER else WITNESS_STATEMENT
     with transaction.atomic():
-        session = _locked(session, Status.SIGNED, Status.DECLINED)
+        session = lifecycle.lock(session, Action.COMPANION_SIGN)
         return _signature(
             session=session,
             kind=kind,
@@ -468,7 +347,7 @@ def companion_sign(
             statement=str(statement),
             method=Signature.Method.DRAWN if image else Signature.Method.TYPED,
             image=image,
-            request=request,
+            origin=origin,
             role=kind,
         )
 
@@ -480,7 +359,7 @@ RenderPdf = Callable[[ConsentSession, str], bytes]
 
 
 def _check_snapshots(
-    session: ConsentSession, *, physician: Any, request: HttpRequest | None, log: bool
+    session: ConsentSession, *, physician: User, origin: Origin | None = None, log: bool
 ) -> None:
     """Refuse when any signature no longer vouches for the evidence as it stands (11.70).
 
@@ -496,7 +375,7 @@ def _check_snapshots(
                 action="signature.voided",
                 role=PHYSICIAN,
                 actor=physician,
-                request=request,
+                origin=origin,
                 obj=stale,
                 session=session,
                 payload={"kind": stale.kind, "signed": stale.snapshot_hash, "now": current},
@@ -507,9 +386,9 @@ def _check_snapshots(
 def session_finalize(
     *,
     session: ConsentSession,
-    physician: Any,
+    physician: User,
     password: str,
-    request: HttpRequest | None = None,
+    origin: Origin | None = None,
     render_pdf: RenderPdf | None = None,
 ) -> ConsentRecord:
     """Countersign, render the record's PDF, store it and finalize, all in one transaction.
@@ -518,23 +397,23 @@ def session_finalize(
     is locked, and whoever comes second finds it finalized.
     """
     if render_pdf is None:
-        from consent.pdf import record_pdf_render
+        from consent.record.pdf import record_pdf_render
 
         render_pdf = record_pdf_render
     with transaction.atomic():
-        session = _locked(session, Status.SIGNED, Status.DECLINED)
-        _check_physician(session, physician)
-    _check_snapshots(session, physician=physician, request=request, log=True)
+        session = lifecycle.lock(session, Action.FINALIZE)
+        check_responsible(session, physician)
+    _check_snapshots(session, physician=physician, origin=origin, log=True)
     _check_password(
         session=session,
         user=physician,
         password=password,
         kind=Kind.COUNTERSIGNATURE,
-        request=request,
+        origin=origin,
     )
     with transaction.atomic():
-        session = _locked(session, Status.SIGNED, Status.DECLINED)
-        _check_snapshots(session, physician=physician, request=request, log=False)
+        session = lifecycle.lock(session, Action.FINALIZE)
+        _check_snapshots(session, physician=physician, origin=origin, log=False)
         signature = _signature(
             session=session,
             kind=Kind.COUNTERSIGNATURE,
@@ -542,7 +421,7 @@ def session_finalize(
             printed_name=physician.get_full_name() or physician.get_username(),
             statement=str(COUNTERSIGNATURE_STATEMENT),
             method=Signature.Method.PASSWORD,
-            request=request,
+            origin=origin,
             role=PHYSICIAN,
         )
         finalized_at = signature.signed_at
@@ -551,7 +430,7 @@ def session_finalize(
             action="session.finalized",
             role=PHYSICIAN,
             actor=physician,
-            request=request,
+            origin=origin,
             obj=session,
             session=session,
             payload={"record_id": record_id},
@@ -582,9 +461,8 @@ def session_finalize(
         record.pdf.save(f"{record_id}.pdf", ContentFile(pdf), save=False)
         try:
             record.save()
-            session.status = Status.FINALIZED
             session.finalized_at = finalized_at
-            session.save(update_fields=["status", "finalized_at"])
+            lifecycle.advance(session, Action.FINALIZE, fields=["finalized_at"])
         except BaseException:
             # The transaction rolls back: leave no orphan file behind.
             record.pdf.storage.delete(record.pdf.name)
@@ -597,8 +475,8 @@ def addendum_add(
     record: ConsentRecord,
     kind: str,
     text: str,
-    author: Any,
-    request: HttpRequest | None = None,
+    author: User,
+    origin: Origin | None = None,
 ) -> Addendum:
     """Withdrawal of consent or a correction: a new linked row, never an edit of the record."""
     if not text.strip():
@@ -606,10 +484,8 @@ def addendum_add(
     if kind not in Addendum.Kind.values:
         raise ValueError(kind)
     with transaction.atomic():
-        session = ConsentSession.objects.select_for_update().get(pk=record.session_id)
-        if session.status != Status.FINALIZED:
-            raise ServiceError(ERROR_NOT_FINALIZED)
-        _check_physician(session, author)
+        session = lifecycle.lock(record.session, Action.ADDENDUM, error=ERROR_NOT_FINALIZED)
+        check_responsible(session, author)
         addendum = Addendum.objects.create(
             record=record, kind=kind, text=text.strip(), created_by=author
         )
@@ -617,7 +493,7 @@ def addendum_add(
             action=f"addendum.{kind}",
             role=PHYSICIAN,
             actor=author,
-            request=request,
+            origin=origin,
             obj=addendum,
             session=session,
             payload={"record_id": record.record_id},
@@ -626,7 +502,7 @@ def addendum_add(
 
 
 def record_downloaded(
-    *, record: ConsentRecord, role: str, request: HttpRequest, actor: Any = None
+    *, record: ConsentRecord, role: str, origin: Origin | None = None, actor: User | None = None
 ) -> None:
     """Note that someone received a copy of a finalized record (access to health data)."""
     with transaction.atomic():
@@ -634,8 +510,8 @@ def record_downloaded(
             action="record.downloaded",
             role=role,
             actor=actor,
-            actor_label="" if actor is not None and actor.is_authenticated else role,
-            request=request,
+            actor_label="" if actor is not None else role,
+            origin=origin,
             obj=record,
             session=record.session,
             payload={"record_id": record.record_id, "sha256": record.pdf_sha256},

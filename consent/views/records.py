@@ -4,15 +4,16 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest
 
-from consent import signing
+from consent.audit.events import Origin
 from consent.models import ConsentRecord
+from consent.services import signatures
 
 
 def record_download_response(
     request: HttpRequest, record: ConsentRecord, *, role: str, actor: Any = None
 ) -> FileResponse:
     """Record the download, then send the stored file (never rendered again)."""
-    signing.record_downloaded(record=record, role=role, request=request, actor=actor)
+    signatures.record_downloaded(record=record, role=role, origin=Origin.of(request), actor=actor)
     response = FileResponse(
         record.pdf.open("rb"),
         as_attachment=True,

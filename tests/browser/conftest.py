@@ -18,7 +18,7 @@ from django.utils import timezone as django_timezone
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from consent.models import ConsentSession, Question
-from consent.views import patient as patient_views
+from consent.views.patient import journey as patient_views
 from tests import factories
 from tests.browser.steps import DESKTOP
 

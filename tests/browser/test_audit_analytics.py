@@ -10,9 +10,11 @@ from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from consent import services, signing
-from consent.analytics import FLAGGED, RIGHT_FIRST
 from consent.models import ConsentSession, Question
+from consent.services import journey as journey_services
+from consent.services import links
+from consent.services import review as review_services
+from consent.views.audit.charts import FLAGGED, RIGHT_FIRST
 from tests.browser.steps import DESKTOP, PHONE, staff_log_in
 from tests.factories import BIRTH_DATE, auditor, consent_session, physician, ready_session
 from tests.test_analytics import _request, _wrong
@@ -42,14 +44,14 @@ def _reads_every_section(session: ConsentSession, *, pace: int) -> None:
     """The patient reads each section in a time that grows with its position and their pace."""
     sections = list(session.procedure_version.sections.order_by("position"))
     for number, section in enumerate(sections, start=1):
-        services.section_leave(
+        journey_services.section_leave(
             session=session,
             section=section,
             # The sixth section is only passed through: the page points it out.
             seconds=2 if number == 6 else 20 + 7 * ((number * pace) % 11),
             go_to=number + 1,
             finished_reading=False,
-            request=_request(),
+            origin=_request(),
         )
 
 
@@ -63,8 +65,8 @@ def _patients() -> None:
         _reads_every_section(session, pace=index + 1)
     assessed = session
     started = consent_session(doctor=doctor, patient_name="Patient started")
-    link, _token = services.patient_link_issue(session=started, issued_by=doctor)
-    services.patient_birth_date_confirm(link=link, birth_date=BIRTH_DATE, request=_request())
+    link, _token = links.patient_link_issue(session=started, issued_by=doctor)
+    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=_request())
     questions = started.procedure_version.questions
     purpose, how = questions.get(key="purpose"), questions.get(key="how-it-works")
     for question, answer, round_number in [
@@ -72,15 +74,15 @@ def _patients() -> None:
         (purpose, purpose.correct, 2),
         (how, _wrong(how), 1),
     ]:
-        services.answer_submit(
+        journey_services.answer_submit(
             session=started,
             question=question,
             answer=answer,
             round_number=round_number,
-            request=_request(),
+            origin=_request(),
         )
     consent_session(doctor=doctor, patient_name="Patient waiting")
-    signing.question_review_save(
+    review_services.question_review_save(
         session=assessed,
         question=assessed.procedure_version.questions.get(key="own-words"),
         covered_key_points=[0, 1, 2],

@@ -9,8 +9,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from consent import signing
 from consent.models import Addendum, AuditEvent
+from consent.services import signatures as signature_services
 from tests.browser.steps import DESKTOP, PHONE, staff_log_in
 from tests.factories import auditor, consent_session, decided_session, finalized_record, physician
 
@@ -32,7 +32,7 @@ def population():
     doctor = physician(username="dr.adams")
     kept = finalized_record(doctor=doctor, patient_name="Alice Consenting")
     withdrawn = finalized_record(doctor=doctor, patient_name="Carla Withdrawing")
-    signing.addendum_add(
+    signature_services.addendum_add(
         record=withdrawn, kind=Addendum.Kind.WITHDRAWAL, text="Withdrew by phone.", author=doctor
     )
     finalized_record(

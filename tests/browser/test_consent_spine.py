@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import Download, expect
 from pypdf import PdfReader
 
-from consent import signing
 from consent.models import Attempt, ConsentRecord, ConsentSession, Question, Signature
-from consent.teachback import answer_text
+from consent.rules import answer_text
+from consent.services import signatures as signature_services
 from tests import factories
 from tests.browser import steps
 
@@ -67,7 +67,7 @@ def test_consent_spine_from_new_session_to_both_copies_of_the_record(
 
     # 2. The patient reads everything, answers (one wrong once), asks a question: the summary.
     patient.goto(link)
-    patient.wait_for_url(re.compile(r"/patient/verify/$"))
+    patient.wait_for_url(re.compile(r"/patient/identity/$"))
     steps.confirm_birth_date(patient)
     steps.read_every_section(patient, version.sections.count())
     for question in questions:
@@ -131,7 +131,7 @@ def test_consent_spine_from_new_session_to_both_copies_of_the_record(
     expect(messages).to_contain_text("You signed the attestation.")
     expect(attestation.locator(".signature-name")).to_have_text(doctor.get_full_name())
     expect(attestation.locator(".signature-meaning")).to_have_text(
-        str(signing.MEANINGS[signing.Kind.ATTESTATION])
+        str(signature_services.MEANINGS[signature_services.Kind.ATTESTATION])
     )
 
     # 4. The patient comes back, is sent to the decision, ticks, types, draws and signs.
@@ -139,7 +139,7 @@ def test_consent_spine_from_new_session_to_both_copies_of_the_record(
     patient.wait_for_url(DECISION_URL)
     expect(patient.get_by_text(f"{doctor.get_full_name()} signed on")).to_be_visible()
     patient.get_by_role("link", name="Agree and sign").click()
-    for statement in signing.PATIENT_CONSENT_STATEMENTS:
+    for statement in signature_services.PATIENT_CONSENT_STATEMENTS:
         patient.get_by_role("checkbox", name=str(statement)).check()
     patient.get_by_label("Your full name").fill(SIGNED_NAME)
     steps.draw_signature(patient)

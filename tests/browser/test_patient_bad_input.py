@@ -19,7 +19,7 @@ def test_a_wrong_date_of_birth_says_so_and_how_many_tries_are_left(page, live_se
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("That date of birth does not match our records.")
     expect(alert).to_contain_text("You have 4 more tries before this link is locked.")
-    expect(page).to_have_url(re.compile(r"/patient/verify/$"))
+    expect(page).to_have_url(re.compile(r"/patient/identity/$"))
     assert PatientLink.objects.get(session=patient.session).failed_birth_date_tries == 1
 
     steps.confirm_birth_date(page)

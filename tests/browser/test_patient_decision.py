@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from consent import signing
 from consent.models import ConsentSession, Signature
+from consent.services import signatures as signature_services
 from tests import factories
 from tests.browser import steps
 from tests.browser.steps import PHONE
@@ -36,7 +36,7 @@ def attested(transactional_db: None) -> tuple[ConsentSession, str]:
 
 
 def finalize(session: ConsentSession) -> None:
-    signing.session_finalize(
+    signature_services.session_finalize(
         session=session,
         physician=session.physician,
         password=factories.PASSWORD,
@@ -51,7 +51,7 @@ def open_decision(page: Page, base: str, link_path: str) -> None:
 
 
 def tick_statements(page: Page) -> None:
-    for statement in signing.PATIENT_CONSENT_STATEMENTS:
+    for statement in signature_services.PATIENT_CONSENT_STATEMENTS:
         page.get_by_role("checkbox", name=str(statement)).check()
 
 

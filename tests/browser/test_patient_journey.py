@@ -25,7 +25,7 @@ def test_patient_reads_answers_with_one_reteach_asks_the_doctor_and_reaches_the_
     # The link is exchanged for a session: the token leaves the address bar and no referrer.
     response = steps.open_link(page, base, patient.link_path)
     assert "/link/" not in page.url
-    assert page.url.endswith("/patient/verify/")
+    assert page.url.endswith("/patient/identity/")
     link_response = response.request.redirected_from.response()
     assert link_response.status == 302
     assert link_response.headers["referrer-policy"] == "no-referrer"

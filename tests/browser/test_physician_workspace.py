@@ -8,8 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from consent import signing
 from consent.models import ConsentSession
+from consent.services import signatures as signature_services
 from tests.browser.steps import DESKTOP, PHONE
 from tests.factories import PASSWORD, auditor, consent_session, physician
 from tests.test_physician import (
@@ -63,14 +63,14 @@ class Checker:
 def test_physician_pages_pass_axe_at_desktop_and_phone_width(
     live_server, new_context, screenshot, monkeypatch
 ):
-    monkeypatch.setattr("consent.pdf.record_pdf_render", lambda _session, _id: FAKE_PDF)
+    monkeypatch.setattr("consent.record.pdf.record_pdf_render", lambda _session, _id: FAKE_PDF)
     doctor = physician(username="dr.martin")
     ready = ready_session(doctor=doctor)
     attested = attested_session(doctor=doctor, patient_name="Marc Attested")
     finalized = finalized_session(doctor=doctor, patient_name="Lucie Finalized")
     waiting = consent_session(doctor=doctor, version=ready.procedure_version)
     ConsentSession.objects.filter(pk=waiting.pk).update(patient_name="Paul Waiting")
-    signing.addendum_add(
+    signature_services.addendum_add(
         record=finalized.record,
         kind="correction",
         text="The record number is MRN-124, not MRN-123.",

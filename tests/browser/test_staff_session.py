@@ -38,7 +38,7 @@ def test_physician_logs_in_creates_a_session_and_the_patient_opens_its_link(
 
     patient = new_context().new_page()
     patient.goto(link)
-    patient.wait_for_url(re.compile(r"/patient/verify/$"))
+    patient.wait_for_url(re.compile(r"/patient/identity/$"))
     patient.get_by_label("Day").fill("9")
     patient.get_by_label("Month").fill("4")
     patient.get_by_label("Year").fill("1951")

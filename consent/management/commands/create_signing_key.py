@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from consent.seal import signing_key_create
+from consent.record.seal import signing_key_create
 
 
 class Command(BaseCommand):

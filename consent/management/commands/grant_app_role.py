@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from consent.triggers import APPEND_ONLY_TABLES
+from consent.audit.triggers import APPEND_ONLY_TABLES
 
 
 def grant_statements(role: str, tables: list[str]) -> list[str]:

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consent.packs import Pack, PackError, load_pack
-from consent.services import PackConflict, pack_import
+from consent.content.importing import PackConflict, pack_import
+from consent.content.packs import Pack, PackError, load_pack
 
 
 class Command(BaseCommand):

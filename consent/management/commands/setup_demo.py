@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from consent.models import ConsentSession, ProcedureVersion
 from consent.roles import AUDITOR, PHYSICIAN, roles_ensure
-from consent.services import consent_session_create, patient_link_issue
+from consent.services.links import patient_link_issue
+from consent.services.sessions import consent_session_create
 
 DEMO_ACCOUNTS = (
     # username, password, first name, last name, role

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from consent.chain import chain_verify
+from consent.audit.chain import chain_verify
 
 
 class Command(BaseCommand):

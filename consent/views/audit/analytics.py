@@ -4,54 +4,20 @@ Aggregates only: nothing on this page names or describes a patient. The figures 
 from `consent.analytics`; this module only speaks HTTP.
 """
 
-from django import forms
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from consent.analytics import (
-    VersionChoice,
-    analytics_charts,
+from consent.audit.events import Origin, audit_record
+from consent.forms.audit import VersionForm
+from consent.models import AuditEvent
+from consent.selectors.analytics import (
     default_version,
     procedure_versions_with_sessions,
     version_analytics,
 )
-from consent.audit import audit_record
-from consent.models import AuditEvent
 from consent.views.access import auditor_required
-
-ERROR_VERSION_UNKNOWN = _("There is no such procedure version. Choose one from the list.")
-
-
-class VersionForm(forms.Form):
-    """The procedure version to show, chosen among those already loaded (no second query)."""
-
-    version = forms.TypedChoiceField(
-        label=_("Procedure version"),
-        coerce=int,
-        error_messages={"invalid_choice": ERROR_VERSION_UNKNOWN},
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-
-    def __init__(self, *args: object, choices: list[VersionChoice], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["version"].choices = [(c.version.pk, _choice_label(c)) for c in choices]
-
-    def is_valid(self) -> bool:
-        valid = super().is_valid()
-        if not valid:
-            # The message shown above the figures names the problem; the field points to it.
-            self.fields["version"].widget.attrs.update(
-                {"class": "form-select is-invalid", "aria-describedby": "version-error"}
-            )
-        return valid
-
-
-def _choice_label(choice: VersionChoice) -> str:
-    sessions = ngettext("%(n)s session", "%(n)s sessions", choice.sessions) % {"n": choice.sessions}
-    return f"{choice.version} · {sessions}"
+from consent.views.audit.charts import analytics_charts
 
 
 @auditor_required
@@ -75,7 +41,7 @@ def analytics(request: HttpRequest) -> HttpResponse:
             action="analytics.viewed",
             role=AuditEvent.Role.AUDITOR,
             actor=request.user,
-            request=request,
+            origin=Origin.of(request),
             payload={"procedure_version": version.pk if version else None},
         )
     context = {

@@ -19,20 +19,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from consent.audit import staff_access_record
-from consent.chain import chain_verify
-from consent.fhir import FHIR_JSON_CONTENT_TYPE, FhirExportError, record_fhir_bundle
-from consent.forms_audit import RecordFilterForm
-from consent.models import AuditEvent
+from consent.audit.events import Origin, staff_access_record
+from consent.forms.audit import RecordFilterForm
+from consent.record.fhir import FHIR_JSON_CONTENT_TYPE, FhirExportError, record_fhir_bundle
 from consent.roles import role_of
-from consent.views.access import auditor_required
-from consent.views.records import record_download_response
-from consent.workspace import (
+from consent.selectors.records import (
     filters_for_log,
     record_history_get,
     records_csv_rows,
     records_filtered,
 )
+from consent.views.access import auditor_required
+from consent.views.records import record_download_response
 
 RECORDS_PER_PAGE = 50
 # The list's filters live in the server-side session, not in the URL: a search names a patient,
@@ -77,7 +75,8 @@ def record_list(request: HttpRequest) -> HttpResponse:
         return redirect("audit:record_list")
     page = Paginator(records_filtered(filters), RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     staff_access_record(
-        request=request,
+        user=request.user,
+        origin=Origin.of(request),
         action="records.searched",
         payload={
             "filters": filters_for_log(filters),
@@ -113,7 +112,8 @@ def record_list_csv(request: HttpRequest) -> HttpResponse:
     _form, filters = _filters(request)
     sessions = records_filtered(filters)
     staff_access_record(
-        request=request,
+        user=request.user,
+        origin=Origin.of(request),
         action="records.exported",
         payload={"format": "csv", "filters": filters_for_log(filters)},
     )
@@ -134,7 +134,8 @@ def record_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     """One session's record: decision, signatures, addenda, the PDF, and every audit event."""
     history = _history_or_404(public_id)
     viewed = staff_access_record(
-        request=request,
+        user=request.user,
+        origin=Origin.of(request),
         action="record.viewed",
         obj=history.session,
         session=history.session,
@@ -173,7 +174,8 @@ def record_fhir(request: HttpRequest, public_id: str) -> HttpResponse:
     if history.record is None:
         raise Http404
     staff_access_record(
-        request=request,
+        user=request.user,
+        origin=Origin.of(request),
         action="record.exported",
         obj=history.record,
         session=history.session,
@@ -198,37 +200,3 @@ def record_fhir(request: HttpRequest, public_id: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{history.record.record_id}.fhir.json"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-@require_http_methods(["GET", "POST"])
-@auditor_required
-def log_verify(request: HttpRequest) -> HttpResponse:
-    """Walk the whole audit chain (as `manage.py verify_audit` does) and say what was found."""
-    report = broken = None
-    if request.method == "POST":
-        report = chain_verify()
-        if report.broken_id is not None:
-            broken = (
-                AuditEvent.objects.select_related("session").filter(pk=report.broken_id).first()
-            )
-        staff_access_record(
-            request=request,
-            action="audit_log.verified",
-            payload={
-                "intact": report.intact,
-                "count": report.count,
-                "head_seq": report.head_seq,
-                "broken_seq": report.broken_seq,
-            },
-        )
-    return TemplateResponse(
-        request,
-        "consent/audit/log_verify.html",
-        {
-            "audit_tab": "log",
-            "report": report,
-            "broken": broken,
-            "broken_payload": json.dumps(broken.payload, sort_keys=True) if broken else "",
-            "events_total": AuditEvent.objects.count(),
-        },
-    )

@@ -17,8 +17,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from consent import signing
-from consent.forms_decision import (
+from consent.audit.events import Origin
+from consent.forms.decision import (
     COMPANION_ROLES,
     CompanionForm,
     ConsentForm,
@@ -28,7 +28,8 @@ from consent.forms_decision import (
 )
 from consent.models import AuditEvent, ConsentRecord, ConsentSession, Signature
 from consent.services import ServiceError
-from consent.views.patient import patient_required
+from consent.services import signatures as signature_services
+from consent.views.patient.journey import patient_required
 from consent.views.records import record_download_response
 
 Status = ConsentSession.Status
@@ -116,12 +117,12 @@ def decide(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     form = ConsentForm(data)
     if form.is_bound and form.is_valid():
         try:
-            signing.patient_consent_sign(
+            signature_services.patient_consent_sign(
                 session=session,
                 confirmed_statements=len(form.cleaned_data["statements"]),
                 typed_name=form.cleaned_data["typed_name"],
                 image=form.cleaned_data["signature"],
-                request=request,
+                origin=Origin.of(request),
             )
         except ServiceError as error:
             response = _refused(request, form, error)
@@ -149,12 +150,12 @@ def decline(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     form = DeclineForm(data)
     if form.is_bound and form.is_valid():
         try:
-            signing.patient_decline(
+            signature_services.patient_decline(
                 session=session,
                 typed_name=form.cleaned_data["typed_name"],
                 reason=form.cleaned_data["reason"],
                 image=form.cleaned_data["signature"],
-                request=request,
+                origin=Origin.of(request),
             )
         except ServiceError as error:
             response = _refused(request, form, error)
@@ -167,7 +168,7 @@ def decline(request: HttpRequest, session: ConsentSession) -> HttpResponse:
         "consent/patient/decision_decline.html",
         session,
         form,
-        refusal_statement=signing.PATIENT_REFUSAL_STATEMENT,
+        refusal_statement=signature_services.PATIENT_REFUSAL_STATEMENT,
     )
 
 
@@ -208,12 +209,12 @@ def companion(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     if form.is_bound and form.is_valid():
         role = form.cleaned_data["role"]
         try:
-            signing.companion_sign(
+            signature_services.companion_sign(
                 session=session,
                 kind=role,
                 typed_name=form.cleaned_data["typed_name"],
                 image=form.cleaned_data["signature"],
-                request=request,
+                origin=Origin.of(request),
             )
         except ServiceError as error:
             if Signature.objects.filter(session=session, kind=role).exists():

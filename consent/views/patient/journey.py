@@ -20,14 +20,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import services
-from consent.forms import AnswerForm, BirthDateForm, PatientQuestionForm
-from consent.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.audit.events import Origin
+from consent.forms.patient import AnswerForm, BirthDateForm, PatientQuestionForm
 from consent.models import ConsentRecord, ConsentSession, PatientLink, Risk, Section, Signature
-from consent.selectors import Journey, journey_get, patient_link_session
-from consent.teachback import Outcome, QuestionProgress
+from consent.record.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.rules import Outcome, QuestionProgress
+from consent.selectors.journey import Journey, journey_get, patient_link_session
+from consent.services import journey as journey_services
+from consent.services import links
 
 SESSION_LINK = "patient_link"
-SESSION_VERIFIED = "patient_verified"
+SESSION_IDENTIFIED = "patient_identified"
 SESSION_SHOWN = "patient_section_shown"
 Status = ConsentSession.Status
 
@@ -51,7 +54,7 @@ def _current_link(request: HttpRequest) -> PatientLink | None:
     if not isinstance(link_id, int):
         return None
     link = patient_link_session(link_id=link_id)
-    return link if services.patient_link_usable(link) else None
+    return link if links.patient_link_usable(link) else None
 
 
 def patient_required(view: View) -> View:
@@ -63,10 +66,10 @@ def patient_required(view: View) -> View:
         link = _current_link(request)
         if link is None:
             request.session.pop(SESSION_LINK, None)
-            request.session.pop(SESSION_VERIFIED, None)
+            request.session.pop(SESSION_IDENTIFIED, None)
             return link_unusable(request)
-        if request.session.get(SESSION_VERIFIED) != link.pk:
-            return redirect("patient:verify")
+        if request.session.get(SESSION_IDENTIFIED) != link.pk:
+            return redirect("patient:identity")
         request.consent_session = link.session  # type: ignore[attr-defined]
         with translation.override(link.session.language):
             return view(request, link.session, *args, **kwargs)
@@ -78,13 +81,13 @@ def patient_required(view: View) -> View:
 @never_cache
 def link_open(request: HttpRequest, token: str) -> HttpResponse:
     """Exchange the link's token for a session cookie, then leave the token-bearing URL."""
-    link = services.patient_link_open(token=token, request=request)
+    link = links.patient_link_open(token=token, origin=Origin.of(request))
     if link is None:
         return link_unusable(request)
     # A fresh session: no earlier patient's or staff member's state survives on a shared tablet.
     request.session.flush()
     request.session[SESSION_LINK] = link.pk
-    response = redirect("patient:verify")
+    response = redirect("patient:identity")
     # The URL that led here holds the token: nothing may carry it onward.
     response["Referrer-Policy"] = NO_REFERRER["Referrer-Policy"]
     return response
@@ -92,22 +95,22 @@ def link_open(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @never_cache
-def verify(request: HttpRequest) -> HttpResponse:
+def identity(request: HttpRequest) -> HttpResponse:
     link = _current_link(request)
     if link is None:
         return link_unusable(request)
-    if request.session.get(SESSION_VERIFIED) == link.pk:
+    if request.session.get(SESSION_IDENTIFIED) == link.pk:
         return redirect("patient:resume")
     form = BirthDateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.patient_birth_date_confirm(
-            link=link, birth_date=form.cleaned_data["birth_date"], request=request
+        if links.patient_identity_confirm(
+            link=link, birth_date=form.cleaned_data["birth_date"], origin=Origin.of(request)
         ):
             request.session.cycle_key()
-            request.session[SESSION_VERIFIED] = link.pk
+            request.session[SESSION_IDENTIFIED] = link.pk
             return redirect("patient:resume")
         link.refresh_from_db()
-        if not services.patient_link_usable(link):
+        if not links.patient_link_usable(link):
             return link_unusable(request)
         form.add_error(
             None,
@@ -115,13 +118,13 @@ def verify(request: HttpRequest) -> HttpResponse:
                 "That date of birth does not match our records. You have %(left)d more "
                 "tries before this link is locked."
             )
-            % {"left": services.failed_tries_left(link)},
+            % {"left": links.failed_tries_left(link)},
         )
     with translation.override(link.session.language):
         return TemplateResponse(
             request,
-            "consent/patient/verify.html",
-            {"form": form, "tries_left": services.failed_tries_left(link)},
+            "consent/patient/identity.html",
+            {"form": form, "tries_left": links.failed_tries_left(link)},
         )
 
 
@@ -215,13 +218,13 @@ def _section_leave(
     direction = request.POST.get("go")
     finished = direction == "next" and number == journey.section_count
     go_to = max(1, number - 1) if direction == "back" else min(number + 1, journey.section_count)
-    services.section_leave(
+    journey_services.section_leave(
         session=session,
         section=shown,
         seconds=seconds,
         go_to=go_to,
         finished_reading=finished,
-        request=request,
+        origin=Origin.of(request),
     )
     if finished:
         return redirect("patient:resume")
@@ -269,18 +272,18 @@ def question(request: HttpRequest, session: ConsentSession, number: int) -> Http
     form = AnswerForm(request.POST, question=progress.question)
     if not form.is_valid():
         if session.answers_locked:
-            messages.info(request, services.ERROR_ANSWERS_LOCKED)
+            messages.info(request, journey_services.ERROR_ANSWERS_LOCKED)
             return redirect("patient:summary")
         if "round" in form.errors:
             return redirect("patient:resume")
         return _question_page(request, session, journey, progress, form)
     try:
-        result = services.answer_submit(
+        result = journey_services.answer_submit(
             session=session,
             question=progress.question,
             answer=form.cleaned_data["answer"],
             round_number=form.cleaned_data["round"],
-            request=request,
+            origin=Origin.of(request),
         )
     except services.ServiceError as error:
         messages.warning(request, str(error))
@@ -334,12 +337,12 @@ def ask(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     form = PatientQuestionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            _question, created = services.patient_question_ask(
+            _question, created = journey_services.patient_question_ask(
                 session=session,
                 text=form.cleaned_data["text"],
                 asked_from=return_to,
                 form_id=form.cleaned_data["form_id"],
-                request=request,
+                origin=Origin.of(request),
             )
         except services.ServiceError as error:
             messages.warning(request, str(error))

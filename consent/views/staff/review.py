@@ -23,9 +23,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from consent import signing
-from consent.audit import staff_access_record
-from consent.forms_physician import (
+from consent.audit.events import Origin, staff_access_record
+from consent.forms.staff import (
     AddendumForm,
     DiscussionForm,
     PatientQuestionAnswerForm,
@@ -34,19 +33,20 @@ from consent.forms_physician import (
 )
 from consent.models import ConsentSession
 from consent.roles import role_of
-from consent.selectors import (
+from consent.rules import Outcome
+from consent.selectors.journey import question_progress_get
+from consent.selectors.review import (
     ReviewedQuestion,
     SessionReview,
     discussion_options_get,
-    question_progress_get,
     session_patient_question_get,
     session_record_get,
     session_review_get,
 )
-from consent.services import ServiceError
-from consent.teachback import Outcome
+from consent.services import ServiceError, signatures
+from consent.services import review as review_services
 from consent.views.records import record_download_response
-from consent.views.staff import visible_session_or_404
+from consent.views.staff.sessions import visible_session_or_404
 
 Status = ConsentSession.Status
 view_required = permission_required("consent.view_consentsession", raise_exception=True)
@@ -94,7 +94,7 @@ def _review_page(
     can_review = responsible and session.status == Status.READY_FOR_DISCUSSION
     can_answer = responsible and session.status in (Status.REVIEWING, Status.READY_FOR_DISCUSSION)
     blockers = (
-        signing.attestation_blockers(session)
+        signatures.attestation_blockers(session)
         if session.status == Status.READY_FOR_DISCUSSION
         else []
     )
@@ -133,10 +133,10 @@ def _review_page(
         "attest_form": _pick(SignForm(prefix="attest"), bound),
         "finalize_form": _pick(SignForm(prefix="finalize"), bound),
         "addendum_form": _pick(AddendumForm(), bound),
-        "attestation_statement": signing.ATTESTATION_STATEMENT,
-        "attestation_meaning": signing.MEANINGS[signing.Kind.ATTESTATION],
-        "countersignature_statement": signing.COUNTERSIGNATURE_STATEMENT,
-        "countersignature_meaning": signing.MEANINGS[signing.Kind.COUNTERSIGNATURE],
+        "attestation_statement": signatures.ATTESTATION_STATEMENT,
+        "attestation_meaning": signatures.MEANINGS[signatures.Kind.ATTESTATION],
+        "countersignature_statement": signatures.COUNTERSIGNATURE_STATEMENT,
+        "countersignature_meaning": signatures.MEANINGS[signatures.Kind.COUNTERSIGNATURE],
         "error_anchor": anchor if bound is not None else "",
     }
     status = 400 if bound is not None else 200
@@ -156,7 +156,8 @@ def review(request: HttpRequest, public_id: str) -> HttpResponse:
     the signatures of one session; forms where the responsible physician may act now."""
     session = visible_session_or_404(request, public_id)
     staff_access_record(
-        request=request,
+        user=request.user,
+        origin=Origin.of(request),
         action="session.viewed",
         obj=session,
         session=session,
@@ -177,11 +178,11 @@ def patient_question_answer(request: HttpRequest, public_id: str, question_id: i
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor=f"patient-question-{question.pk}")
     try:
-        signing.patient_question_answer(
+        review_services.patient_question_answer(
             question=question,
             answer=form.cleaned_data["answer"],
             physician=request.user,
-            request=request,
+            origin=Origin.of(request),
         )
     except ServiceError as error:
         _refused(request, error)
@@ -207,13 +208,13 @@ def question_review(request: HttpRequest, public_id: str, question_id: int) -> H
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor=f"question-{progress.question.pk}")
     try:
-        signing.question_review_save(
+        review_services.question_review_save(
             session=session,
             question=progress.question,
             covered_key_points=form.cleaned_data["covered_key_points"],
             note=form.cleaned_data["note"],
             physician=request.user,
-            request=request,
+            origin=Origin.of(request),
         )
     except ServiceError as error:
         _refused(request, error)
@@ -235,8 +236,8 @@ def discussion(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="discussion")
     try:
-        signing.discussion_save(
-            session=session, physician=request.user, request=request, **form.cleaned_data
+        review_services.discussion_save(
+            session=session, physician=request.user, origin=Origin.of(request), **form.cleaned_data
         )
     except ServiceError as error:
         _refused(request, error)
@@ -255,11 +256,11 @@ def attest(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="attestation")
     try:
-        signing.session_attest(
+        signatures.session_attest(
             session=session,
             physician=request.user,
             password=form.cleaned_data["password"],
-            request=request,
+            origin=Origin.of(request),
         )
     except ServiceError as error:
         _refused(request, error)
@@ -281,11 +282,11 @@ def finalize(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="finalize")
     try:
-        record = signing.session_finalize(
+        record = signatures.session_finalize(
             session=session,
             physician=request.user,
             password=form.cleaned_data["password"],
-            request=request,
+            origin=Origin.of(request),
         )
     except ServiceError as error:
         _refused(request, error)
@@ -321,13 +322,13 @@ def addendum(request: HttpRequest, public_id: str) -> HttpResponse:
     record = session_record_get(session=session)
     try:
         if record is None:
-            raise ServiceError(signing.ERROR_NOT_FINALIZED)
-        signing.addendum_add(
+            raise ServiceError(signatures.ERROR_NOT_FINALIZED)
+        signatures.addendum_add(
             record=record,
             kind=form.cleaned_data["kind"],
             text=form.cleaned_data["text"],
             author=request.user,
-            request=request,
+            origin=Origin.of(request),
         )
     except ServiceError as error:
         _refused(request, error)

@@ -17,11 +17,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import services
-from consent.audit import staff_access_record
-from consent.forms import CancelForm, ConsentSessionForm
-from consent.forms_physician import DashboardFilterForm
+from consent.audit.events import Origin, staff_access_record
+from consent.forms.staff import CancelForm, ConsentSessionForm, DashboardFilterForm
 from consent.models import ConsentSession
-from consent.selectors import consent_sessions_dashboard, consent_sessions_visible, journey_get
+from consent.selectors.dashboard import consent_sessions_dashboard, consent_sessions_visible
+from consent.selectors.journey import journey_get
+from consent.services import links, sessions
 
 SESSION_NEW_TOKEN = "staff_new_patient_link"  # noqa: S105 (a session key, not a secret)
 SESSIONS_PER_PAGE = 50
@@ -50,7 +51,8 @@ def session_list(request: HttpRequest) -> HttpResponse:
     sessions = consent_sessions_dashboard(user=request.user, status=status)
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
     staff_access_record(
-        request=request,
+        user=request.user,
+        origin=Origin.of(request),
         action="sessions.listed",
         payload={"status": status, "page": page.number, "results": page.paginator.count},
     )
@@ -89,11 +91,11 @@ def qr_code_svg(url: str) -> SafeString:
 def session_create(request: HttpRequest) -> HttpResponse:
     form = ConsentSessionForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        session = services.consent_session_create(
-            **form.cleaned_data, created_by=request.user, request=request
+        session = sessions.consent_session_create(
+            **form.cleaned_data, created_by=request.user, origin=Origin.of(request)
         )
-        _link, token = services.patient_link_issue(
-            session=session, issued_by=request.user, request=request
+        _link, token = links.patient_link_issue(
+            session=session, issued_by=request.user, origin=Origin.of(request)
         )
         request.session[SESSION_NEW_TOKEN] = token
         messages.success(request, "Consent session created. Give the patient the link below.")
@@ -113,7 +115,8 @@ def session_create(request: HttpRequest) -> HttpResponse:
 def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
     staff_access_record(
-        request=request,
+        user=request.user,
+        origin=Origin.of(request),
         action="session.viewed",
         obj=session,
         session=session,
@@ -150,8 +153,8 @@ def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 def link_issue(request: HttpRequest, public_id: str) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
     try:
-        _link, token = services.patient_link_issue(
-            session=session, issued_by=request.user, request=request
+        _link, token = links.patient_link_issue(
+            session=session, issued_by=request.user, origin=Origin.of(request)
         )
     except services.ServiceError as error:
         messages.error(request, str(error))
@@ -166,7 +169,9 @@ def link_issue(request: HttpRequest, public_id: str) -> HttpResponse:
 @permission_required("consent.change_consentsession", raise_exception=True)
 def link_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
-    count = services.patient_link_revoke(session=session, revoked_by=request.user, request=request)
+    count = links.patient_link_revoke(
+        session=session, revoked_by=request.user, origin=Origin.of(request)
+    )
     messages.success(
         request, "The patient link was revoked." if count else "There was no active link."
     )
@@ -180,14 +185,14 @@ def session_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        messages.error(request, str(services.ERROR_REASON_REQUIRED))
+        messages.error(request, str(sessions.ERROR_REASON_REQUIRED))
         return redirect("staff:session_detail", public_id=session.public_id)
     try:
-        services.session_cancel(
+        sessions.session_cancel(
             session=session,
             cancelled_by=request.user,
             reason=form.cleaned_data["reason"],
-            request=request,
+            origin=Origin.of(request),
         )
     except services.ServiceError as error:
         messages.error(request, str(error))

@@ -5,40 +5,21 @@ file; the upload form checks any file someone hands in. Whatever the file, the a
 page with a verdict, never an error page. Each verification is written to the audit log.
 """
 
-from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from consent.audit.events import Origin
+from consent.forms.staff import VerifyUploadForm
 from consent.models import ConsentRecord
-from consent.selectors import consent_sessions_visible
-from consent.verify import MAX_UPLOAD_BYTES, Verification, verification_recorded, verify_bytes
-from consent.verify import verify_record as verify_stored_record
+from consent.record.verification import Verification, verification_recorded, verify_bytes
+from consent.record.verification import verify_record as verify_stored_record
+from consent.selectors.dashboard import consent_sessions_visible
 
 TEMPLATE = "consent/staff/verify.html"
 VIEW_PERMISSION = "consent.view_consentsession"
-
-
-class VerifyUploadForm(forms.Form):
-    file = forms.FileField(
-        label=_("The PDF to check"),
-        help_text=_("A consent record's PDF, as someone gave it to you (at most 20 MB)."),
-        error_messages={
-            "required": _("Choose a PDF file to check."),
-            "empty": _("This file is empty: choose the record's PDF."),
-        },
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _("This file is larger than 20 MB: no consent record of ours is that large.")
-            )
-        return upload
 
 
 def _context(request: HttpRequest, verification: Verification | None, **extra) -> dict:
@@ -71,7 +52,12 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
         form = VerifyUploadForm(request.POST, request.FILES)
         if form.is_valid():
             verification = verify_bytes(form.cleaned_data["file"].read())
-            verification_recorded(verification=verification, source="upload", request=request)
+            verification_recorded(
+                verification=verification,
+                source="upload",
+                user=request.user,
+                origin=Origin.of(request),
+            )
             form = VerifyUploadForm()
     else:
         form = VerifyUploadForm()
@@ -98,7 +84,9 @@ def record_verify(request: HttpRequest, record_id: str) -> HttpResponse:
     if record is None:
         raise Http404
     verification = verify_stored_record(record)
-    verification_recorded(verification=verification, source="stored", request=request)
+    verification_recorded(
+        verification=verification, source="stored", user=request.user, origin=Origin.of(request)
+    )
     return TemplateResponse(
         request, TEMPLATE, _context(request, verification, form=VerifyUploadForm())
     )

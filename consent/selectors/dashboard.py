@@ -1,0 +1,76 @@
+"""TODO docstring."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from consent.models import (
+    Attempt,
+    ConsentSession,
+    PatientQuestion,
+    ProcedureVersion,
+    Question,
+    Section,
+    SectionView,
+)
+
+
+def procedure_versions_available() -> QuerySet[ProcedureVersion]:
+    return ProcedureVersion.objects.order_by("slug", "language", "-imported_at")
+
+
+def consent_sessions_visible(*, user: AbstractBaseUser) -> QuerySet[ConsentSession]:
+    """The sessions a staff member may see: their own, or all with the explicit permission."""
+    sessions = ConsentSession.objects.select_related("procedure_version", "physician")
+    if user.has_perm("consent.view_all_sessions"):
+        return sessions
+    return sessions.filter(physician=user)
+
+
+def _count(queryset: QuerySet, group_by: str) -> Coalesce:
+    """Count the rows of a correlated queryset in a subquery of its own.
+
+    Subqueries rather than joins: several joined counts would multiply each other's rows.
+    """
+    counted = queryset.order_by().values(group_by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted[:1]), Value(0))
+
+
+def consent_sessions_dashboard(
+    *, user: AbstractBaseUser, status: str = ""
+) -> QuerySet[ConsentSession]:
+    """The sessions a staff member may see, each with its progress figures, in one query.
+
+    - `sections_read` of `sections_total`: sections the patient spent time on;
+    - `questions_answered` of `questions_total`: questions settled, by the rule of
+      `teachback.DONE` (right, answered in own words, or still wrong after the last re-teach);
+    - `first_try_correct` of `first_try_graded`: first attempts that were right, out of the
+      first attempts graded so far (free-text answers are not graded);
+    - `flagged`: questions still wrong after the last re-teach, to discuss;
+    - `patient_questions_open`: the patient's questions not yet answered.
+    """
+    sessions = consent_sessions_visible(user=user)
+    if status:
+        sessions = sessions.filter(status=status)
+    attempts = Attempt.objects.filter(session=OuterRef("pk"))
+    past_last_reteach = Q(round__gt=OuterRef("max_reteach"))
+    return sessions.annotate(
+        sections_total=_count(
+            Section.objects.filter(version=OuterRef("procedure_version")), "version"
+        ),
+        sections_read=_count(SectionView.objects.filter(session=OuterRef("pk")), "session"),
+        questions_total=_count(
+            Question.objects.filter(version=OuterRef("procedure_version")), "version"
+        ),
+        # A question has at most one settling attempt: nothing is asked after it.
+        questions_answered=_count(
+            attempts.filter(Q(is_correct__isnull=True) | Q(is_correct=True) | past_last_reteach),
+            "session",
+        ),
+        first_try_correct=_count(attempts.filter(round=1, is_correct=True), "session"),
+        first_try_graded=_count(attempts.filter(round=1, is_correct__isnull=False), "session"),
+        flagged=_count(attempts.filter(past_last_reteach, is_correct=False), "session"),
+        patient_questions_open=_count(
+            PatientQuestion.objects.filter(session=OuterRef("pk"), answer=""), "session"
+        ),
+    )

@@ -1,0 +1,111 @@
+"""Consent sessions: created by staff, cancelled by staff, expired when their time runs out."""
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consent import lifecycle
+from consent.audit.events import Origin, audit_record
+from consent.lifecycle import Action
+from consent.models import AuditEvent, ConsentSession, PatientLink, ProcedureVersion
+from consent.services import ServiceError
+
+STAFF = AuditEvent.Role.STAFF
+SYSTEM = AuditEvent.Role.SYSTEM
+
+ERROR_SESSION_CLOSED = _("This consent session is closed.")
+ERROR_CANNOT_CANCEL = _("A session that has been signed or finalized cannot be cancelled.")
+ERROR_REASON_REQUIRED = _("Give a reason for cancelling.")
+
+
+def consent_session_create(
+    *,
+    patient_name: str,
+    patient_birth_date: date,
+    patient_record_number: str = "",
+    procedure_version: ProcedureVersion,
+    physician: User,
+    created_by: User,
+    origin: Origin | None = None,
+) -> ConsentSession:
+    with transaction.atomic():
+        session = ConsentSession.objects.create(
+            patient_name=patient_name.strip(),
+            patient_birth_date=patient_birth_date,
+            patient_record_number=patient_record_number.strip(),
+            procedure_version=procedure_version,
+            physician=physician,
+            created_by=created_by,
+            max_reteach=settings.CONSENT_MAX_RETEACH,
+        )
+        audit_record(
+            action="session.created",
+            role=STAFF,
+            actor=created_by,
+            origin=origin,
+            obj=session,
+            session=session,
+            payload={"procedure_version": procedure_version.content_hash},
+        )
+    return session
+
+
+def session_cancel(
+    *, session: ConsentSession, cancelled_by: User, reason: str, origin: Origin | None = None
+) -> ConsentSession:
+    if not reason.strip():
+        raise ServiceError(ERROR_REASON_REQUIRED)
+    with transaction.atomic():
+        session = lifecycle.lock(session, Action.CANCEL, error=ERROR_CANNOT_CANCEL)
+        session.cancelled_at = timezone.now()
+        session.cancel_reason = reason.strip()
+        previous = lifecycle.advance(
+            session, Action.CANCEL, fields=["cancelled_at", "cancel_reason"]
+        )
+        PatientLink.objects.filter(session=session, revoked_at__isnull=True).update(
+            revoked_at=session.cancelled_at
+        )
+        audit_record(
+            action="session.cancelled",
+            role=STAFF,
+            actor=cancelled_by,
+            origin=origin,
+            obj=session,
+            session=session,
+            payload={"from": previous},
+        )
+    return session
+
+
+def session_expire(*, session: ConsentSession, origin: Origin | None = None) -> ConsentSession:
+    """Close a session whose time ran out before the physician attested; revoke its links."""
+    with transaction.atomic():
+        session = lifecycle.lock(session, Action.EXPIRE)
+        previous = lifecycle.advance(session, Action.EXPIRE)
+        now = timezone.now()
+        PatientLink.objects.filter(session=session, revoked_at__isnull=True).update(revoked_at=now)
+        audit_record(
+            action="session.expired",
+            role=SYSTEM,
+            origin=origin,
+            obj=session,
+            session=session,
+            payload={"from": previous, "created_at": session.created_at.isoformat()},
+        )
+    return session
+
+
+def sessions_expire_due(*, now: datetime | None = None) -> list[ConsentSession]:
+    """Expire every session still before attestation `CONSENT_SESSION_TTL` after its creation.
+
+    Run daily (`manage.py expire_sessions`). A patient who comes back later gets a new session.
+    """
+    cutoff = (now or timezone.now()) - settings.CONSENT_SESSION_TTL
+    due = ConsentSession.objects.filter(
+        status__in=lifecycle.TRANSITIONS[Action.EXPIRE].allowed, created_at__lt=cutoff
+    ).order_by("created_at")
+    return [session_expire(session=session) for session in due]
