@@ -9,14 +9,22 @@ PYTEST_ARGS ?= -n 2
 # Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts.
 SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 
-.PHONY: install run test lint bench system-packages clean
+.PHONY: install install-dev run test lint bench system-packages clean
 
 $(VENV)/.installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { echo "Creating the virtual environment in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing what the app needs (requirements.txt) ..."
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	@echo "Installing what the tests and checks need (requirements-dev.txt) ..."
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
@@ -38,20 +46,21 @@ system-packages:
 	  fi; \
 	fi
 
-test: install system-packages
+test: install-dev system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Timings are measured here, never asserted in tests: report medians and ratios.
-bench: install
+bench: install-dev
 	$(PY) manage.py create_signing_key
 	$(PY) -W ignore scripts/bench_pages.py
 	$(PY) -W ignore scripts/bench_pdf.py
 	$(PY) -W ignore scripts/bench_records.py --sizes 1000 100000
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -5,10 +5,17 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
 View = Callable[..., HttpResponse]
+
+
+class StaffRequest(HttpRequest):
+    """A request that passed a staff decorator: its user is logged in (for the type checker)."""
+
+    user: User
 
 # The auditor role reads everything and changes nothing (consent/roles.py); superusers too.
 AUDIT_PERMISSION = "consent.view_auditevent"

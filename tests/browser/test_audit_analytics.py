@@ -17,7 +17,7 @@ from consent.services import review as review_services
 from consent.views.audit.charts import FLAGGED, RIGHT_FIRST
 from tests.browser.steps import DESKTOP, PHONE, staff_log_in
 from tests.factories import BIRTH_DATE, auditor, consent_session, physician, ready_session
-from tests.test_analytics import _request, _wrong
+from tests.selectors.test_analytics import _request, _wrong
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from consent.models import ConsentSession
 from consent.services import signatures as signature_services
 from tests.browser.steps import DESKTOP, PHONE
 from tests.factories import PASSWORD, auditor, consent_session, physician
-from tests.test_physician import (
+from tests.views.staff.test_review import (
     FAKE_PDF,
     attested_session,
     finalized_session,

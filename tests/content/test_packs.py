@@ -28,7 +28,7 @@ from consent.content.packs import (
 )
 
 NAME = "mitraclip.en.toml"
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 MITRACLIP_PATH = BASE_DIR / "content" / "mitraclip.en.toml"
 
 

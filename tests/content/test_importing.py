@@ -23,7 +23,7 @@ from consent.models import (
     Risk,
     Section,
 )
-from tests.test_packs import NAME, to_toml, valid_pack
+from tests.content.test_packs import NAME, to_toml, valid_pack
 
 pytestmark = pytest.mark.django_db
 
