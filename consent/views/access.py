@@ -17,6 +17,7 @@ class StaffRequest(HttpRequest):
 
     user: User
 
+
 # The auditor role reads everything and changes nothing (consent/roles.py); superusers too.
 AUDIT_PERMISSION = "consent.view_auditevent"
 
