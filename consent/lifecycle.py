@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import ConsentSession
@@ -95,7 +96,9 @@ TRANSITIONS: dict[Action, Transition] = {
 class NotAllowed(ServiceError):
     """An action refused in the session's current status, with a message fit to show."""
 
-    def __init__(self, session: ConsentSession, action: Action, message: str = "") -> None:
+    def __init__(
+        self, session: ConsentSession, action: Action, message: str | Promise = ""
+    ) -> None:
         self.status = session.status
         self.action = action
         label = str(Status(session.status).label).lower()
@@ -107,14 +110,14 @@ def can(session: ConsentSession, action: Action) -> bool:
     return session.status in TRANSITIONS[action].allowed
 
 
-def require(session: ConsentSession, action: Action, *, error: str = "") -> str:
+def require(session: ConsentSession, action: Action, *, error: str | Promise = "") -> str:
     """Refuse the action unless allowed (with `error`, if given); return the status it leads to."""
     if not can(session, action):
         raise NotAllowed(session, action, error)
     return TRANSITIONS[action].target or session.status
 
 
-def lock(session: ConsentSession, action: Action, *, error: str = "") -> ConsentSession:
+def lock(session: ConsentSession, action: Action, *, error: str | Promise = "") -> ConsentSession:
     """Lock the session's row for this transaction, then `require` the action.
 
     The status is re-read under the lock, so two requests racing for the same step cannot

@@ -243,6 +243,9 @@ def _session_finalized(session_id: int) -> bool:
 class FrozenWithSession(models.Model):
     """Rows that belong to a consent session and freeze with it once it is finalized."""
 
+    # Each subclass has a `session` foreign key.
+    session_id: int
+
     class Meta:
         abstract = True
 

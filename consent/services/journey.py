@@ -5,14 +5,12 @@ Error messages are module constants so that views show them and tests assert the
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent import lifecycle
+from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import (
@@ -98,7 +96,7 @@ def answer_submit(
     *,
     session: ConsentSession,
     question: Question,
-    answer: Any,
+    answer: list[int] | bool | str,
     round_number: int,
     origin: Origin | None = None,
 ) -> SubmitResult:
@@ -160,7 +158,7 @@ def answer_submit(
 
 def _answers_complete(*, session: ConsentSession, journey: Journey, origin: Origin | None) -> None:
     """reviewing -> ready_for_discussion, in the transaction of the last answer."""
-    session.ready_at = timezone.now()
+    session.ready_at = clock.now()
     lifecycle.advance(session, Action.ANSWERS_COMPLETE, fields=["ready_at"])
     audit_record(
         action="session.ready_for_discussion",

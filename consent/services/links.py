@@ -11,9 +11,8 @@ from datetime import date
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
-from consent import lifecycle
+from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import AuditEvent, ConsentSession, PatientLink
@@ -37,7 +36,7 @@ def patient_link_issue(
     The token is returned once, to be shown to staff; only its hash is stored.
     """
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         session = lifecycle.lock(session, Action.LINK_ISSUE, error=ERROR_SESSION_CLOSED)
         revoked = PatientLink.objects.filter(session=session, revoked_at__isnull=True).update(
@@ -66,7 +65,7 @@ def patient_link_revoke(
 ) -> int:
     with transaction.atomic():
         count = PatientLink.objects.filter(session=session, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+            revoked_at=clock.now()
         )
         audit_record(
             action="link.revoked",
@@ -86,7 +85,7 @@ def patient_link_usable(link: PatientLink | None) -> bool:
         link is not None
         and link.revoked_at is None
         and link.locked_at is None
-        and link.expires_at > timezone.now()
+        and link.expires_at > clock.now()
         and lifecycle.can(link.session, Action.LINK_USE)
     )
 
@@ -96,7 +95,7 @@ def patient_link_open(*, token: str, origin: Origin | None = None) -> PatientLin
     link = (
         PatientLink.objects.select_related("session").filter(token_hash=token_hash(token)).first()
     )
-    if not patient_link_usable(link):
+    if link is None or not patient_link_usable(link):
         return None
     with transaction.atomic():
         audit_record(
@@ -130,7 +129,7 @@ def patient_identity_confirm(
             link.failed_birth_date_tries += 1
             locked = link.failed_birth_date_tries >= settings.CONSENT_DOB_MAX_TRIES
             if locked:
-                link.locked_at = timezone.now()
+                link.locked_at = clock.now()
             link.save(update_fields=["failed_birth_date_tries", "locked_at"])
             audit_record(
                 action="link.locked" if locked else "patient.birth_date_refused",
@@ -161,7 +160,7 @@ def session_review_start(
     """created -> reviewing: the patient has confirmed who they are."""
     with transaction.atomic():
         session = lifecycle.lock(session, Action.REVIEW_START)
-        session.reviewing_at = timezone.now()
+        session.reviewing_at = clock.now()
         lifecycle.advance(session, Action.REVIEW_START, fields=["reviewing_at"])
         audit_record(
             action="session.reviewing",

@@ -5,10 +5,9 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent import lifecycle
+from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import (
@@ -33,7 +32,7 @@ def patient_question_answer(
         question = PatientQuestion.objects.get(pk=question.pk, session=session)
         question.answer = answer.strip()
         question.answered_by = physician
-        question.answered_at = timezone.now()
+        question.answered_at = clock.now()
         question.save(update_fields=["answer", "answered_by", "answered_at"])
         audit_record(
             action="patient_question.answered",

@@ -5,10 +5,9 @@ from datetime import date, datetime
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consent import lifecycle
+from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import AuditEvent, ConsentSession, PatientLink, ProcedureVersion
@@ -61,7 +60,7 @@ def session_cancel(
         raise ServiceError(ERROR_REASON_REQUIRED)
     with transaction.atomic():
         session = lifecycle.lock(session, Action.CANCEL, error=ERROR_CANNOT_CANCEL)
-        session.cancelled_at = timezone.now()
+        session.cancelled_at = clock.now()
         session.cancel_reason = reason.strip()
         previous = lifecycle.advance(
             session, Action.CANCEL, fields=["cancelled_at", "cancel_reason"]
@@ -86,7 +85,7 @@ def session_expire(*, session: ConsentSession, origin: Origin | None = None) -> 
     with transaction.atomic():
         session = lifecycle.lock(session, Action.EXPIRE)
         previous = lifecycle.advance(session, Action.EXPIRE)
-        now = timezone.now()
+        now = clock.now()
         PatientLink.objects.filter(session=session, revoked_at__isnull=True).update(revoked_at=now)
         audit_record(
             action="session.expired",
@@ -104,7 +103,7 @@ def sessions_expire_due(*, now: datetime | None = None) -> list[ConsentSession]:
 
     Run daily (`manage.py expire_sessions`). A patient who comes back later gets a new session.
     """
-    cutoff = (now or timezone.now()) - settings.CONSENT_SESSION_TTL
+    cutoff = (now or clock.now()) - settings.CONSENT_SESSION_TTL
     due = ConsentSession.objects.filter(
         status__in=lifecycle.TRANSITIONS[Action.EXPIRE].allowed, created_at__lt=cutoff
     ).order_by("created_at")

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from consent import lifecycle
+from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import (
@@ -141,11 +140,11 @@ def _signature(
         kind=kind,
         signer=signer,
         printed_name=printed_name,
-        meaning=str(MEANINGS[kind]),
+        meaning=str(MEANINGS[Kind(kind)]),
         statement=statement,
         method=method,
         image=image,
-        signed_at=timezone.now(),
+        signed_at=clock.now(),
     )
     audit_record(
         action=f"signature.{kind}",
@@ -465,7 +464,8 @@ def session_finalize(
             lifecycle.advance(session, Action.FINALIZE, fields=["finalized_at"])
         except BaseException:
             # The transaction rolls back: leave no orphan file behind.
-            record.pdf.storage.delete(record.pdf.name)
+            if record.pdf.name:
+                record.pdf.storage.delete(record.pdf.name)
             raise
     return record
 
