@@ -11,8 +11,8 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
+from consent import clock
 from consent.audit.chain import chain_link
 from consent.models import AuditEvent, ConsentSession
 from consent.roles import role_of
@@ -61,7 +61,7 @@ def audit_record(
         actor_label = user.get_username() if user is not None else role
     origin = origin or NO_ORIGIN
     event = AuditEvent(
-        occurred_at=timezone.now(),
+        occurred_at=clock.now(),
         actor=user,
         actor_label=actor_label,
         role=role,
