@@ -26,12 +26,13 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+# CONSENT_DEMO=1 installs the demo app (setup_demo, seed_demo), which a deployment leaves out.
 run: install
-	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py import_pack content/*.toml
-	DEBUG=1 $(PY) manage.py create_signing_key
-	DEBUG=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
-	DEBUG=1 SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py import_pack content/*.toml
+	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py create_signing_key
+	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
+	DEBUG=1 CONSENT_DEMO=1 SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Installs what the browser tests need when run as root; otherwise says what will be skipped.
 system-packages:

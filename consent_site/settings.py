@@ -5,6 +5,7 @@ developer's machine (SQLite in the project folder, DEBUG on only when asked for)
 """
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +47,11 @@ INSTALLED_APPS = [
     "csp",
     "consent",
 ]
+# The demo app (setup_demo, seed_demo: passwords known to everyone) is for `make run` and the
+# tests only, never a deployment: CONSENT_DEMO=1 installs it, and so does running under pytest
+# (pytest-django imports these settings before any conftest could set the variable).
+if env_bool("CONSENT_DEMO", "pytest" in sys.modules):
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -75,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "consent.context_processors.institution",
+                "consent.context_processors.patient_flags",
             ],
         },
     },

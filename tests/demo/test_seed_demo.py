@@ -33,7 +33,7 @@ SEED = 7
 
 def seed(sessions: int = 12, seed: int = SEED) -> str:
     out = io.StringIO()
-    call_command("seed_demo", sessions=sessions, seed=seed, stdout=out)
+    call_command("seed_demo", sessions=sessions, seed=seed, force=True, stdout=out)
     return out.getvalue()
 
 

@@ -1,7 +1,7 @@
 """python manage.py seed_demo: a year of realistic consent sessions, for demos and the auditor.
 
 Every session goes through the services, the way the pages drive them, on a simulated clock
-(consent/seeding.py): the audit chain stays intact and every finalized record has its real,
+(demo/seeding.py): the audit chain stays intact and every finalized record has its real,
 sealed PDF (about a second each). Patients are fictitious. For demonstration databases only:
 the demo passwords are printed and known to everyone.
 
@@ -17,17 +17,18 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from consent.management.commands.setup_demo import DEMO_ACCOUNTS
 from consent.models import ConsentSession
-from consent.seeding import (
+from demo.accounts import (
+    DEMO_ACCOUNTS,
+    DEMO_PHYSICIAN,
     DEMO_PHYSICIAN_PASSWORD,
     DEMO_PHYSICIANS,
-    Progress,
-    SeedError,
-    SeedReport,
-    demo_history_seed,
+    refuse_in_production,
 )
+from demo.clock import SimulatedClock
+from demo.seeding import Progress, SeedError, SeedReport, demo_history_seed, history_start
 
 DEFAULT_SEED = 1948
 
@@ -67,10 +68,23 @@ class Command(BaseCommand):
             default=50,
             help="report progress after this many sessions (50)",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="run even though DEBUG is off (never in production)",
+        )
 
     def handle(
-        self, *args: Any, sessions: int, seed: int, days: int, progress_every: int, **options: Any
+        self,
+        *args: Any,
+        sessions: int,
+        seed: int,
+        days: int,
+        progress_every: int,
+        force: bool,
+        **options: Any,
     ) -> None:
+        refuse_in_production(force=force)
         key = Path(settings.SIGNING_P12_PATH)
         if not key.exists():
             self.stdout.write(f"No signing key at {key}: creating a development key.")
@@ -81,11 +95,16 @@ class Command(BaseCommand):
             f"Seeding {sessions} consent sessions over the last {days} days (seed {seed}); "
             "each finalized record renders and seals a real PDF."
         )
+        # The history ends now and starts `days` ago, or after the audit log's last event.
+        end = timezone.now()
+        clock = SimulatedClock(start=history_start(days=days, end=end))
         try:
             report = demo_history_seed(
                 sessions=sessions,
                 seed=seed,
+                clock=clock,
                 days=days,
+                end=end,
                 progress=self._progress,
                 progress_every=progress_every,
             )
@@ -147,9 +166,8 @@ class Command(BaseCommand):
                 "period, and its times never go backwards: this history was placed after its "
                 "last event. For a full history, seed a freshly migrated database first."
             )
-        physician = next(a for a in DEMO_ACCOUNTS if a[0] == "dr.martin")
         auditor = next(a for a in DEMO_ACCOUNTS if a[0] == "auditor")
-        usernames = ", ".join([physician[0], *(u for u, _f, _l in DEMO_PHYSICIANS)])
+        usernames = ", ".join([DEMO_PHYSICIAN, *(u for u, _f, _l in DEMO_PHYSICIANS)])
         lines += [
             "",
             f"Physicians: {usernames} (password {DEMO_PHYSICIAN_PASSWORD}).",

@@ -6,27 +6,18 @@ For a developer's machine only: the passwords are printed and known to everyone.
 from datetime import date
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.urls import reverse
 
 from consent.models import ConsentSession, ProcedureVersion
-from consent.roles import AUDITOR, PHYSICIAN, roles_ensure
 from consent.services.links import patient_link_issue
 from consent.services.sessions import consent_session_create
+from demo.accounts import DEMO_ACCOUNTS, DEMO_PHYSICIAN, accounts_ensure, refuse_in_production
 
-DEMO_ACCOUNTS = (
-    # username, password, first name, last name, role
-    ("dr.martin", "demo-physician-pass", "Alex", "Martin", PHYSICIAN),
-    ("auditor", "demo-auditor-pass", "Sam", "Lee", AUDITOR),
-)
-DEMO_PATIENT = {
-    "patient_name": "Jeanne Demo",
-    "patient_birth_date": date(1948, 3, 27),
-    "patient_record_number": "DEMO-0001",
-}
+# The demo patient: fictitious.
+PATIENT_NAME = "Jeanne Demo"
+PATIENT_BIRTH_DATE = date(1948, 3, 27)
+PATIENT_RECORD_NUMBER = "DEMO-0001"
 
 
 class Command(BaseCommand):
@@ -35,27 +26,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
         parser.add_argument("--procedure", default="mitraclip")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="run even though DEBUG is off (never in production)",
+        )
 
-    def handle(self, *args: Any, base_url: str, procedure: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, base_url: str, procedure: str, force: bool, **options: Any
+    ) -> None:
+        refuse_in_production(force=force)
         version = ProcedureVersion.objects.filter(slug=procedure).order_by("-imported_at").first()
         if version is None:
             raise CommandError(f'No "{procedure}" content pack is imported; run import_pack.')
-        roles_ensure()
-        users = {}
-        with transaction.atomic():
-            for username, password, first, last, role in DEMO_ACCOUNTS:
-                user, _created = get_user_model().objects.get_or_create(username=username)
-                user.first_name, user.last_name = first, last
-                user.set_password(password)
-                user.save()
-                user.groups.set([Group.objects.get(name=role)])
-                users[role] = user
-        physician = users[PHYSICIAN]
+        physician = accounts_ensure()[DEMO_PHYSICIAN]
         session = (
             ConsentSession.objects.filter(
                 physician=physician,
                 procedure_version=version,
-                patient_record_number=DEMO_PATIENT["patient_record_number"],
+                patient_record_number=PATIENT_RECORD_NUMBER,
                 status__in=[
                     ConsentSession.Status.CREATED,
                     ConsentSession.Status.REVIEWING,
@@ -67,11 +56,16 @@ class Command(BaseCommand):
         )
         if session is None:
             session = consent_session_create(
-                **DEMO_PATIENT, procedure_version=version, physician=physician, created_by=physician
+                patient_name=PATIENT_NAME,
+                patient_birth_date=PATIENT_BIRTH_DATE,
+                patient_record_number=PATIENT_RECORD_NUMBER,
+                procedure_version=version,
+                physician=physician,
+                created_by=physician,
             )
         _link, token = patient_link_issue(session=session, issued_by=physician)
         link = base_url.rstrip("/") + reverse("patient:link", kwargs={"token": token})
-        birth = DEMO_PATIENT["patient_birth_date"]
+        birth = PATIENT_BIRTH_DATE
         self.stdout.write(
             "\n".join(
                 [
@@ -82,7 +76,7 @@ class Command(BaseCommand):
                         for username, password, _f, _l, role in DEMO_ACCOUNTS
                     ),
                     "",
-                    f"Demo patient: {DEMO_PATIENT['patient_name']}, "
+                    f"Demo patient: {PATIENT_NAME}, "
                     f"born {birth.day} {birth.month} {birth.year} (day month year).",
                     "Patient link (open it in another browser or a private window):",
                     f"  {link}",
