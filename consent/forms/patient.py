@@ -1,14 +1,28 @@
-"""Forms: they turn posted text into clean values and say plainly what is wrong with bad input."""
+"""The patient's forms: the date of birth, answers, questions, and the decision's signatures.
 
+They turn posted text into clean values and say plainly what is wrong with bad input.
+
+A drawn signature arrives as a PNG data URL in a hidden field (filled in by signature.js on
+submit). The form decodes it and accepts only a real PNG of reasonable size; anything else is
+refused with a message that says what to do. The typed name alone always signs: some patients
+cannot draw, and without JavaScript there is no drawing area at all.
+"""
+
+import base64
+import binascii
+import io
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from PIL import Image, UnidentifiedImageError
 
-from consent.models import Question
+from consent.models import Question, Signature
+from consent.services import ServiceError, signatures
 
 MESSAGE_CHOOSE_ONE = _("Choose an answer.")
 MESSAGE_CHOOSE_SOME = _("Choose at least one answer.")
@@ -63,7 +77,8 @@ class BirthDateForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:
@@ -156,3 +171,163 @@ class PatientQuestionForm(forms.Form):
                 params={"length": len(text), "limit": limit},
             )
         return text
+
+
+# The patient's decision: consent, informed refusal, and a companion's signature.
+PNG_DATA_URL_PREFIX = "data:image/png;base64,"
+# The longest data URL worth decoding: the base64 of the largest PNG that signing accepts.
+PNG_DATA_URL_MAX = len(PNG_DATA_URL_PREFIX) + 4 * -(-signatures.MAX_SIGNATURE_BYTES // 3)
+# A canvas as wide as a large screen at three device pixels per CSS pixel still fits.
+IMAGE_SIDE_MAX = 6000
+NAME_MAX = Signature._meta.get_field("printed_name").max_length
+REASON_MAX = 2000
+
+MESSAGE_STATEMENTS = _(
+    "Please confirm each statement before signing. If one of them is not true for you, talk "
+    "to your doctor before you decide."
+)
+MESSAGE_SIGNATURE_UNREADABLE = _(
+    "The drawn signature could not be read. Please press “Clear” and draw it again, or sign "
+    "with your typed name only."
+)
+MESSAGE_SIGNATURE_TOO_LARGE = _(
+    "The drawn signature is too large to store. Please press “Clear” and draw it again, or "
+    "sign with your typed name only."
+)
+MESSAGE_NAME_TOO_LONG = _("Your name can be at most %(limit_value)d characters long.")
+MESSAGE_REASON_TOO_LONG = _(
+    "Your reason is %(show_value)d characters long. Please shorten it to %(limit_value)d "
+    "characters or fewer: your text is still in the box."
+)
+MESSAGE_ROLE = _("Choose whether you sign as the interpreter or as the witness.")
+
+
+def png_data_url_decode(value: str) -> bytes | None:
+    """The PNG in a `data:image/png;base64,` URL, None for no drawing; refuse anything else."""
+    if not value:
+        return None
+    if len(value) > PNG_DATA_URL_MAX:
+        raise forms.ValidationError(MESSAGE_SIGNATURE_TOO_LARGE, code="too_large")
+    if not value.startswith(PNG_DATA_URL_PREFIX):
+        raise forms.ValidationError(MESSAGE_SIGNATURE_UNREADABLE, code="not_png")
+    try:
+        decoded = base64.b64decode(value[len(PNG_DATA_URL_PREFIX) :], validate=True)
+        image = signatures.signature_image_check(decoded)
+    except (binascii.Error, ValueError, ServiceError) as error:
+        raise forms.ValidationError(MESSAGE_SIGNATURE_UNREADABLE, code="not_png") from error
+    if image is None or not _png_is_whole(image):
+        raise forms.ValidationError(MESSAGE_SIGNATURE_UNREADABLE, code="not_png")
+    return image
+
+
+def _png_is_whole(image: bytes) -> bool:
+    """Whether the bytes are one readable PNG of sane size: the record's PDF embeds it later,
+    and a broken picture must not stop the physician from finalizing."""
+    try:
+        with Image.open(io.BytesIO(image), formats=["PNG"]) as picture:
+            width, height = picture.size
+            if not (0 < width <= IMAGE_SIDE_MAX and 0 < height <= IMAGE_SIDE_MAX):
+                return False
+            picture.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
+    return True
+
+
+def png_data_url(image: bytes) -> str:
+    return PNG_DATA_URL_PREFIX + base64.b64encode(image).decode("ascii")
+
+
+class SignedForm(forms.Form):
+    """The typed full name, and the optional drawing that goes with it."""
+
+    typed_name = forms.CharField(
+        label=_("Your full name"),
+        max_length=NAME_MAX,
+        error_messages={
+            "required": signatures.ERROR_NAME_REQUIRED,
+            "max_length": MESSAGE_NAME_TOO_LONG,
+        },
+    )
+    signature = forms.CharField(required=False, strip=True, widget=forms.HiddenInput)
+
+    def clean_typed_name(self) -> str:
+        return " ".join(self.cleaned_data["typed_name"].split())
+
+    def clean_signature(self) -> bytes | None:
+        return png_data_url_decode(self.cleaned_data["signature"])
+
+    @property
+    def drawing_data_url(self) -> str:
+        """The accepted drawing, to draw it again when the page comes back with a message."""
+        if not self.is_bound or "signature" in self.errors:
+            return ""
+        image = self.cleaned_data.get("signature")
+        return png_data_url(image) if image else ""
+
+
+class ConsentForm(SignedForm):
+    statements = forms.TypedMultipleChoiceField(
+        label=_("Please confirm each statement"),
+        choices=[(i, text) for i, text in enumerate(signatures.PATIENT_CONSENT_STATEMENTS)],
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        error_messages={"invalid_choice": MESSAGE_STATEMENTS, "invalid_list": MESSAGE_STATEMENTS},
+    )
+    field_order = ["statements", "typed_name", "signature"]
+
+    def clean_statements(self) -> list[int]:
+        ticked = sorted(set(self.cleaned_data["statements"]))
+        if len(ticked) != len(signatures.PATIENT_CONSENT_STATEMENTS):
+            raise forms.ValidationError(MESSAGE_STATEMENTS, code="statements")
+        return ticked
+
+
+class DeclineForm(SignedForm):
+    reason = forms.CharField(
+        label=_("Your reason (if you want to give one)"),
+        required=False,
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": MESSAGE_REASON_TOO_LONG},
+    )
+    field_order = ["reason", "typed_name", "signature"]
+
+
+# Each companion's role: its label, and the statement its signer makes.
+COMPANION_ROLES: dict[str, tuple[Promise, Promise]] = {
+    Signature.Kind.INTERPRETER: (_("Interpreter"), signatures.INTERPRETER_STATEMENT),
+    Signature.Kind.WITNESS: (_("Witness"), signatures.WITNESS_STATEMENT),
+}
+
+
+class CompanionForm(SignedForm):
+    role = forms.ChoiceField(
+        label=_("I sign as"),
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={"required": MESSAGE_ROLE, "invalid_choice": MESSAGE_ROLE},
+    )
+    field_order = ["role", "typed_name", "signature"]
+
+    def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.roles = roles
+        role_field = cast(forms.ChoiceField, self.fields["role"])
+        role_field.choices = [(role, COMPANION_ROLES[role][0]) for role in roles]
+        if len(roles) == 1 and not self.is_bound:
+            self.initial["role"] = roles[0]
+
+    def role_statements(self) -> list[dict[str, Any]]:
+        """Each role the form offers, with the statement its signer makes."""
+        chosen = self["role"].value()
+        return [
+            {
+                "value": value,
+                "label": COMPANION_ROLES[value][0],
+                "statement": COMPANION_ROLES[value][1],
+                "checked": chosen == value,
+                "id": f"id_role_{index}",
+            }
+            for index, value in enumerate(self.roles)
+        ]

@@ -1,12 +1,16 @@
-"""TODO docstring."""
+"""Reads for the staff pages: which sessions a user may see, the dashboard, one session's page."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from uuid import UUID
+
+from django.contrib.auth.models import User
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from consent.models import (
     Attempt,
+    ConsentRecord,
     ConsentSession,
+    PatientLink,
     PatientQuestion,
     ProcedureVersion,
     Question,
@@ -19,7 +23,7 @@ def procedure_versions_available() -> QuerySet[ProcedureVersion]:
     return ProcedureVersion.objects.order_by("slug", "language", "-imported_at")
 
 
-def consent_sessions_visible(*, user: AbstractBaseUser) -> QuerySet[ConsentSession]:
+def consent_sessions_visible(*, user: User) -> QuerySet[ConsentSession]:
     """The sessions a staff member may see: their own, or all with the explicit permission."""
     sessions = ConsentSession.objects.select_related("procedure_version", "physician")
     if user.has_perm("consent.view_all_sessions"):
@@ -36,9 +40,7 @@ def _count(queryset: QuerySet, group_by: str) -> Coalesce:
     return Coalesce(Subquery(counted[:1]), Value(0))
 
 
-def consent_sessions_dashboard(
-    *, user: AbstractBaseUser, status: str = ""
-) -> QuerySet[ConsentSession]:
+def consent_sessions_dashboard(*, user: User, status: str = "") -> QuerySet[ConsentSession]:
     """The sessions a staff member may see, each with its progress figures, in one query.
 
     - `sections_read` of `sections_total`: sections the patient spent time on;
@@ -73,4 +75,30 @@ def consent_sessions_dashboard(
         patient_questions_open=_count(
             PatientQuestion.objects.filter(session=OuterRef("pk"), answer=""), "session"
         ),
+    )
+
+
+def session_visible_or_none(*, user: User, public_id: UUID | str) -> ConsentSession | None:
+    """The session with this public id if the user may see it, else None."""
+    return consent_sessions_visible(user=user).filter(public_id=public_id).first()
+
+
+def session_links_recent(*, session: ConsentSession, limit: int = 10) -> list[PatientLink]:
+    """The session's patient links, newest first, for its page."""
+    return list(session.links.all()[:limit])
+
+
+def session_visible_exists(*, user: User, session_id: int) -> bool:
+    return consent_sessions_visible(user=user).filter(pk=session_id).exists()
+
+
+def record_visible_or_none(*, user: User, record_id: str) -> ConsentRecord | None:
+    """The finalized record with this id if its session is visible to the user, else None."""
+    return (
+        ConsentRecord.objects.select_related("session", "finalized_by")
+        .filter(
+            record_id=record_id,
+            session__in=consent_sessions_visible(user=user).values("pk"),
+        )
+        .first()
     )

@@ -2,14 +2,25 @@
 
 from dataclasses import dataclass
 
+from consent import lifecycle
+from consent.lifecycle import Action
 from consent.models import (
     Attempt,
+    ConsentRecord,
     ConsentSession,
     PatientLink,
+    PatientQuestion,
     Question,
+    Risk,
     Section,
+    SectionView,
+    Signature,
 )
 from consent.rules import Outcome, QuestionProgress
+
+Kind = Signature.Kind
+# The people who may sign beside the patient once the patient has decided.
+COMPANIONS = (Kind.INTERPRETER, Kind.WITNESS)
 
 
 @dataclass
@@ -68,6 +79,79 @@ def journey_get(*, session: ConsentSession) -> Journey:
 def patient_link_session(*, link_id: int) -> PatientLink | None:
     return (
         PatientLink.objects.select_related("session__procedure_version").filter(pk=link_id).first()
+    )
+
+
+def consent_session_reread(*, session: ConsentSession) -> ConsentSession:
+    """The session as stored now (another request may have moved it on)."""
+    return ConsentSession.objects.select_related("procedure_version").get(pk=session.pk)
+
+
+def section_views_exist(*, session: ConsentSession) -> bool:
+    """Whether the patient has left any section page yet (the start page comes first)."""
+    return SectionView.objects.filter(session=session).exists()
+
+
+def section_risks_list(*, section: Section) -> list[Risk]:
+    """The risks of the section's procedure version, in their order."""
+    return list(Risk.objects.filter(version_id=section.version_id))
+
+
+def patient_questions_list(*, session: ConsentSession) -> list[PatientQuestion]:
+    """The questions the patient wrote for the physician, oldest first."""
+    return list(PatientQuestion.objects.filter(session=session))
+
+
+def consent_record_or_none(*, session: ConsentSession) -> ConsentRecord | None:
+    """The session's finalized record, for the patient's copy; None before finalization."""
+    if not lifecycle.can(session, Action.RECORD_COPY):
+        return None
+    return ConsentRecord.objects.filter(session=session).first()
+
+
+def session_signed_by(*, session: ConsentSession, kind: str) -> bool:
+    return Signature.objects.filter(session=session, kind=kind).exists()
+
+
+@dataclass(frozen=True)
+class PatientDecision:
+    """The signatures of a session by kind, and its record once finalized: the decision pages."""
+
+    session: ConsentSession
+    signatures: dict[str, Signature]
+    record: ConsentRecord | None
+
+    @property
+    def decision(self) -> Signature | None:
+        """The patient's consent or informed refusal, once made."""
+        return self.signatures.get(Kind.PATIENT_CONSENT) or self.signatures.get(
+            Kind.PATIENT_REFUSAL
+        )
+
+    @property
+    def consented(self) -> bool:
+        return Kind.PATIENT_CONSENT in self.signatures
+
+    @property
+    def attestation(self) -> Signature | None:
+        return self.signatures.get(Kind.ATTESTATION)
+
+    @property
+    def companions(self) -> list[Signature]:
+        return [self.signatures[kind] for kind in COMPANIONS if kind in self.signatures]
+
+    @property
+    def open_roles(self) -> list[str]:
+        """The companions who can still sign: only between the decision and finalization."""
+        if not lifecycle.can(self.session, Action.COMPANION_SIGN):
+            return []
+        return [kind for kind in COMPANIONS if kind not in self.signatures]
+
+
+def patient_decision_get(*, session: ConsentSession) -> PatientDecision:
+    signatures = {s.kind: s for s in Signature.objects.filter(session=session)}
+    return PatientDecision(
+        session=session, signatures=signatures, record=consent_record_or_none(session=session)
     )
 
 

@@ -1,15 +1,36 @@
-"""Who may open which staff page: one decorator per workspace, so every view says it once."""
+"""Who may open which page: one decorator per kind of visitor, so every view says it once.
+
+- `patient_entry`: the patient's pages before identification (each checks the link itself);
+- `patient_required`: a browser that opened a usable link and confirmed the date of birth;
+  the view gets the consent session as its second argument.
+- `staff_required(permission)`: a logged-in user with that permission (strangers go to the
+  log-in page, users without it get 403); `sessions_view_required`,
+  `sessions_change_required`, `sessions_create_required` and `auditor_required` name the ones
+  in use. Whether a given session is visible to the user is `visible_session_or_404`.
+
+Every page behind these decorators is never cached: they show health data.
+"""
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 
-View = Callable[..., HttpResponse]
+from consent.models import ConsentSession, PatientLink
+from consent.selectors.dashboard import session_visible_or_none
+from consent.selectors.journey import patient_link_session
+from consent.services import links
+
+View = Callable[..., HttpResponseBase]
 
 
 class StaffRequest(HttpRequest):
@@ -18,21 +39,94 @@ class StaffRequest(HttpRequest):
     user: User
 
 
+class PatientRequest(HttpRequest):
+    """A request that passed `patient_required`: it carries the patient's consent session."""
+
+    consent_session: ConsentSession
+
+
+# The browser session's keys: the link it opened, and the link whose date of birth it confirmed.
+SESSION_LINK = "patient_link"
+SESSION_IDENTIFIED = "patient_identified"
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+
+VIEW_PERMISSION = "consent.view_consentsession"
+CHANGE_PERMISSION = "consent.change_consentsession"
+CREATE_PERMISSION = "consent.add_consentsession"
 # The auditor role reads everything and changes nothing (consent/roles.py); superusers too.
 AUDIT_PERMISSION = "consent.view_auditevent"
 
 
-def auditor_required(view: View) -> View:
-    """Logged-in users holding the auditor's permission; others get 403, strangers the log-in.
+def link_unusable(request: HttpRequest) -> HttpResponse:
+    """One plain page for every link that cannot be used: it says nothing about anyone."""
+    return TemplateResponse(
+        request, "consent/patient/link_unusable.html", status=404, headers=NO_REFERRER
+    )
 
-    Pages are never cached: they show health data.
-    """
+
+def current_link(request: HttpRequest) -> PatientLink | None:
+    """The link this browser opened, read afresh, if it may still be used."""
+    link_id = request.session.get(SESSION_LINK)
+    if not isinstance(link_id, int):
+        return None
+    link = patient_link_session(link_id=link_id)
+    return link if links.patient_link_usable(link) else None
+
+
+def patient_required(view: View) -> View:
+    """Let in only a browser that opened a usable link and confirmed the date of birth."""
 
     @wraps(view)
     @never_cache
-    @login_required
-    @permission_required(AUDIT_PERMISSION, raise_exception=True)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return view(request, *args, **kwargs)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        link = current_link(request)
+        if link is None:
+            request.session.pop(SESSION_LINK, None)
+            request.session.pop(SESSION_IDENTIFIED, None)
+            return link_unusable(request)
+        if request.session.get(SESSION_IDENTIFIED) != link.pk:
+            return redirect("patient:identity")
+        # For the context processor that gives every patient page its flags.
+        request.consent_session = link.session  # type: ignore[attr-defined]
+        with translation.override(link.session.language):
+            return view(request, link.session, *args, **kwargs)
 
-    return wrapped
+    return wrapper
+
+
+def patient_entry(view: View) -> View:
+    """The pages before the patient is identified (the link, the date of birth, leaving).
+
+    Open to anyone: each checks the link itself. Never cached, like every patient page.
+    """
+    return never_cache(view)
+
+
+def staff_required(permission: str) -> Callable[[View], View]:
+    """Logged-in users holding `permission`; others get 403, strangers the log-in page."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        @never_cache
+        @login_required
+        @permission_required(permission, raise_exception=True)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+sessions_view_required = staff_required(VIEW_PERMISSION)
+sessions_change_required = staff_required(CHANGE_PERMISSION)
+sessions_create_required = staff_required(CREATE_PERMISSION)
+auditor_required = staff_required(AUDIT_PERMISSION)
+
+
+def visible_session_or_404(request: StaffRequest, public_id: UUID | str) -> ConsentSession:
+    """The session if this user may see it; 404 otherwise, so nothing tells whether it exists."""
+    session = session_visible_or_none(user=request.user, public_id=public_id)
+    if session is None:
+        raise Http404
+    return session

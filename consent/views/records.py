@@ -1,7 +1,6 @@
 """Serving a finalized record's stored PDF, to staff or to the patient, byte for byte."""
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from django.http import FileResponse, HttpRequest
 
 from consent.audit.events import Origin
@@ -10,7 +9,7 @@ from consent.services import signatures
 
 
 def record_download_response(
-    request: HttpRequest, record: ConsentRecord, *, role: str, actor: Any = None
+    request: HttpRequest, record: ConsentRecord, *, role: str, actor: User | None = None
 ) -> FileResponse:
     """Record the download, then send the stored file (never rendered again)."""
     signatures.record_downloaded(record=record, role=role, origin=Origin.of(request), actor=actor)

@@ -1,10 +1,10 @@
 """The patient's pages. No account: a link's token is exchanged for this browser's session.
 
-Views only speak HTTP: services change data, selectors read it, templates show it.
+Views only speak HTTP: services change data, selectors read it, templates show it, and the
+state machine (consent.lifecycle) says which page the patient's place is.
 """
 
-from collections.abc import Callable
-from functools import wraps
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -16,69 +16,40 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import services
+from consent import lifecycle, services
 from consent.audit.events import Origin
 from consent.forms.patient import AnswerForm, BirthDateForm, PatientQuestionForm
-from consent.models import ConsentRecord, ConsentSession, PatientLink, Risk, Section, Signature
+from consent.lifecycle import Action
+from consent.models import ConsentSession, PatientLink, Section
 from consent.record.icon_array import highlighted_count, icon_array_description, icon_array_svg
 from consent.rules import Outcome, QuestionProgress
-from consent.selectors.journey import Journey, journey_get, patient_link_session
+from consent.selectors.journey import (
+    Journey,
+    journey_get,
+    patient_decision_get,
+    patient_questions_list,
+    section_risks_list,
+    section_views_exist,
+)
 from consent.services import journey as journey_services
 from consent.services import links
+from consent.views.access import (
+    NO_REFERRER,
+    SESSION_IDENTIFIED,
+    SESSION_LINK,
+    current_link,
+    link_unusable,
+    patient_entry,
+    patient_required,
+)
 
-SESSION_LINK = "patient_link"
-SESSION_IDENTIFIED = "patient_identified"
 SESSION_SHOWN = "patient_section_shown"
-Status = ConsentSession.Status
-
-View = Callable[..., HttpResponse]
-# Once the physician has attested, the patient's place is the decision page (views/decision.py).
-DECISION_STATUSES = (Status.ATTESTED, Status.SIGNED, Status.DECLINED, Status.FINALIZED)
-
-
-NO_REFERRER = {"Referrer-Policy": "no-referrer"}
-
-
-def link_unusable(request: HttpRequest) -> HttpResponse:
-    """One plain page for every link that cannot be used: it says nothing about anyone."""
-    return TemplateResponse(
-        request, "consent/patient/link_unusable.html", status=404, headers=NO_REFERRER
-    )
-
-
-def _current_link(request: HttpRequest) -> PatientLink | None:
-    link_id = request.session.get(SESSION_LINK)
-    if not isinstance(link_id, int):
-        return None
-    link = patient_link_session(link_id=link_id)
-    return link if links.patient_link_usable(link) else None
-
-
-def patient_required(view: View) -> View:
-    """Let in only a browser that opened a usable link and confirmed the date of birth."""
-
-    @wraps(view)
-    @never_cache
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        link = _current_link(request)
-        if link is None:
-            request.session.pop(SESSION_LINK, None)
-            request.session.pop(SESSION_IDENTIFIED, None)
-            return link_unusable(request)
-        if request.session.get(SESSION_IDENTIFIED) != link.pk:
-            return redirect("patient:identity")
-        request.consent_session = link.session  # type: ignore[attr-defined]
-        with translation.override(link.session.language):
-            return view(request, link.session, *args, **kwargs)
-
-    return wrapper
 
 
 @require_GET
-@never_cache
+@patient_entry
 def link_open(request: HttpRequest, token: str) -> HttpResponse:
     """Exchange the link's token for a session cookie, then leave the token-bearing URL."""
     link = links.patient_link_open(token=token, origin=Origin.of(request))
@@ -94,32 +65,23 @@ def link_open(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@never_cache
+@patient_entry
 def identity(request: HttpRequest) -> HttpResponse:
-    link = _current_link(request)
+    """The date of birth, before anything about the patient is shown."""
+    link = current_link(request)
     if link is None:
         return link_unusable(request)
     if request.session.get(SESSION_IDENTIFIED) == link.pk:
         return redirect("patient:resume")
     form = BirthDateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if links.patient_identity_confirm(
-            link=link, birth_date=form.cleaned_data["birth_date"], origin=Origin.of(request)
-        ):
-            request.session.cycle_key()
-            request.session[SESSION_IDENTIFIED] = link.pk
+        if _identity_confirm(request, link, form.cleaned_data["birth_date"]):
             return redirect("patient:resume")
-        link.refresh_from_db()
-        if not links.patient_link_usable(link):
+        # Read again: the wrong try was counted and may have locked the link.
+        link = current_link(request)
+        if link is None:
             return link_unusable(request)
-        form.add_error(
-            None,
-            _(
-                "That date of birth does not match our records. You have %(left)d more "
-                "tries before this link is locked."
-            )
-            % {"left": links.failed_tries_left(link)},
-        )
+        _identity_refused(form, link)
     with translation.override(link.session.language):
         return TemplateResponse(
             request,
@@ -128,20 +90,43 @@ def identity(request: HttpRequest) -> HttpResponse:
         )
 
 
+def _identity_confirm(request: HttpRequest, link: PatientLink, birth_date: date) -> bool:
+    """Check the date of birth; when it matches, this browser is the patient's from now on."""
+    if not links.patient_identity_confirm(
+        link=link, birth_date=birth_date, origin=Origin.of(request)
+    ):
+        return False
+    # A new session key for the identified patient (no session fixation).
+    request.session.cycle_key()
+    request.session[SESSION_IDENTIFIED] = link.pk
+    return True
+
+
+def _identity_refused(form: BirthDateForm, link: PatientLink) -> None:
+    form.add_error(
+        None,
+        _(
+            "That date of birth does not match our records. You have %(left)d more "
+            "tries before this link is locked."
+        )
+        % {"left": links.failed_tries_left(link)},
+    )
+
+
 @require_GET
 @patient_required
 def resume(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     """Send the patient back to where they were."""
-    if session.status in DECISION_STATUSES:
+    # Once the physician has attested, the patient's place is the decision page.
+    if lifecycle.can(session, Action.DECISION_VIEW):
         return redirect("patient:decision")
-    journey = journey_get(session=session)
-    if session.status != Status.REVIEWING:
+    if not lifecycle.can(session, Action.ANSWER):
         return redirect("patient:summary")
     if not session.sections_done:
-        if session.current_section == 1 and not session.section_views.exists():
+        if session.current_section == 1 and not section_views_exist(session=session):
             return redirect("patient:start")
         return redirect("patient:section", number=session.current_section)
-    current = journey.current_question
+    current = journey_get(session=session).current_question
     if current is None:
         return redirect("patient:summary")
     if current.outcome == Outcome.RETEACH:
@@ -161,24 +146,18 @@ def start(request: HttpRequest, session: ConsentSession) -> HttpResponse:
 
 
 def _risk_pictures(section: Section) -> list[dict[str, Any]]:
+    """Each risk of a risks section with its icon array (none for a risk without a figure)."""
     if section.kind != "risks":
         return []
     pictures = []
-    for risk in Risk.objects.filter(version_id=section.version_id):
+    for risk in section_risks_list(section=section):
         description = icon_array_description(risk.max_per_100, risk.frequency_text)
-        pictures.append(
-            {
-                "risk": risk,
-                "description": description,
-                "svg": (
-                    icon_array_svg(
-                        highlighted_count(risk.max_per_100), f"risk-{risk.key}", description
-                    )
-                    if risk.max_per_100 is not None
-                    else None
-                ),
-            }
+        svg = (
+            icon_array_svg(highlighted_count(risk.max_per_100), f"risk-{risk.key}", description)
+            if risk.max_per_100 is not None
+            else None
         )
+        pictures.append({"risk": risk, "description": description, "svg": svg})
     return pictures
 
 
@@ -206,15 +185,19 @@ def section(request: HttpRequest, session: ConsentSession, number: int) -> HttpR
     )
 
 
+def _seconds_on_section(request: HttpRequest, number: int) -> int | None:
+    """How long this section was shown, if this browser showed it last."""
+    seen = request.session.pop(SESSION_SHOWN, None)
+    if not (isinstance(seen, dict) and seen.get("number") == number):
+        return None
+    started = parse_datetime(str(seen.get("at", "")))
+    return None if started is None else int((timezone.now() - started).total_seconds())
+
+
 def _section_leave(
     request: HttpRequest, session: ConsentSession, journey: Journey, shown: Section, number: int
 ) -> HttpResponse:
-    seen = request.session.pop(SESSION_SHOWN, None)
-    seconds = None
-    if isinstance(seen, dict) and seen.get("number") == number:
-        started = parse_datetime(str(seen.get("at", "")))
-        if started is not None:
-            seconds = int((timezone.now() - started).total_seconds())
+    seconds = _seconds_on_section(request, number)
     direction = request.POST.get("go")
     finished = direction == "next" and number == journey.section_count
     go_to = max(1, number - 1) if direction == "back" else min(number + 1, journey.section_count)
@@ -243,12 +226,7 @@ def _question_page(
     return TemplateResponse(
         request,
         "consent/patient/question.html",
-        {
-            "session": session,
-            "journey": journey,
-            "progress": progress,
-            "form": form,
-        },
+        {"session": session, "journey": journey, "progress": progress, "form": form},
         status=400 if form.is_bound else 200,
     )
 
@@ -260,23 +238,11 @@ def question(request: HttpRequest, session: ConsentSession, number: int) -> Http
     progress = journey.question(number)
     if progress is None or not session.sections_done:
         return redirect("patient:resume")
-    current = journey.current_question
     if request.method == "GET":
-        if progress.done or session.answers_locked:
-            return redirect("patient:result", number=number)
-        if current is not None and current.number < number:
-            return redirect("patient:resume")
-        form = AnswerForm(question=progress.question, initial={"round": progress.next_round})
-        return _question_page(request, session, journey, progress, form)
-
+        return _question_show(request, session, journey, progress)
     form = AnswerForm(request.POST, question=progress.question)
     if not form.is_valid():
-        if session.answers_locked:
-            messages.info(request, journey_services.ERROR_ANSWERS_LOCKED)
-            return redirect("patient:summary")
-        if "round" in form.errors:
-            return redirect("patient:resume")
-        return _question_page(request, session, journey, progress, form)
+        return _question_invalid(request, session, journey, progress, form)
     try:
         result = journey_services.answer_submit(
             session=session,
@@ -293,6 +259,35 @@ def question(request: HttpRequest, session: ConsentSession, number: int) -> Http
     return redirect("patient:result", number=number)
 
 
+def _question_show(
+    request: HttpRequest, session: ConsentSession, journey: Journey, progress: QuestionProgress
+) -> HttpResponse:
+    """The question, unless it is settled or an earlier one comes first."""
+    if progress.done or not lifecycle.can(session, Action.ANSWER):
+        return redirect("patient:result", number=progress.number)
+    current = journey.current_question
+    if current is not None and current.number < progress.number:
+        return redirect("patient:resume")
+    form = AnswerForm(question=progress.question, initial={"round": progress.next_round})
+    return _question_page(request, session, journey, progress, form)
+
+
+def _question_invalid(
+    request: HttpRequest,
+    session: ConsentSession,
+    journey: Journey,
+    progress: QuestionProgress,
+    form: AnswerForm,
+) -> HttpResponse:
+    """A posted answer the form refused: the page again, or the patient's place if it moved."""
+    if not lifecycle.can(session, Action.ANSWER):
+        messages.info(request, journey_services.ERROR_ANSWERS_LOCKED)
+        return redirect("patient:summary")
+    if "round" in form.errors:
+        return redirect("patient:resume")
+    return _question_page(request, session, journey, progress, form)
+
+
 @require_GET
 @patient_required
 def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpResponse:
@@ -302,6 +297,7 @@ def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpRe
     if progress is None or progress.last is None:
         return redirect("patient:resume")
     reteach_section = progress.question.section
+    reteach = progress.outcome == Outcome.RETEACH
     return TemplateResponse(
         request,
         "consent/patient/result.html",
@@ -311,9 +307,7 @@ def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpRe
             "progress": progress,
             "outcome": progress.outcome.value,
             "reteach_section": reteach_section,
-            "risk_pictures": (
-                _risk_pictures(reteach_section) if progress.outcome == Outcome.RETEACH else []
-            ),
+            "risk_pictures": _risk_pictures(reteach_section) if reteach else [],
             "next_number": number + 1 if number < journey.question_count else None,
         },
     )
@@ -336,30 +330,40 @@ def ask(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     return_to = _safe_return_path(request, request.POST.get("next") or request.GET.get("next"))
     form = PatientQuestionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            _question, created = journey_services.patient_question_ask(
-                session=session,
-                text=form.cleaned_data["text"],
-                asked_from=return_to,
-                form_id=form.cleaned_data["form_id"],
-                origin=Origin.of(request),
-            )
-        except services.ServiceError as error:
-            messages.warning(request, str(error))
-        else:
-            messages.success(
-                request,
-                _("Your question was sent. Your doctor will answer it when you meet.")
-                if created
-                else _("That question was already sent."),
-            )
+        _ask_send(request, session, form, return_to)
         return HttpResponseRedirect(return_to)
-    asked = session.patient_questions.all()
     return TemplateResponse(
         request,
         "consent/patient/ask.html",
-        {"session": session, "form": form, "return_to": return_to, "asked": asked},
+        {
+            "session": session,
+            "form": form,
+            "return_to": return_to,
+            "asked": patient_questions_list(session=session),
+        },
         status=400 if form.is_bound else 200,
+    )
+
+
+def _ask_send(
+    request: HttpRequest, session: ConsentSession, form: PatientQuestionForm, return_to: str
+) -> None:
+    try:
+        _question, created = journey_services.patient_question_ask(
+            session=session,
+            text=form.cleaned_data["text"],
+            asked_from=return_to,
+            form_id=form.cleaned_data["form_id"],
+            origin=Origin.of(request),
+        )
+    except services.ServiceError as error:
+        messages.warning(request, str(error))
+        return
+    messages.success(
+        request,
+        _("Your question was sent. Your doctor will answer it when you meet.")
+        if created
+        else _("That question was already sent."),
     )
 
 
@@ -367,7 +371,7 @@ def ask(request: HttpRequest, session: ConsentSession) -> HttpResponse:
 @patient_required
 def summary(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     journey = journey_get(session=session)
-    if session.status == Status.REVIEWING and not journey.all_answered:
+    if lifecycle.can(session, Action.ANSWER) and not journey.all_answered:
         return redirect("patient:resume")
     return TemplateResponse(
         request,
@@ -380,7 +384,7 @@ def summary(request: HttpRequest, session: ConsentSession) -> HttpResponse:
             ),
             "to_discuss": journey.with_outcome(Outcome.FLAGGED),
             "own_words": journey.with_outcome(Outcome.ANSWERED),
-            "asked": session.patient_questions.all(),
+            "asked": patient_questions_list(session=session),
             **_summary_decision(session),
         },
     )
@@ -389,20 +393,18 @@ def summary(request: HttpRequest, session: ConsentSession) -> HttpResponse:
 def _summary_decision(session: ConsentSession) -> dict[str, Any]:
     """Once the physician has attested: whether the decision is open, the patient's decision,
     and whether their copy of the finalized record can be downloaded."""
-    if session.status not in DECISION_STATUSES:
+    if not lifecycle.can(session, Action.DECISION_VIEW):
         return {}
+    decision = patient_decision_get(session=session)
     return {
-        "decision_open": session.status == Status.ATTESTED,
-        "decision": session.signatures.filter(
-            kind__in=(Signature.Kind.PATIENT_CONSENT, Signature.Kind.PATIENT_REFUSAL)
-        ).first(),
-        "record_ready": session.status == Status.FINALIZED
-        and ConsentRecord.objects.filter(session=session).exists(),
+        "decision_open": lifecycle.can(session, Action.CONSENT),
+        "decision": decision.decision,
+        "record_ready": decision.record is not None,
     }
 
 
 @require_POST
-@never_cache
+@patient_entry
 def leave(request: HttpRequest) -> HttpResponse:
     """End this browser's patient session (a shared tablet is handed back)."""
     request.session.flush()

@@ -1,50 +1,45 @@
 """Staff pages: the dashboard of consent sessions, creating one, and its patient links.
 
-The review, attestation and signing views are in consent/views/physician.py.
+The review, attestation and signing views are in consent/views/staff/review.py.
 """
+
+from uuid import UUID
 
 import segno
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Page, Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.cache import never_cache
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import services
+from consent import lifecycle, services
 from consent.audit.events import Origin, staff_access_record
 from consent.forms.staff import CancelForm, ConsentSessionForm, DashboardFilterForm
+from consent.lifecycle import Action, Turn
 from consent.models import ConsentSession
-from consent.selectors.dashboard import consent_sessions_dashboard, consent_sessions_visible
-from consent.selectors.journey import journey_get
+from consent.selectors.dashboard import consent_sessions_dashboard, session_links_recent
+from consent.selectors.journey import journey_get, patient_questions_list
 from consent.services import links, sessions
+from consent.views.access import (
+    StaffRequest,
+    sessions_change_required,
+    sessions_create_required,
+    sessions_view_required,
+    visible_session_or_404,
+)
 
 SESSION_NEW_TOKEN = "staff_new_patient_link"  # noqa: S105 (a session key, not a secret)
 SESSIONS_PER_PAGE = 50
-Status = ConsentSession.Status
-# What the services accept: links for open sessions, cancelling until the patient has decided.
-CLOSED = (Status.CANCELLED, Status.EXPIRED, Status.FINALIZED)
-CANCELLABLE = (Status.CREATED, Status.REVIEWING, Status.READY_FOR_DISCUSSION)
-
-
-def visible_session_or_404(request: HttpRequest, public_id: str) -> ConsentSession:
-    """The session if this user may see it; 404 otherwise, so nothing tells whether it exists."""
-    session = consent_sessions_visible(user=request.user).filter(public_id=public_id).first()
-    if session is None:
-        raise Http404
-    return session
 
 
 @require_GET
-@never_cache
-@login_required
-@permission_required("consent.view_consentsession", raise_exception=True)
-def session_list(request: HttpRequest) -> HttpResponse:
+@sessions_view_required
+def session_list(request: StaffRequest) -> HttpResponse:
     """The dashboard: the user's sessions with progress, first-try score and what is open."""
     form = DashboardFilterForm(request.GET)
     status = form.cleaned_data["status"] if form.is_valid() else ""
@@ -62,11 +57,17 @@ def session_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "sessions": page.object_list,
+            "rows": _with_turns(page),
             "filter_form": form,
             "status": status,
             "show_physician": request.user.has_perm("consent.view_all_sessions"),
         },
     )
+
+
+def _with_turns(page: Page) -> list[tuple[ConsentSession, Turn]]:
+    """Each session with whose move it is, which its badge shows."""
+    return [(session, lifecycle.turn(session)) for session in page.object_list]
 
 
 def qr_code_svg(url: str) -> SafeString:
@@ -85,10 +86,8 @@ def qr_code_svg(url: str) -> SafeString:
 
 
 @require_http_methods(["GET", "POST"])
-@never_cache
-@login_required
-@permission_required("consent.add_consentsession", raise_exception=True)
-def session_create(request: HttpRequest) -> HttpResponse:
+@sessions_create_required
+def session_create(request: StaffRequest) -> HttpResponse:
     form = ConsentSessionForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         session = sessions.consent_session_create(
@@ -98,7 +97,7 @@ def session_create(request: HttpRequest) -> HttpResponse:
             session=session, issued_by=request.user, origin=Origin.of(request)
         )
         request.session[SESSION_NEW_TOKEN] = token
-        messages.success(request, "Consent session created. Give the patient the link below.")
+        messages.success(request, _("Consent session created. Give the patient the link below."))
         return redirect("staff:session_detail", public_id=session.public_id)
     return TemplateResponse(
         request,
@@ -109,10 +108,8 @@ def session_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@never_cache
-@login_required
-@permission_required("consent.view_consentsession", raise_exception=True)
-def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_view_required
+def session_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
     staff_access_record(
         user=request.user,
@@ -122,13 +119,7 @@ def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         session=session,
         payload={"page": "detail"},
     )
-    can_change = request.user.has_perm("consent.change_consentsession")
-    token = request.session.pop(SESSION_NEW_TOKEN, None)
-    patient_url = (
-        request.build_absolute_uri(reverse("patient:link", kwargs={"token": token}))
-        if token
-        else None
-    )
+    patient_url = _new_patient_url(request)
     return TemplateResponse(
         request,
         "consent/staff/session_detail.html",
@@ -137,20 +128,32 @@ def session_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "journey": journey_get(session=session),
             "patient_url": patient_url,
             "patient_qr": qr_code_svg(patient_url) if patient_url else None,
-            "links": session.links.all()[:10],
-            "patient_questions": session.patient_questions.all(),
+            "links": session_links_recent(session=session),
+            "patient_questions": patient_questions_list(session=session),
             "cancel_form": CancelForm(),
-            "can_change": can_change,
-            "can_link": can_change and session.status not in CLOSED,
-            "can_cancel": can_change and session.status in CANCELLABLE,
+            **_session_flags(request, session),
         },
     )
 
 
+def _new_patient_url(request: StaffRequest) -> str | None:
+    """The link made by the last request, shown once: only its hash is stored."""
+    token = request.session.pop(SESSION_NEW_TOKEN, None)
+    if not token:
+        return None
+    return request.build_absolute_uri(reverse("patient:link", kwargs={"token": token}))
+
+
+def _session_flags(request: StaffRequest, session: ConsentSession) -> dict[str, bool]:
+    """What the page offers: the state machine's answer, for users who may change sessions."""
+    can_change = request.user.has_perm("consent.change_consentsession")
+    allowed = lifecycle.flags(session, Action.LINK_ISSUE, Action.CANCEL, Action.ATTEST)
+    return {"can_change": can_change, **{name: can_change and ok for name, ok in allowed.items()}}
+
+
 @require_POST
-@login_required
-@permission_required("consent.change_consentsession", raise_exception=True)
-def link_issue(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_change_required
+def link_issue(request: StaffRequest, public_id: UUID) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
     try:
         _link, token = links.patient_link_issue(
@@ -160,28 +163,26 @@ def link_issue(request: HttpRequest, public_id: str) -> HttpResponse:
         messages.error(request, str(error))
     else:
         request.session[SESSION_NEW_TOKEN] = token
-        messages.success(request, "A new patient link was made; earlier links no longer work.")
+        messages.success(request, _("A new patient link was made; earlier links no longer work."))
     return redirect("staff:session_detail", public_id=session.public_id)
 
 
 @require_POST
-@login_required
-@permission_required("consent.change_consentsession", raise_exception=True)
-def link_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_change_required
+def link_revoke(request: StaffRequest, public_id: UUID) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
     count = links.patient_link_revoke(
         session=session, revoked_by=request.user, origin=Origin.of(request)
     )
     messages.success(
-        request, "The patient link was revoked." if count else "There was no active link."
+        request, _("The patient link was revoked.") if count else _("There was no active link.")
     )
     return redirect("staff:session_detail", public_id=session.public_id)
 
 
 @require_POST
-@login_required
-@permission_required("consent.change_consentsession", raise_exception=True)
-def session_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_change_required
+def session_cancel(request: StaffRequest, public_id: UUID) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
     form = CancelForm(request.POST)
     if not form.is_valid():
@@ -197,5 +198,5 @@ def session_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     except services.ServiceError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "The consent session was cancelled.")
+        messages.success(request, _("The consent session was cancelled."))
     return redirect("staff:session_detail", public_id=session.public_id)

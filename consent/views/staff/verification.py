@@ -1,34 +1,36 @@
-"""The verification page: is this PDF the record we issued, unchanged? (consent/verify.py)
+"""The verification page: is this PDF the record we issued, unchanged?
+
+The checks are in consent/record/verification.py.
 
 Staff only. A record's verification URL (the QR code on its first page) checks the stored
 file; the upload form checks any file someone hands in. Whatever the file, the answer is a
 page with a verdict, never an error page. Each verification is written to the audit log.
 """
 
-from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from typing import Any
+
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consent.audit.events import Origin
 from consent.forms.staff import VerifyUploadForm
-from consent.models import ConsentRecord
 from consent.record.verification import Verification, verification_recorded, verify_bytes
 from consent.record.verification import verify_record as verify_stored_record
-from consent.selectors.dashboard import consent_sessions_visible
+from consent.selectors.dashboard import record_visible_or_none, session_visible_exists
+from consent.views.access import AUDIT_PERMISSION, StaffRequest, sessions_view_required
 
 TEMPLATE = "consent/staff/verify.html"
-VIEW_PERMISSION = "consent.view_consentsession"
 
 
-def _context(request: HttpRequest, verification: Verification | None, **extra) -> dict:
+def _context(
+    request: StaffRequest, verification: Verification | None, **extra: Any
+) -> dict[str, Any]:
     record = verification.record if verification is not None else None
-    visible = (
-        record is not None
-        and consent_sessions_visible(user=request.user).filter(pk=record.session_id).exists()
+    visible = record is not None and session_visible_exists(
+        user=request.user, session_id=record.session_id
     )
-    is_auditor = request.user.has_perm("consent.view_auditevent")
+    is_auditor = request.user.has_perm(AUDIT_PERMISSION)
     return {
         "verification": verification,
         "record_visible": visible,
@@ -42,24 +44,21 @@ def _context(request: HttpRequest, verification: Verification | None, **extra) -
 
 
 @require_http_methods(["GET", "POST"])
-@never_cache
-@login_required
-@permission_required(VIEW_PERMISSION, raise_exception=True)
-def verify_upload(request: HttpRequest) -> HttpResponse:
+@sessions_view_required
+def verify_upload(request: StaffRequest) -> HttpResponse:
     """Upload any file and see whether it is one of our records, unchanged."""
     verification = None
-    if request.method == "POST":
-        form = VerifyUploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            verification = verify_bytes(form.cleaned_data["file"].read())
-            verification_recorded(
-                verification=verification,
-                source="upload",
-                user=request.user,
-                origin=Origin.of(request),
-            )
-            form = VerifyUploadForm()
-    else:
+    form = VerifyUploadForm(request.POST, request.FILES) if request.method == "POST" else None
+    if form is not None and form.is_valid():
+        verification = verify_bytes(form.cleaned_data["file"].read())
+        verification_recorded(
+            verification=verification,
+            source="upload",
+            user=request.user,
+            origin=Origin.of(request),
+        )
+    # After a check the form is empty again; after a refused upload it shows what was wrong.
+    if form is None or verification is not None:
         form = VerifyUploadForm()
     status = 400 if request.method == "POST" and verification is None else 200
     return TemplateResponse(
@@ -68,19 +67,10 @@ def verify_upload(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@never_cache
-@login_required
-@permission_required(VIEW_PERMISSION, raise_exception=True)
-def record_verify(request: HttpRequest, record_id: str) -> HttpResponse:
+@sessions_view_required
+def record_verify(request: StaffRequest, record_id: str) -> HttpResponse:
     """Check a stored record: the page its QR code opens. Only for those who may see it."""
-    record = (
-        ConsentRecord.objects.select_related("session", "finalized_by")
-        .filter(
-            record_id=record_id,
-            session__in=consent_sessions_visible(user=request.user).values("pk"),
-        )
-        .first()
-    )
+    record = record_visible_or_none(user=request.user, record_id=record_id)
     if record is None:
         raise Http404
     verification = verify_stored_record(record)
