@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from consent import services
-from consent.forms.decision import MESSAGE_SIGNATURE_TOO_LARGE, MESSAGE_SIGNATURE_UNREADABLE
+from consent.forms.patient import MESSAGE_SIGNATURE_TOO_LARGE, MESSAGE_SIGNATURE_UNREADABLE
 from consent.models import AuditEvent, ConsentSession, Question, Signature
 from consent.services import review as review_services
 from consent.services import signatures as signature_services
