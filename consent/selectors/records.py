@@ -221,3 +221,15 @@ def records_csv_rows(sessions: QuerySet[ConsentSession]) -> Iterator[tuple[str, 
             _utc(session.finalized_at),
             record.pdf_sha256 if record else "",
         )
+
+
+# The audit log's verification page
+
+
+def audit_event_or_none(*, pk: int) -> AuditEvent | None:
+    """One audit event with its session (the one where the chain breaks)."""
+    return AuditEvent.objects.select_related("session").filter(pk=pk).first()
+
+
+def audit_events_count() -> int:
+    return AuditEvent.objects.count()
