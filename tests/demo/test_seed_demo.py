@@ -2,15 +2,19 @@
 
 import hashlib
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from consent import clock
 from consent.audit.chain import chain_verify
 from consent.models import (
     Addendum,
@@ -18,11 +22,15 @@ from consent.models import (
     AuditEvent,
     ConsentRecord,
     ConsentSession,
+    PatientLink,
     ProcedureVersion,
+    QuestionReview,
     SectionView,
     Signature,
 )
 from consent.record.seal import seal_signer
+from demo.clock import SimulatedClock
+from demo.seeding import SeedError, demo_history_seed
 from tests.factories import FAKE_PDF
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +174,49 @@ def test_a_missing_signing_key_is_created_where_the_settings_say(settings, tmp_p
     output = seed(sessions=2)
     assert settings.SIGNING_P12_PATH.is_file()
     assert "creating a development key" in output
+
+
+def test_the_history_is_told_on_the_simulated_clock_it_is_given(fake_pdf_renderer):
+    """Every time written comes from the clock passed in: the services' own stamps, the audit
+    log's, and the fields Django stamps as it saves a row."""
+    end = timezone.now() - timedelta(days=40)
+    start = end - timedelta(days=365)
+
+    report = demo_history_seed(
+        sessions=10, seed=5, clock=SimulatedClock(start=start), days=365, end=end
+    )
+
+    assert (report.window_start, report.window_end) == (start, end)
+    assert clock.installed() is None
+    times = list(AuditEvent.objects.order_by("seq").values_list("occurred_at", flat=True))
+    assert len(times) > 100
+    assert times == sorted(times)
+    # Spread over the simulated year, and none in the real now (which is 40 days later).
+    assert start <= times[0] and times[-1] <= end
+    assert (times[-1] - times[0]).days > 180
+    for session in ConsentSession.objects.all():
+        created = session.audit_events.get(action="session.created").occurred_at
+        assert session.created_at == created
+        assert session.links.order_by("pk").first().created_at == created
+    stamped = [
+        *Attempt.objects.values_list("created_at", flat=True),
+        *SectionView.objects.values_list("first_viewed_at", flat=True),
+        *SectionView.objects.values_list("last_viewed_at", flat=True),
+        *QuestionReview.objects.values_list("reviewed_at", flat=True),
+        *PatientLink.objects.values_list("created_at", flat=True),
+        *ProcedureVersion.objects.values_list("imported_at", flat=True),
+    ]
+    assert Attempt.objects.exists() and QuestionReview.objects.exists()
+    assert all(start <= moment <= end for moment in stamped)
+
+    # The audit log's times never go backwards: a clock set before its last event is refused.
+    with pytest.raises(SeedError, match="never go backwards"):
+        demo_history_seed(sessions=1, seed=5, clock=SimulatedClock(start=start), end=end)
+    assert AuditEvent.objects.count() == len(times)
+
+
+def test_seed_demo_refuses_a_database_without_debug_unless_forced():
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", sessions=1, stdout=io.StringIO())
+    assert not AuditEvent.objects.exists()
+    assert not get_user_model().objects.exists()
