@@ -34,6 +34,17 @@ def _test_settings(settings, tmp_path, _seal_key):
     settings.CSRF_COOKIE_SECURE = False
 
 
+@pytest.fixture
+def fake_pdf_renderer(monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """Finalize without rendering or sealing a PDF (2 to 5 s of CPU each): views and services
+    that are not given a renderer store FAKE_PDF instead. For tests whose subject is not the
+    PDF; returns the bytes stored."""
+    from tests.factories import FAKE_PDF, fake_pdf_render
+
+    monkeypatch.setattr("consent.record.pdf.record_pdf_render", fake_pdf_render)
+    return FAKE_PDF
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_history_triggers():
     """Let test teardown empty the database although history tables refuse DELETE/TRUNCATE.

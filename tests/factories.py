@@ -1,23 +1,33 @@
 """Small factory functions with keyword-only defaults (no factory framework)."""
 
+import uuid
 from datetime import date
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from consent.audit.events import Origin
 from consent.content.importing import pack_import
 from consent.content.packs import load_pack
-from consent.models import ConsentSession, ProcedureVersion
+from consent.models import ConsentRecord, ConsentSession, ProcedureVersion, Question
 from consent.roles import AUDITOR, PHYSICIAN, roles_ensure
+from consent.rules import Outcome
+from consent.selectors.journey import journey_get
 from consent.services.links import patient_link_issue
 from consent.services.sessions import consent_session_create
 
 MITRACLIP_PATH = settings.BASE_DIR / "content" / "mitraclip.en.toml"
 BIRTH_DATE = date(1948, 3, 27)
 PASSWORD = "correct-horse-battery"
+# Where the services are told a change came from, in tests that do not look at it.
+ORIGIN = Origin(ip="127.0.0.1", user_agent="tests")
+# The read-through story (`ready_session(read_through=True)`): the free-text answer, the
+# question the patient asks, and the section passed in two seconds.
+FREE_TEXT = "The clip holds the two flaps together so the valve leaks less. No open-heart surgery."
+PATIENT_QUESTION = "Can my daughter drive me home on the same day?"
+FAST_SECTION = 2
 
 
 def mitraclip_version() -> ProcedureVersion:
@@ -73,6 +83,13 @@ def birth_date_post(birth_date: date = BIRTH_DATE) -> dict[str, str]:
     }
 
 
+def logged_in(user: User) -> Client:
+    """A browser logged in as this staff user (no log-in page: the session is made directly)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def patient_client(session: ConsentSession, client: Client | None = None) -> Client:
     """A browser that opened the patient's link and confirmed the date of birth."""
     client = client or Client()
@@ -119,37 +136,148 @@ def submit(client: Client, number: int, data: dict[str, object], round_number: i
     return client.post(f"/patient/question/{number}/", {"round": round_number, **data})
 
 
-def _service_request():
+def right_value(question: Question) -> object:
+    """A right answer in the shape the services store (free text: FREE_TEXT)."""
+    if question.kind == Question.Kind.FREE_TEXT:
+        return FREE_TEXT
+    return question.correct
 
-    return Origin(ip="127.0.0.1", user_agent="factory")
+
+def wrong_value(question: Question) -> object:
+    """A wrong answer in the shape the services store (not for free text)."""
+    if question.kind == Question.Kind.TRUE_FALSE:
+        return not question.correct
+    wrong = next(i for i in range(len(question.choices)) if i not in question.correct)
+    return [wrong]
+
+
+def patient_reads_and_answers(session: ConsentSession, *, ask: bool = True) -> ConsentSession:
+    """The patient reads every section (FAST_SECTION in two seconds), asks PATIENT_QUESTION
+    unless `ask` is false, gets the first question wrong in every round (flagged), the second
+    right after one re-teach, and the rest right, with FREE_TEXT in their own words."""
+    from consent.services import journey as journey_services
+    from consent.services import links
+
+    link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
+    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=ORIGIN)
+    journey = journey_get(session=session)
+    for number, section in enumerate(journey.sections, start=1):
+        journey_services.section_leave(
+            session=session,
+            section=section,
+            seconds=2 if number == FAST_SECTION else 90,
+            go_to=min(number + 1, journey.section_count),
+            finished_reading=number == journey.section_count,
+            origin=ORIGIN,
+        )
+    if ask:
+        journey_services.patient_question_ask(
+            session=session,
+            text=PATIENT_QUESTION,
+            asked_from="/patient/section/3/",
+            form_id=uuid.uuid4(),
+            origin=ORIGIN,
+        )
+    for index, progress in enumerate(journey.progress):
+        question = progress.question
+        if index == 0:
+            answers = [wrong_value(question)] * (session.max_reteach + 1)
+        elif index == 1:
+            answers = [wrong_value(question), right_value(question)]
+        else:
+            answers = [right_value(question)]
+        for round_number, answer in enumerate(answers, start=1):
+            journey_services.answer_submit(
+                session=session,
+                question=question,
+                answer=answer,
+                round_number=round_number,
+                origin=ORIGIN,
+            )
+    session.refresh_from_db()
+    assert session.status == ConsentSession.Status.READY_FOR_DISCUSSION
+    return session
+
+
+def flagged_question(session: ConsentSession) -> Question:
+    return next(
+        p.question for p in journey_get(session=session).progress if p.outcome == Outcome.FLAGGED
+    )
+
+
+def free_text_question(session: ConsentSession) -> Question:
+    return session.procedure_version.questions.get(kind=Question.Kind.FREE_TEXT)
+
+
+def physician_reviews(session: ConsentSession) -> ConsentSession:
+    """The review of a read-through session: the patient's question answered, the flagged item
+    resolved, three key points of the own words ticked, the discussion with a witness."""
+    from consent.services import review as review_services
+
+    doctor = session.physician
+    for question in session.patient_questions.all():
+        review_services.patient_question_answer(
+            question=question, answer="Yes, if she stays with you tonight.", physician=doctor
+        )
+    review_services.question_review_save(
+        session=session,
+        question=flagged_question(session),
+        covered_key_points=[],
+        note="Explained with the drawing; the patient then said it back correctly.",
+        physician=doctor,
+    )
+    review_services.question_review_save(
+        session=session,
+        question=free_text_question(session),
+        covered_key_points=[0, 1, 2],
+        note="Did not mention why surgery is riskier for them; discussed.",
+        physician=doctor,
+    )
+    review_services.discussion_save(
+        session=session,
+        physician=doctor,
+        verbal_teachback=["purpose", "risks"],
+        verbal_teachback_notes="Explained the purpose and the main risks back.",
+        alternatives_discussed=["surgical-repair", "surgical-replacement"],
+        alternatives_notes="Prefers to avoid open-heart surgery.",
+        interpreter_name="",
+        interpreter_language="",
+        witness_name="Marie Témoin",
+    )
+    return session
 
 
 def ready_session(
-    *, wrong_key: str | None = None, patient_question: str = "", **session_kwargs
+    *,
+    wrong_key: str | None = None,
+    patient_question: str = "",
+    read_through: bool = False,
+    **session_kwargs,
 ) -> ConsentSession:
     """A session whose patient has answered everything (via the services, no HTTP).
 
     `wrong_key` names a question answered wrongly in every round, so it ends flagged.
+    `read_through` tells the whole story instead (`patient_reads_and_answers`: reading times,
+    a re-teach, PATIENT_QUESTION); `wrong_key` and `patient_question` then do not apply.
     Other keywords (doctor, patient_name, version, birth_date) go to `consent_session`.
     """
     from consent.services import journey as journey_services
     from consent.services import links
 
     session = consent_session(**session_kwargs)
-    request = _service_request()
+    if read_through:
+        return patient_reads_and_answers(session)
     link, _token = patient_link_issue(session=session, issued_by=session.physician)
-    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request)
+    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=ORIGIN)
     ConsentSession.objects.filter(pk=session.pk).update(sections_done=True)
     session.refresh_from_db()
     if patient_question:
-        import uuid
-
         journey_services.patient_question_ask(
             session=session,
             text=patient_question,
             asked_from="/patient/summary/",
             form_id=uuid.uuid4(),
-            origin=request,
+            origin=ORIGIN,
         )
     for question in session.procedure_version.questions.order_by("position"):
         rounds = session.max_reteach + 1 if question.key == wrong_key else 1
@@ -167,20 +295,20 @@ def ready_session(
                 question=question,
                 answer=answer,
                 round_number=round_number,
-                origin=request,
+                origin=ORIGIN,
             )
     session.refresh_from_db()
     return session
 
 
-def reviewed_session(**kwargs) -> ConsentSession:
+def reviewed_session(*, read_through: bool = False, **kwargs) -> ConsentSession:
     """A ready session whose review is complete: questions answered, free text assessed,
-    flagged items resolved, discussion recorded."""
-    from consent.rules import Outcome
-    from consent.selectors.journey import journey_get
+    flagged items resolved, discussion recorded (`physician_reviews` after a read-through)."""
     from consent.services import review as review_services
 
-    session = ready_session(**kwargs)
+    session = ready_session(read_through=read_through, **kwargs)
+    if read_through:
+        return physician_reviews(session)
     doctor = session.physician
     for asked in session.patient_questions.all():
         review_services.patient_question_answer(
@@ -231,8 +359,11 @@ def signature_png(width: int = 300, height: int = 100) -> bytes:
 FAKE_PDF = b"%PDF-1.7\n% a stand-in for the record's PDF in tests that do not look inside it\n"
 
 
-def decided_session(*, decline_reason: str | None = None, **kwargs) -> ConsentSession:
-    """An attested session the patient has consented to (or declined, given a reason)."""
+def decided_session(
+    *, decline_reason: str | None = None, drawn: bool = True, **kwargs
+) -> ConsentSession:
+    """An attested session the patient has consented to (or declined, given a reason), with a
+    drawn signature unless `drawn` is false (typed name only)."""
     from consent.services import signatures as signature_services
 
     session = attested_session(**kwargs)
@@ -242,7 +373,7 @@ def decided_session(*, decline_reason: str | None = None, **kwargs) -> ConsentSe
             session=session,
             confirmed_statements=len(signature_services.PATIENT_CONSENT_STATEMENTS),
             typed_name=name,
-            image=signature_png(),
+            image=signature_png() if drawn else None,
         )
     else:
         signature_services.patient_decline(
@@ -252,13 +383,26 @@ def decided_session(*, decline_reason: str | None = None, **kwargs) -> ConsentSe
     return session
 
 
-def finalized_record(*, real_pdf: bool = False, decline_reason: str | None = None, **kwargs):
+def fake_pdf_render(_session: ConsentSession, _record_id: str) -> bytes:
+    """Stand in for consent.record.pdf.record_pdf_render where the PDF is not under test."""
+    return FAKE_PDF
+
+
+def finalized_record(
+    *, real_pdf: bool = False, decline_reason: str | None = None, **kwargs
+) -> ConsentRecord:
     """A finalized consent record. Its PDF is FAKE_PDF unless `real_pdf` (rendered and sealed,
-    about a second: only where the PDF itself is under test)."""
+    2 to 5 s of CPU: only where the PDF itself is under test)."""
     from consent.services import signatures as signature_services
 
     session = decided_session(decline_reason=decline_reason, **kwargs)
-    extra = {} if real_pdf else {"render_pdf": lambda _session, _record_id: FAKE_PDF}
+    extra = {} if real_pdf else {"render_pdf": fake_pdf_render}
     return signature_services.session_finalize(
         session=session, physician=session.physician, password=PASSWORD, **extra
     )
+
+
+def finalized_session(**kwargs) -> ConsentSession:
+    """The session of a `finalized_record` (same keywords), as read back from the database."""
+    record = finalized_record(**kwargs)
+    return ConsentSession.objects.get(pk=record.session_id)

@@ -2,11 +2,13 @@
 
 One browser for the whole run, a fresh context (cookies, storage) for every test. Every page a
 test opens is watched: a Content-Security-Policy violation or an uncaught script error fails the
-test.
+test. A test's teardown waits for the live server's requests still running (a finalization
+can outlast the test that clicked it) before the database is emptied for the next test.
 """
 
 import os
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone as django_timezone
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from pytest_django.live_server_helper import LiveServer
 
 from consent.models import ConsentSession, Question
 from consent.views.patient import journey as patient_views
@@ -36,6 +39,100 @@ NO_CHROMIUM = "Debian package chromium is not installed; run make test as root"
 SCREENSHOT_DIR = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 # Playwright waits this long at most for a page or an element (auto-waiting, never a sleep).
 TIMEOUT_MS = 10_000
+# The outcome of a slow step (finalization renders and seals a PDF: 7 to 25 s on a loaded
+# 2-core machine) is awaited this long: `expect(...).to_be_visible(timeout=SLOW_STEP_MS)`.
+SLOW_STEP_MS = 120_000
+# How long a test's teardown waits for the live server's requests to finish before the
+# database is emptied; longer than any step a test may leave running.
+DRAIN_SECONDS = 180
+
+
+class RequestsInFlight:
+    """WSGI middleware around the live server's handler: counts requests not yet finished.
+
+    A request counts from the call until the server closes its response (Django closes the
+    request's database connection then), so a test's teardown can wait for zero before the
+    database is emptied: on SQLite the live server shares the test's connection, on PostgreSQL
+    a running transaction would hold its locks against the flush.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.running = 0
+        self._changed = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self._add(1)
+        try:
+            response = self.app(environ, start_response)
+        except BaseException:
+            self._add(-1)
+            raise
+        return _ClosingResponse(response, lambda: self._add(-1))
+
+    def _add(self, change: int) -> None:
+        with self._changed:
+            self.running += change
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request runs; False if some still did after `timeout` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.running == 0, timeout)
+
+
+class _ClosingResponse:
+    """A WSGI response that reports when the server has closed it."""
+
+    def __init__(self, response: Iterable[bytes], closed: Callable[[], None]) -> None:
+        self.response, self.closed = response, closed
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.response)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.response, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.closed()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server: LiveServer) -> LiveServer:
+    """pytest-django's live server, its handler wrapped in a RequestsInFlight counter."""
+    httpd = live_server.thread.httpd
+    if not isinstance(httpd.application, RequestsInFlight):
+        httpd.set_app(RequestsInFlight(httpd.application))
+    return live_server
+
+
+def requests_in_flight(server: LiveServer) -> RequestsInFlight:
+    application = server.thread.httpd.application
+    assert isinstance(application, RequestsInFlight)
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _live_server_requests_finish(request: pytest.FixtureRequest) -> Iterator[None]:
+    """End a live-server test only once the server has finished every request it started.
+
+    Set up after the test database (so torn down before it is emptied): a request still
+    rendering when the test ends would otherwise hold the database while the flush runs, and
+    the next test would fail in its setup for this test's slowness.
+    """
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    in_flight = requests_in_flight(request.getfixturevalue("live_server"))
+    yield
+    if not in_flight.wait_idle(DRAIN_SECONDS):
+        pytest.fail(
+            f"{in_flight.running} live-server request(s) still running {DRAIN_SECONDS} s after "
+            "the test ended"
+        )
 
 
 def _running_in_ci() -> bool:

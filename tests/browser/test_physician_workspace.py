@@ -10,12 +10,13 @@ from playwright.sync_api import Page, expect
 
 from consent.models import ConsentSession
 from consent.services import signatures as signature_services
-from tests.browser.steps import DESKTOP, PHONE
-from tests.factories import PASSWORD, auditor, consent_session, physician
-from tests.views.staff.test_review import (
-    FAKE_PDF,
+from tests.browser.steps import DESKTOP, PHONE, staff_log_in
+from tests.factories import (
     attested_session,
+    auditor,
+    consent_session,
     finalized_session,
+    physician,
     ready_session,
 )
 
@@ -29,14 +30,6 @@ WCAG_A_AND_AA = {
     "resultTypes": ["violations"],
 }
 AXE = Axe()
-
-
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(base_url + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Consent sessions")).to_be_visible()
 
 
 class Checker:
@@ -60,14 +53,13 @@ class Checker:
         self.page.set_viewport_size(DESKTOP)
 
 
-def test_physician_pages_pass_axe_at_desktop_and_phone_width(
-    live_server, new_context, screenshot, monkeypatch
-):
-    monkeypatch.setattr("consent.record.pdf.record_pdf_render", lambda _session, _id: FAKE_PDF)
+def test_physician_pages_pass_axe_at_desktop_and_phone_width(live_server, new_context, screenshot):
     doctor = physician(username="dr.martin")
-    ready = ready_session(doctor=doctor)
-    attested = attested_session(doctor=doctor, patient_name="Marc Attested")
-    finalized = finalized_session(doctor=doctor, patient_name="Lucie Finalized")
+    ready = ready_session(read_through=True, doctor=doctor)
+    attested = attested_session(read_through=True, doctor=doctor, patient_name="Marc Attested")
+    finalized = finalized_session(
+        read_through=True, drawn=False, doctor=doctor, patient_name="Lucie Finalized"
+    )
     waiting = consent_session(doctor=doctor, version=ready.procedure_version)
     ConsentSession.objects.filter(pk=waiting.pk).update(patient_name="Paul Waiting")
     signature_services.addendum_add(
@@ -80,7 +72,7 @@ def test_physician_pages_pass_axe_at_desktop_and_phone_width(
     page = new_context().new_page()
     check = Checker(page, screenshot)
     base = live_server.url
-    log_in(page, base, doctor.username)
+    staff_log_in(page, base, doctor.username)
     check("dashboard")
 
     page.get_by_label("Status").select_option("ready_for_discussion")
@@ -117,7 +109,7 @@ def test_physician_pages_pass_axe_at_desktop_and_phone_width(
     check("session-finalized")
 
     auditor_page = new_context().new_page()
-    log_in(auditor_page, base, auditor().username)
+    staff_log_in(auditor_page, base, auditor().username)
     Checker(auditor_page, screenshot)("auditor-dashboard")
     assert re.search(r"Lucie Finalized", auditor_page.content())
 

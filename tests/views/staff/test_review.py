@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
 from consent import services
-from consent.audit.events import Origin
 from consent.middleware import SESSION_LAST_ACTIVITY
 from consent.models import (
     AuditEvent,
@@ -23,36 +22,43 @@ from consent.models import (
     ConsentSession,
     Discussion,
     PatientQuestion,
-    Question,
     QuestionReview,
     Signature,
 )
 from consent.rules import Outcome
 from consent.selectors.journey import journey_get
+from consent.selectors.session import record_data_get
 from consent.services import journey as journey_services
 from consent.services import links
-from consent.services import review as review_services
 from consent.services import signatures as signature_services
 from consent.views.staff.sessions import qr_code_svg
 from tests.factories import (
     BIRTH_DATE,
+    FAKE_PDF,
+    FREE_TEXT,
+    ORIGIN,
     PASSWORD,
+    PATIENT_QUESTION,
+    attested_session,
     auditor,
     consent_session,
+    decided_session,
+    finalized_session,
+    flagged_question,
+    free_text_question,
+    logged_in,
     patient_client,
+    patient_reads_and_answers,
     physician,
+    physician_reviews,
+    ready_session,
+    reviewed_session,
+    wrong_value,
 )
 
 pytestmark = pytest.mark.django_db
 
 Status = ConsentSession.Status
-FAKE_PDF = b"%PDF-1.7\n% a stand-in for the record's PDF\n%%EOF\n"
-FREE_TEXT = "The clip holds the two flaps together so the valve leaks less. No open-heart surgery."
-PATIENT_QUESTION = "Can my daughter drive me home on the same day?"
-FAST_SECTION = 2  # the section the patient passes in two seconds
-
-
-# Getting a session to each state through the services, as the patient and physician would
 
 
 def changes_logged(session) -> int:
@@ -60,168 +66,7 @@ def changes_logged(session) -> int:
     return AuditEvent.objects.filter(session=session).exclude(action="session.viewed").count()
 
 
-def _request():
-    return Origin(ip="127.0.0.1", user_agent="tests")
-
-
-def right_value(question: Question):
-    if question.kind == Question.Kind.FREE_TEXT:
-        return FREE_TEXT
-    return question.correct
-
-
-def wrong_value(question: Question):
-    if question.kind == Question.Kind.TRUE_FALSE:
-        return not question.correct
-    wrong = next(i for i in range(len(question.choices)) if i not in question.correct)
-    return [wrong]
-
-
-def patient_reads_and_answers(session: ConsentSession, *, ask: bool = True) -> ConsentSession:
-    """The patient reads every section (one of them in two seconds), asks a question, gets the
-    first question wrong three times (flagged), the second right after one re-teach, and the
-    rest right, with an answer in their own words."""
-    request = _request()
-    link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
-    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request)
-    journey = journey_get(session=session)
-    for number, section in enumerate(journey.sections, start=1):
-        journey_services.section_leave(
-            session=session,
-            section=section,
-            seconds=2 if number == FAST_SECTION else 90,
-            go_to=min(number + 1, journey.section_count),
-            finished_reading=number == journey.section_count,
-            origin=request,
-        )
-    if ask:
-        journey_services.patient_question_ask(
-            session=session,
-            text=PATIENT_QUESTION,
-            asked_from="/patient/section/3/",
-            form_id=uuid.uuid4(),
-            origin=request,
-        )
-    for index, progress in enumerate(journey.progress):
-        question = progress.question
-        if index == 0:
-            answers = [wrong_value(question)] * (session.max_reteach + 1)
-        elif index == 1:
-            answers = [wrong_value(question), right_value(question)]
-        else:
-            answers = [right_value(question)]
-        for round_number, answer in enumerate(answers, start=1):
-            journey_services.answer_submit(
-                session=session,
-                question=question,
-                answer=answer,
-                round_number=round_number,
-                origin=request,
-            )
-    session.refresh_from_db()
-    assert session.status == Status.READY_FOR_DISCUSSION
-    return session
-
-
-def ready_session(*, doctor=None, patient_name: str = "Jeanne Testpatient") -> ConsentSession:
-    return patient_reads_and_answers(
-        consent_session(doctor=doctor or physician(username="dr.own"), patient_name=patient_name)
-    )
-
-
-def flagged_question(session: ConsentSession) -> Question:
-    return next(
-        p.question for p in journey_get(session=session).progress if p.outcome == Outcome.FLAGGED
-    )
-
-
-def free_text_question(session: ConsentSession) -> Question:
-    return session.procedure_version.questions.get(kind=Question.Kind.FREE_TEXT)
-
-
-def physician_reviews(session: ConsentSession) -> ConsentSession:
-    doctor = session.physician
-    for question in session.patient_questions.all():
-        review_services.patient_question_answer(
-            question=question, answer="Yes, if she stays with you tonight.", physician=doctor
-        )
-    review_services.question_review_save(
-        session=session,
-        question=flagged_question(session),
-        covered_key_points=[],
-        note="Explained with the drawing; the patient then said it back correctly.",
-        physician=doctor,
-    )
-    review_services.question_review_save(
-        session=session,
-        question=free_text_question(session),
-        covered_key_points=[0, 1, 2],
-        note="Did not mention why surgery is riskier for them; discussed.",
-        physician=doctor,
-    )
-    review_services.discussion_save(
-        session=session,
-        physician=doctor,
-        verbal_teachback=["purpose", "risks"],
-        verbal_teachback_notes="Explained the purpose and the main risks back.",
-        alternatives_discussed=["surgical-repair", "surgical-replacement"],
-        alternatives_notes="Prefers to avoid open-heart surgery.",
-        interpreter_name="",
-        interpreter_language="",
-        witness_name="Marie Témoin",
-    )
-    return session
-
-
-def attested_session(*, doctor=None, **kwargs) -> ConsentSession:
-    session = physician_reviews(ready_session(doctor=doctor, **kwargs))
-    signature_services.session_attest(
-        session=session, physician=session.physician, password=PASSWORD
-    )
-    session.refresh_from_db()
-    return session
-
-
-def signed_session(*, doctor=None, **kwargs) -> ConsentSession:
-    session = attested_session(doctor=doctor, **kwargs)
-    signature_services.patient_consent_sign(
-        session=session,
-        confirmed_statements=len(signature_services.PATIENT_CONSENT_STATEMENTS),
-        typed_name="Jeanne Testpatient",
-        image=None,
-    )
-    session.refresh_from_db()
-    return session
-
-
-def finalized_session(*, doctor=None, **kwargs) -> ConsentSession:
-    session = signed_session(doctor=doctor, **kwargs)
-    signature_services.session_finalize(
-        session=session,
-        physician=session.physician,
-        password=PASSWORD,
-        render_pdf=lambda _session, _record_id: FAKE_PDF,
-    )
-    session.refresh_from_db()
-    return session
-
-
-@pytest.fixture
-def fake_pdf(monkeypatch):
-    """A stand-in for the record's PDF: the views call session_finalize without render_pdf,
-    so it renders through consent.pdf.record_pdf_render (real in one test only: it is slow)."""
-    monkeypatch.setattr(
-        "consent.record.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF
-    )
-
-
 # Clients for each role
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def role_clients(session: ConsentSession, *, with_patient: bool = True) -> dict[str, Client]:
@@ -266,7 +111,7 @@ def assert_status(response, role: str, expected: dict[str, int]) -> None:
 
 
 def test_review_page_access_for_each_role():
-    session = ready_session()
+    session = ready_session(read_through=True)
     for role, client in role_clients(session).items():
         assert_status(client.get(url(session, "review/")), role, READ)
 
@@ -276,8 +121,8 @@ def test_unknown_session_review_is_404_like_another_physicians():
     assert client.get(url(ConsentSession(), "review/")).status_code == 404
 
 
-def test_record_pdf_access_for_each_role(fake_pdf):
-    session = signed_session()
+def test_record_pdf_access_for_each_role(fake_pdf_renderer):
+    session = decided_session(read_through=True, drawn=False)
     clients = role_clients(session)
     signature_services.session_finalize(
         session=session, physician=session.physician, password=PASSWORD
@@ -290,7 +135,7 @@ def test_record_pdf_access_for_each_role(fake_pdf):
 
 
 def test_record_pdf_is_404_before_finalization():
-    session = signed_session()
+    session = decided_session(read_through=True, drawn=False)
     assert logged_in(session.physician).get(url(session, "record.pdf")).status_code == 404
     assert logged_in(auditor()).get(url(session, "record.pdf")).status_code == 404
 
@@ -299,32 +144,32 @@ def _write_cases():
     """Each changing view with a session in the state where it applies and valid form data."""
     return {
         "patient_question_answer": (
-            ready_session,
+            lambda: ready_session(read_through=True),
             lambda s: url(s, f"patient-questions/{s.patient_questions.get().pk}/answer/"),
             lambda s: {f"pq{s.patient_questions.get().pk}-answer": "Yes."},
         ),
         "question_review": (
-            ready_session,
+            lambda: ready_session(read_through=True),
             lambda s: url(s, f"questions/{flagged_question(s).pk}/review/"),
             lambda s: {f"q{flagged_question(s).pk}-note": "Explained again."},
         ),
         "discussion": (
-            ready_session,
+            lambda: ready_session(read_through=True),
             lambda s: url(s, "discussion/"),
             lambda s: {"verbal_teachback": ["purpose"], "witness_name": "A Witness"},
         ),
         "attest": (
-            lambda: physician_reviews(ready_session()),
+            lambda: reviewed_session(read_through=True),
             lambda s: url(s, "attest/"),
             lambda s: {"attest-password": PASSWORD},
         ),
         "finalize": (
-            signed_session,
+            lambda: decided_session(read_through=True, drawn=False),
             lambda s: url(s, "finalize/"),
             lambda s: {"finalize-password": PASSWORD},
         ),
         "addendum": (
-            finalized_session,
+            lambda: finalized_session(read_through=True, drawn=False),
             lambda s: url(s, "addenda/"),
             lambda s: {"kind": "correction", "text": "The record number is MRN-124."},
         ),
@@ -332,7 +177,7 @@ def _write_cases():
 
 
 @pytest.mark.parametrize("action", list(_write_cases()))
-def test_changing_views_access_for_each_role(action, fake_pdf):
+def test_changing_views_access_for_each_role(action, fake_pdf_renderer):
     make, path, data = _write_cases()[action]
     session = make()
     clients = role_clients(session, with_patient=session.status != Status.FINALIZED)
@@ -347,14 +192,14 @@ def test_changing_views_access_for_each_role(action, fake_pdf):
 
 
 def test_changing_views_refuse_get():
-    session = ready_session()
+    session = ready_session(read_through=True)
     client = logged_in(session.physician)
     for suffix in ("discussion/", "attest/", "finalize/", "addenda/"):
         assert client.get(url(session, suffix)).status_code == 405, suffix
 
 
 def test_a_patient_link_never_opens_a_staff_page():
-    session = ready_session()
+    session = ready_session(read_through=True)
     patient = patient_client(session)
     for suffix in ("review/", "record.pdf", ""):
         response = patient.get(url(session, suffix))
@@ -367,7 +212,7 @@ def test_a_patient_link_never_opens_a_staff_page():
 
 
 def test_dashboard_shows_progress_score_flags_and_open_questions():
-    session = ready_session()
+    session = ready_session(read_through=True)
     body = page(logged_in(session.physician).get("/staff/"))
     row = body.split(session.patient_name)[1].split("</tr>")[0]
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
@@ -377,9 +222,8 @@ def test_dashboard_shows_progress_score_flags_and_open_questions():
 
 def test_dashboard_figures_match_the_teach_back_rules_while_the_patient_is_answering():
     session = consent_session(doctor=physician(username="dr.own"))
-    request = _request()
     link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
-    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request)
+    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=ORIGIN)
     journey = journey_get(session=session)
     first, second = journey.progress[0].question, journey.progress[1].question
     for round_number in (1, 2, 3):
@@ -388,14 +232,14 @@ def test_dashboard_figures_match_the_teach_back_rules_while_the_patient_is_answe
             question=first,
             answer=wrong_value(first),
             round_number=round_number,
-            origin=request,
+            origin=ORIGIN,
         )
     journey_services.answer_submit(
         session=session,
         question=second,
         answer=wrong_value(second),
         round_number=1,
-        origin=request,
+        origin=ORIGIN,
     )
     from consent.selectors.dashboard import consent_sessions_dashboard
 
@@ -409,7 +253,7 @@ def test_dashboard_figures_match_the_teach_back_rules_while_the_patient_is_answe
 
 def test_dashboard_filters_by_status_with_a_plain_get_form():
     doctor = physician(username="dr.own")
-    ready = ready_session(doctor=doctor)
+    ready = ready_session(read_through=True, doctor=doctor)
     waiting = consent_session(doctor=doctor, patient_name="Paul Waiting")
     client = logged_in(doctor)
     body = page(client.get("/staff/"))
@@ -426,7 +270,7 @@ def test_dashboard_filters_by_status_with_a_plain_get_form():
 
 
 def test_dashboard_names_the_physician_only_to_those_who_see_everyone():
-    session = ready_session()
+    session = ready_session(read_through=True)
     assert '<th scope="col">Physician</th>' in page(logged_in(auditor()).get("/staff/"))
     assert '<th scope="col">Physician</th>' not in page(logged_in(session.physician).get("/staff/"))
 
@@ -440,7 +284,7 @@ def _dashboard_queries(client: Client) -> int:
 
 def test_dashboard_query_count_is_the_same_for_2_and_10_sessions():
     doctor = physician(username="dr.own")
-    version = ready_session(doctor=doctor).procedure_version
+    version = ready_session(read_through=True, doctor=doctor).procedure_version
     consent_session(doctor=doctor, version=version)
     client = logged_in(doctor)
     two = _dashboard_queries(client)
@@ -470,8 +314,8 @@ def test_a_new_link_is_shown_once_as_a_link_and_a_qr_code():
     assert "qr-code" not in again and token not in again
 
 
-def test_session_page_offers_no_link_or_cancel_once_finalized(fake_pdf):
-    session = finalized_session()
+def test_session_page_offers_no_link_or_cancel_once_finalized(fake_pdf_renderer):
+    session = finalized_session(read_through=True, drawn=False)
     body = page(logged_in(session.physician).get(url(session)))
     assert "Make a new link" not in body
     assert "Cancel the session" not in body
@@ -481,7 +325,7 @@ def test_session_page_offers_no_link_or_cancel_once_finalized(fake_pdf):
 
 
 def test_review_page_shows_every_attempt_reading_times_and_what_to_review():
-    session = ready_session()
+    session = ready_session(read_through=True)
     body = page(logged_in(session.physician).get(url(session, "review/")))
     journey = journey_get(session=session)
     first = journey.progress[0].question
@@ -505,13 +349,13 @@ def test_review_page_shows_every_attempt_reading_times_and_what_to_review():
     assert PATIENT_QUESTION in body
     assert "How it was resolved" in body
     # What still stands before attesting.
-    for blocker in signature_services.attestation_blockers(session):
+    for blocker in signature_services.attestation_blockers(record_data_get(session=session)):
         assert escape(blocker) in body
     assert "Sign the attestation" not in body
 
 
 def test_review_page_is_read_only_for_the_auditor():
-    session = ready_session()
+    session = ready_session(read_through=True)
     body = page(logged_in(auditor()).get(url(session, "review/")))
     assert PATIENT_QUESTION in body
     assert '<form method="post" action="/staff/sessions/' not in body
@@ -519,7 +363,7 @@ def test_review_page_is_read_only_for_the_auditor():
 
 
 def test_review_page_has_no_form_for_the_patients_answers():
-    session = ready_session()
+    session = ready_session(read_through=True)
     body = page(logged_in(session.physician).get(url(session, "review/")))
     actions = set(re.findall(r'<form method="post" action="(/staff/[^"]+)"', body))
     allowed = re.compile(r"/(patient-questions/\d+/answer|questions/\d+/review|discussion)/#")
@@ -528,7 +372,7 @@ def test_review_page_has_no_form_for_the_patients_answers():
 
 def test_review_page_query_count_does_not_grow_with_questions_and_answers():
     doctor = physician(username="dr.own")
-    few = ready_session(doctor=doctor)
+    few = ready_session(read_through=True, doctor=doctor)
     client = logged_in(doctor)
 
     def count(session):
@@ -537,17 +381,16 @@ def test_review_page_query_count_does_not_grow_with_questions_and_answers():
         return len(captured)
 
     before = count(few)
-    request = _request()
     for n in range(6):
         journey_services.patient_question_ask(
-            session=few, text=f"Question {n}?", asked_from="", form_id=uuid.uuid4(), origin=request
+            session=few, text=f"Question {n}?", asked_from="", form_id=uuid.uuid4(), origin=ORIGIN
         )
     physician_reviews(few)
     assert count(few) == before
 
 
 def test_physician_answers_the_patients_question():
-    session = ready_session()
+    session = ready_session(read_through=True)
     question = session.patient_questions.get()
     client = logged_in(session.physician)
     response = client.post(
@@ -564,7 +407,7 @@ def test_physician_answers_the_patients_question():
 
 
 def test_an_empty_answer_to_a_patients_question_is_refused_with_a_message():
-    session = ready_session()
+    session = ready_session(read_through=True)
     question = session.patient_questions.get()
     response = logged_in(session.physician).post(
         url(session, f"patient-questions/{question.pk}/answer/"), {f"pq{question.pk}-answer": ""}
@@ -576,8 +419,8 @@ def test_an_empty_answer_to_a_patients_question_is_refused_with_a_message():
 
 
 def test_a_question_of_another_session_is_404():
-    session = ready_session()
-    other = ready_session(doctor=physician(username="dr.other"))
+    session = ready_session(read_through=True)
+    other = ready_session(read_through=True, doctor=physician(username="dr.other"))
     client = logged_in(session.physician)
     foreign = other.patient_questions.get()
     path = url(session, f"patient-questions/{foreign.pk}/answer/")
@@ -586,7 +429,7 @@ def test_a_question_of_another_session_is_404():
 
 
 def test_physician_ticks_the_key_points_of_an_answer_in_own_words():
-    session = ready_session()
+    session = ready_session(read_through=True)
     question = free_text_question(session)
     client = logged_in(session.physician)
     response = client.post(
@@ -602,7 +445,7 @@ def test_physician_ticks_the_key_points_of_an_answer_in_own_words():
 
 
 def test_a_flagged_item_needs_a_note_on_how_it_was_resolved():
-    session = ready_session()
+    session = ready_session(read_through=True)
     question = flagged_question(session)
     client = logged_in(session.physician)
     path = url(session, f"questions/{question.pk}/review/")
@@ -618,7 +461,7 @@ def test_a_flagged_item_needs_a_note_on_how_it_was_resolved():
 
 
 def test_physician_records_the_discussion():
-    session = ready_session()
+    session = ready_session(read_through=True)
     client = logged_in(session.physician)
     response = client.post(
         url(session, "discussion/"),
@@ -645,7 +488,7 @@ def test_physician_records_the_discussion():
 
 
 def test_discussion_form_refuses_unknown_choices_and_an_interpreter_without_a_language():
-    session = ready_session()
+    session = ready_session(read_through=True)
     client = logged_in(session.physician)
     response = client.post(
         url(session, "discussion/"),
@@ -663,7 +506,7 @@ def test_discussion_form_refuses_unknown_choices_and_an_interpreter_without_a_la
 
 
 def test_attestation_is_refused_while_something_stands_in_its_way():
-    session = ready_session()
+    session = ready_session(read_through=True)
     client = logged_in(session.physician)
     body = follow_text(client, url(session, "attest/"), {"attest-password": PASSWORD})
     assert str(signature_services.ERROR_QUESTIONS_UNANSWERED) in body
@@ -673,7 +516,7 @@ def test_attestation_is_refused_while_something_stands_in_its_way():
 
 
 def test_physician_attests_with_their_password_and_sees_the_signature():
-    session = physician_reviews(ready_session())
+    session = reviewed_session(read_through=True)
     client = logged_in(session.physician)
     before = page(client.get(url(session, "review/")))
     assert escape(str(signature_services.ATTESTATION_STATEMENT)) in before
@@ -695,7 +538,7 @@ def test_physician_attests_with_their_password_and_sees_the_signature():
 
 
 def test_a_wrong_password_at_attestation_is_refused_and_recorded():
-    session = physician_reviews(ready_session())
+    session = reviewed_session(read_through=True)
     client = logged_in(session.physician)
     body = follow_text(client, url(session, "attest/"), {"attest-password": "not-my-password"})
     assert "That password is not right. Nothing was signed." in body
@@ -708,7 +551,7 @@ def test_a_wrong_password_at_attestation_is_refused_and_recorded():
 
 
 def test_an_empty_password_signs_nothing_and_says_so():
-    session = physician_reviews(ready_session())
+    session = reviewed_session(read_through=True)
     response = logged_in(session.physician).post(url(session, "attest/"), {"attest-password": ""})
     assert response.status_code == 400
     assert "Enter your password to sign. Nothing was signed." in page(response)
@@ -716,7 +559,7 @@ def test_an_empty_password_signs_nothing_and_says_so():
 
 
 def test_attesting_twice_changes_nothing_and_says_why():
-    session = physician_reviews(ready_session())
+    session = reviewed_session(read_through=True)
     client = logged_in(session.physician)
     client.post(url(session, "attest/"), {"attest-password": PASSWORD})
     events = changes_logged(session)
@@ -741,7 +584,7 @@ def test_attesting_before_the_patient_has_answered_everything_is_refused():
 
 @pytest.mark.parametrize("target", ["question_review", "discussion", "patient_question_answer"])
 def test_a_stale_review_form_after_attestation_changes_nothing(target):
-    session = attested_session()
+    session = attested_session(read_through=True)
     question = flagged_question(session)
     patient_question = session.patient_questions.get()
     path, data = {
@@ -769,8 +612,8 @@ def test_a_stale_review_form_after_attestation_changes_nothing(target):
 # Countersignature, finalization and the record
 
 
-def test_finalizing_before_the_patient_signed_is_refused(fake_pdf):
-    session = attested_session()
+def test_finalizing_before_the_patient_signed_is_refused(fake_pdf_renderer):
+    session = attested_session(read_through=True)
     body = follow_text(
         logged_in(session.physician), url(session, "finalize/"), {"finalize-password": PASSWORD}
     )
@@ -780,8 +623,8 @@ def test_finalizing_before_the_patient_signed_is_refused(fake_pdf):
     assert not ConsentRecord.objects.filter(session=session).exists()
 
 
-def test_a_wrong_password_at_finalization_is_refused_and_recorded(fake_pdf):
-    session = signed_session()
+def test_a_wrong_password_at_finalization_is_refused_and_recorded(fake_pdf_renderer):
+    session = decided_session(read_through=True, drawn=False)
     body = follow_text(
         logged_in(session.physician), url(session, "finalize/"), {"finalize-password": "nope"}
     )
@@ -793,8 +636,8 @@ def test_a_wrong_password_at_finalization_is_refused_and_recorded(fake_pdf):
     assert refused.payload["kind"] == Signature.Kind.COUNTERSIGNATURE
 
 
-def test_physician_countersigns_finalizes_and_downloads_the_stored_record(fake_pdf):
-    session = signed_session()
+def test_physician_countersigns_finalizes_and_downloads_the_stored_record(fake_pdf_renderer):
+    session = decided_session(read_through=True, drawn=False)
     client = logged_in(session.physician)
     before = page(client.get(url(session, "review/")))
     assert escape(str(signature_services.COUNTERSIGNATURE_STATEMENT)) in before
@@ -813,8 +656,8 @@ def test_physician_countersigns_finalizes_and_downloads_the_stored_record(fake_p
     assert b"".join(download.streaming_content) == FAKE_PDF
 
 
-def test_the_record_pdf_is_served_as_stored_never_rendered_again(fake_pdf, monkeypatch):
-    session = finalized_session()
+def test_the_record_pdf_is_served_as_stored_never_rendered_again(fake_pdf_renderer, monkeypatch):
+    session = finalized_session(read_through=True, drawn=False)
 
     def render_again(*args, **kwargs):
         raise AssertionError("the PDF was rendered again")
@@ -824,8 +667,8 @@ def test_the_record_pdf_is_served_as_stored_never_rendered_again(fake_pdf, monke
     assert b"".join(response.streaming_content) == FAKE_PDF
 
 
-def test_finalizing_twice_keeps_one_record(fake_pdf):
-    session = signed_session()
+def test_finalizing_twice_keeps_one_record(fake_pdf_renderer):
+    session = decided_session(read_through=True, drawn=False)
     client = logged_in(session.physician)
     client.post(url(session, "finalize/"), {"finalize-password": PASSWORD})
     body = follow_text(client, url(session, "finalize/"), {"finalize-password": PASSWORD})
@@ -833,8 +676,8 @@ def test_finalizing_twice_keeps_one_record(fake_pdf):
     assert ConsentRecord.objects.filter(session=session).count() == 1
 
 
-def test_an_addendum_is_added_under_the_finalized_record(fake_pdf):
-    session = finalized_session()
+def test_an_addendum_is_added_under_the_finalized_record(fake_pdf_renderer):
+    session = finalized_session(read_through=True, drawn=False)
     client = logged_in(session.physician)
     response = client.post(
         url(session, "addenda/"),
@@ -849,7 +692,7 @@ def test_an_addendum_is_added_under_the_finalized_record(fake_pdf):
 
 
 def test_an_addendum_before_finalization_is_refused():
-    session = signed_session()
+    session = decided_session(read_through=True, drawn=False)
     body = follow_text(
         logged_in(session.physician),
         url(session, "addenda/"),
@@ -859,8 +702,8 @@ def test_an_addendum_before_finalization_is_refused():
     assert not AuditEvent.objects.filter(session=session, action__startswith="addendum").exists()
 
 
-def test_an_addendum_without_text_is_refused(fake_pdf):
-    session = finalized_session()
+def test_an_addendum_without_text_is_refused(fake_pdf_renderer):
+    session = finalized_session(read_through=True, drawn=False)
     response = logged_in(session.physician).post(
         url(session, "addenda/"), {"kind": "correction", "text": ""}
     )
@@ -873,7 +716,7 @@ def test_an_addendum_without_text_is_refused(fake_pdf):
 
 def test_staff_are_logged_out_after_the_idle_time_out(settings):
     settings.STAFF_IDLE_TIMEOUT = timedelta(minutes=30)
-    session = ready_session()
+    session = ready_session(read_through=True)
     client = logged_in(session.physician)
     assert client.get("/staff/").status_code == 200
     stored = client.session
@@ -902,7 +745,7 @@ def test_activity_within_the_time_out_keeps_staff_logged_in(settings):
 
 def test_a_post_after_the_time_out_changes_nothing(settings):
     settings.STAFF_IDLE_TIMEOUT = timedelta(minutes=5)
-    session = physician_reviews(ready_session())
+    session = reviewed_session(read_through=True)
     client = logged_in(session.physician)
     client.get("/staff/")
     stored = client.session
@@ -922,7 +765,7 @@ def test_logging_in_starts_the_idle_clock():
 
 
 def test_patients_have_no_idle_clock():
-    session = ready_session()
+    session = ready_session(read_through=True)
     patient = patient_client(session)
     assert patient.get("/patient/summary/").status_code == 200
     assert SESSION_LAST_ACTIVITY not in patient.session
@@ -941,7 +784,7 @@ def test_idle_time_out_comes_from_the_environment(monkeypatch):
 def test_a_physician_who_may_see_every_session_still_cannot_sign_anothers():
     from django.contrib.auth.models import Permission
 
-    session = physician_reviews(ready_session())
+    session = reviewed_session(read_through=True)
     colleague = physician(username="dr.colleague")
     colleague.user_permissions.add(Permission.objects.get(codename="view_all_sessions"))
     client = logged_in(colleague)
@@ -956,7 +799,7 @@ def test_a_physician_who_may_see_every_session_still_cannot_sign_anothers():
 
 def test_finalizing_through_the_page_stores_the_real_pdf():
     """The one test that lets consent.pdf render: the view relies on its default renderer."""
-    session = signed_session()
+    session = decided_session(read_through=True, drawn=False)
     client = logged_in(session.physician)
     client.post(url(session, "finalize/"), {"finalize-password": PASSWORD})
     record = ConsentRecord.objects.get(session=session)
