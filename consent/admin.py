@@ -5,12 +5,12 @@ database triggers would refuse anyway). Opening any of these lists or rows is ac
 data and is written to the audit log, like the auditor's workspace.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.http import HttpRequest, HttpResponse
 
 from consent.audit.events import Origin, staff_access_record
@@ -62,7 +62,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def _audited(self, request: HttpRequest, object_id: str = "") -> None:
         staff_access_record(
-            user=request.user,
+            # The admin site lets in logged-in superusers only: never an anonymous user.
+            user=cast(User, request.user),
             origin=Origin.of(request),
             action="admin.viewed",
             role=AuditEvent.Role.STAFF,

@@ -1,12 +1,13 @@
+"""The three rooms' URLs, one namespace each: patient, staff and audit (see consent/views/)."""
+
 from django.urls import path
 
 from consent.views.audit import analytics, log
 from consent.views.audit import records as audit
 from consent.views.patient import decision
 from consent.views.patient import journey as patient
-from consent.views.staff import review as physician
+from consent.views.staff import review, verification
 from consent.views.staff import sessions as staff
-from consent.views.staff import verification as verify
 
 patient_patterns = (
     [
@@ -20,7 +21,7 @@ patient_patterns = (
         path("patient/ask/", patient.ask, name="ask"),
         path("patient/summary/", patient.summary, name="summary"),
         path("patient/leave/", patient.leave, name="leave"),
-        # The patient's decision (consent/views/decision.py).
+        # The patient's decision (consent/views/patient/decision.py).
         path("patient/decision/", decision.decide, name="decision"),
         path("patient/decision/decline/", decision.decline, name="decline"),
         path("patient/decision/companion/", decision.companion, name="companion"),
@@ -37,31 +38,31 @@ staff_patterns = (
         path("sessions/<uuid:public_id>/link/", staff.link_issue, name="link_issue"),
         path("sessions/<uuid:public_id>/link/revoke/", staff.link_revoke, name="link_revoke"),
         path("sessions/<uuid:public_id>/cancel/", staff.session_cancel, name="session_cancel"),
-        # The physician's workspace (consent/views/physician.py).
-        path("sessions/<uuid:public_id>/review/", physician.review, name="review"),
+        # The physician's workspace (consent/views/staff/review.py).
+        path("sessions/<uuid:public_id>/review/", review.review, name="review"),
         path(
             "sessions/<uuid:public_id>/patient-questions/<int:question_id>/answer/",
-            physician.patient_question_answer,
+            review.patient_question_answer,
             name="patient_question_answer",
         ),
         path(
             "sessions/<uuid:public_id>/questions/<int:question_id>/review/",
-            physician.question_review,
+            review.question_review,
             name="question_review",
         ),
-        path("sessions/<uuid:public_id>/discussion/", physician.discussion, name="discussion"),
-        path("sessions/<uuid:public_id>/attest/", physician.attest, name="attest"),
-        path("sessions/<uuid:public_id>/finalize/", physician.finalize, name="finalize"),
-        path("sessions/<uuid:public_id>/record.pdf", physician.record_pdf, name="record_pdf"),
-        path("sessions/<uuid:public_id>/addenda/", physician.addendum, name="addendum"),
-        # Verifying a record's PDF (consent/views/verify.py).
-        path("verify/", verify.verify_upload, name="verify_upload"),
-        path("records/<str:record_id>/verify/", verify.record_verify, name="record_verify"),
+        path("sessions/<uuid:public_id>/discussion/", review.discussion, name="discussion"),
+        path("sessions/<uuid:public_id>/attest/", review.attest, name="attest"),
+        path("sessions/<uuid:public_id>/finalize/", review.finalize, name="finalize"),
+        path("sessions/<uuid:public_id>/record.pdf", review.record_pdf, name="record_pdf"),
+        path("sessions/<uuid:public_id>/addenda/", review.addendum, name="addendum"),
+        # Verifying a record's PDF (consent/views/staff/verification.py).
+        path("verify/", verification.verify_upload, name="verify_upload"),
+        path("records/<str:record_id>/verify/", verification.record_verify, name="record_verify"),
     ],
     "staff",
 )
 
-# The auditor's workspace: read-only, for the auditor role (consent/views/audit.py).
+# The auditor's workspace: read-only, for the auditor role (consent/views/audit/).
 audit_patterns = (
     [
         path("", audit.record_list, name="record_list"),
@@ -70,7 +71,7 @@ audit_patterns = (
         path("sessions/<uuid:public_id>/record.pdf", audit.record_pdf, name="record_pdf"),
         path("sessions/<uuid:public_id>/fhir.json", audit.record_fhir, name="record_fhir"),
         path("log/", log.log_verify, name="log_verify"),
-        # Comprehension analytics (consent/views/analytics.py).
+        # Comprehension analytics (consent/views/audit/analytics.py).
         path("analytics/", analytics.analytics, name="analytics"),
     ],
     "audit",

@@ -1,7 +1,7 @@
 """The auditor's records list: its filter, search and sort form (a GET form: it changes nothing)."""
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -14,6 +14,11 @@ from consent.selectors.analytics import VersionChoice
 from consent.selectors.records import DECISIONS, SORTS
 
 SEARCH_MAX = 100
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A choice field of the form, to fill in its choices (the stubs type fields as Field)."""
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 def _select(**kwargs: Any) -> forms.Select:
@@ -73,7 +78,7 @@ class RecordFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         versions = ProcedureVersion.objects.order_by("slug", "language", "-pk")
-        self.fields["version"].choices = [("", _("Every version"))] + [
+        _choice_field(self, "version").choices = [("", _("Every version"))] + [
             (v.pk, f"{v.slug} {v.version} ({v.language})") for v in versions
         ]
         doctors = (
@@ -81,12 +86,13 @@ class RecordFilterForm(forms.Form):
             .objects.filter(groups__name=PHYSICIAN)
             .order_by("last_name", "first_name", "username")
         )
-        self.fields["physician"].choices = [("", _("Every physician"))] + [
+        _choice_field(self, "physician").choices = [("", _("Every physician"))] + [
             (d.pk, d.get_full_name() or d.get_username()) for d in doctors
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         first: date | None = data.get("date_from")
         last: date | None = data.get("date_to")
         if first and last and first > last:
@@ -112,9 +118,9 @@ class VersionForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
-    def __init__(self, *args: object, choices: list[VersionChoice], **kwargs: object) -> None:
+    def __init__(self, *args: Any, choices: list[VersionChoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["version"].choices = [(c.version.pk, _choice_label(c)) for c in choices]
+        _choice_field(self, "version").choices = [(c.version.pk, _choice_label(c)) for c in choices]
 
     def is_valid(self) -> bool:
         valid = super().is_valid()

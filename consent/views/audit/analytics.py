@@ -1,39 +1,31 @@
 """Comprehension analytics per procedure version, in the auditor's workspace.
 
-Aggregates only: nothing on this page names or describes a patient. The figures and charts come
-from `consent.analytics`; this module only speaks HTTP.
+Aggregates only: nothing on this page names or describes a patient. The figures come from
+`consent.selectors.analytics`, the charts from `consent.views.audit.charts`; this module only
+speaks HTTP.
 """
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
 from consent.audit.events import Origin, audit_record
 from consent.forms.audit import VersionForm
-from consent.models import AuditEvent
+from consent.models import AuditEvent, ProcedureVersion
 from consent.selectors.analytics import (
+    VersionChoice,
     default_version,
     procedure_versions_with_sessions,
     version_analytics,
 )
-from consent.views.access import auditor_required
+from consent.views.access import StaffRequest, auditor_required
 from consent.views.audit.charts import analytics_charts
 
 
 @auditor_required
-def analytics(request: HttpRequest) -> HttpResponse:
+def analytics(request: StaffRequest) -> HttpResponse:
     choices = procedure_versions_with_sessions()
-    status = 200
-    if request.GET.get("version"):
-        form = VersionForm(request.GET, choices=choices)
-        if form.is_valid():
-            chosen = form.cleaned_data["version"]
-            version = next(c.version for c in choices if c.version.pk == chosen)
-        else:
-            version, status = None, 400
-    else:
-        version = default_version(choices)
-        form = VersionForm(initial={"version": version.pk if version else None}, choices=choices)
+    form, version = _version_chosen(request, choices)
     figures = version_analytics(version=version) if version else None
     charts = analytics_charts(figures) if figures and figures.session_count else None
     with transaction.atomic():
@@ -51,4 +43,20 @@ def analytics(request: HttpRequest) -> HttpResponse:
         "figures": figures,
         "charts": charts,
     }
+    status = 400 if form.is_bound and version is None else 200
     return TemplateResponse(request, "consent/audit/analytics.html", context, status=status)
+
+
+def _version_chosen(
+    request: StaffRequest, choices: list[VersionChoice]
+) -> tuple[VersionForm, ProcedureVersion | None]:
+    """The version asked for (None if it is unknown), else the latest one in use."""
+    if request.GET.get("version"):
+        form = VersionForm(request.GET, choices=choices)
+        if not form.is_valid():
+            return form, None
+        chosen = form.cleaned_data["version"]
+        return form, next(c.version for c in choices if c.version.pk == chosen)
+    version = default_version(choices)
+    form = VersionForm(initial={"version": version.pk if version else None}, choices=choices)
+    return form, version

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""The charts of the analytics page: pygal SVGs as data URLs, each with its text alternative."""
 
 import base64
 import math
@@ -9,66 +9,36 @@ from django.utils.translation import gettext as _
 from pygal.etree import etree
 from pygal.style import Style
 
-from consent.selectors.analytics import VersionAnalytics, duration_display
+from consent.rules import duration_text
+from consent.selectors.analytics import VersionAnalytics
 
 # Colours that stand out from white (4.5:1 or more) and from each other, also for colour-blind
 # readers; each bar also carries its number, so a print in grey stays readable.
 RIGHT_FIRST = "#0f5132"
-
-
 RIGHT_AFTER_RETEACH = "#2a73b0"
-
-
 FLAGGED = "#b3261e"
-
-
 OWN_WORDS = "#6a3d9a"
-
-
 BEING_RETAUGHT = "#5c636a"
-
-
 NEUTRAL = "#31566f"
-
-
 TOO_FAST = FLAGGED
-
-
 TEXT = "#212529"
-
-
 GUIDE = "#c3c9cf"
-
 
 CHART_WIDTH = 640
 
-
 # Question keys are short labels: this chart leaves more room for the table beside it.
 NARROW_CHART_WIDTH = 540
-
-
 ROW_HEIGHT = 30
-
 
 # The axis, its title and the margins; a legend adds LEGEND_ROW_HEIGHT a row.
 CHART_PADDING = 80
-
-
 LEGEND_ROW_HEIGHT = 24
-
-
 LEGEND_BOX_SIZE = 14
-
-
 CHART_MARGIN = 10
-
-
 LEGEND_COLUMNS = 2
-
 
 # A bar narrower than this share of the longest carries no number: it would not fit in it.
 PRINTED_VALUE_MIN = 0.08
-
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
@@ -288,7 +258,7 @@ def _reading_chart(figures: VersionAnalytics) -> Chart:
         colors=(NEUTRAL,),
         axis_title=_("Median time (seconds)"),
         largest=max(s.median_seconds or 0 for s in sections),
-        formatter=duration_display,
+        formatter=duration_text,
     )
     _add(
         chart,

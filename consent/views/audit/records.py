@@ -8,11 +8,13 @@ first (consent.audit.staff_access_record): an auditor can see who looked at a re
 import csv
 import json
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -21,15 +23,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from consent.audit.events import Origin, staff_access_record
 from consent.forms.audit import RecordFilterForm
+from consent.models import ConsentRecord
 from consent.record.fhir import FHIR_JSON_CONTENT_TYPE, FhirExportError, record_fhir_bundle
 from consent.roles import role_of
 from consent.selectors.records import (
+    RecordHistory,
     filters_for_log,
     record_history_get,
     records_csv_rows,
     records_filtered,
 )
-from consent.views.access import auditor_required
+from consent.views.access import StaffRequest, auditor_required
 from consent.views.records import record_download_response
 
 RECORDS_PER_PAGE = 50
@@ -49,7 +53,7 @@ def _filters(request: HttpRequest) -> tuple[RecordFilterForm, dict[str, Any]]:
     return form, form.filters()
 
 
-def _history_or_404(public_id: Any):
+def _history_or_404(public_id: UUID) -> RecordHistory:
     history = record_history_get(public_id=public_id)
     if history is None:
         raise Http404
@@ -58,7 +62,7 @@ def _history_or_404(public_id: Any):
 
 @require_http_methods(["GET", "POST"])
 @auditor_required
-def record_list(request: HttpRequest) -> HttpResponse:
+def record_list(request: StaffRequest) -> HttpResponse:
     """Every consent session and record, filtered, searched, sorted and paginated.
 
     The filter form is posted; valid filters are kept in the session and the list is shown by
@@ -69,21 +73,10 @@ def record_list(request: HttpRequest) -> HttpResponse:
         return redirect("audit:record_list")
     form, filters = _filters(request)
     if request.method == "POST" and form.is_valid():
-        request.session[FILTERS_KEY] = {
-            name: request.POST[name] for name in form.fields if request.POST.get(name)
-        }
+        _filters_keep(request, form)
         return redirect("audit:record_list")
     page = Paginator(records_filtered(filters), RECORDS_PER_PAGE).get_page(request.GET.get("page"))
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
-        action="records.searched",
-        payload={
-            "filters": filters_for_log(filters),
-            "page": page.number,
-            "results": page.paginator.count,
-        },
-    )
+    _searched(request, filters, page)
     return TemplateResponse(
         request,
         "consent/audit/record_list.html",
@@ -98,6 +91,26 @@ def record_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _filters_keep(request: HttpRequest, form: RecordFilterForm) -> None:
+    """Keep the posted filters in the session, as posted (the form cleans them again)."""
+    request.session[FILTERS_KEY] = {
+        name: request.POST[name] for name in form.fields if request.POST.get(name)
+    }
+
+
+def _searched(request: StaffRequest, filters: dict[str, Any], page: Page) -> None:
+    staff_access_record(
+        user=request.user,
+        origin=Origin.of(request),
+        action="records.searched",
+        payload={
+            "filters": filters_for_log(filters),
+            "page": page.number,
+            "results": page.paginator.count,
+        },
+    )
+
+
 class _Echo:
     """A file-like object whose write returns the line, for streaming csv.writer output."""
 
@@ -107,7 +120,7 @@ class _Echo:
 
 @require_GET
 @auditor_required
-def record_list_csv(request: HttpRequest) -> HttpResponse:
+def record_list_csv(request: StaffRequest) -> HttpResponseBase:
     """The filtered list as CSV: identifiers and outcomes only (no names or birth dates)."""
     _form, filters = _filters(request)
     sessions = records_filtered(filters)
@@ -130,7 +143,7 @@ def record_list_csv(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def record_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def record_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
     """One session's record: decision, signatures, addenda, the PDF, and every audit event."""
     history = _history_or_404(public_id)
     viewed = staff_access_record(
@@ -156,7 +169,7 @@ def record_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+def record_pdf(request: StaffRequest, public_id: UUID) -> HttpResponseBase:
     """The stored PDF, byte for byte; the download is written to the audit log."""
     history = _history_or_404(public_id)
     if history.record is None:
@@ -168,7 +181,7 @@ def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_GET
 @auditor_required
-def record_fhir(request: HttpRequest, public_id: str) -> HttpResponse:
+def record_fhir(request: StaffRequest, public_id: UUID) -> HttpResponse:
     """The record as an HL7 FHIR R4 Bundle (Consent, QuestionnaireResponse, Provenance)."""
     history = _history_or_404(public_id)
     if history.record is None:
@@ -181,9 +194,13 @@ def record_fhir(request: HttpRequest, public_id: str) -> HttpResponse:
         session=history.session,
         payload={"format": "fhir-r4", "record_id": history.record.record_id},
     )
+    return _fhir_response(request, history.record)
+
+
+def _fhir_response(request: HttpRequest, record: ConsentRecord) -> HttpResponse:
     try:
         # The deployment's own address, never the request's Host: one record, one identity.
-        bundle = record_fhir_bundle(history.record, base_url=settings.SITE_URL)
+        bundle = record_fhir_bundle(record, base_url=settings.SITE_URL)
     except FhirExportError:
         # The stored PDF no longer matches its hash: export nothing, send to verification.
         messages.error(
@@ -193,10 +210,10 @@ def record_fhir(request: HttpRequest, public_id: str) -> HttpResponse:
                 "The verification page shows what is wrong."
             ),
         )
-        return redirect("staff:record_verify", record_id=history.record.record_id)
+        return redirect("staff:record_verify", record_id=record.record_id)
     response = HttpResponse(
         json.dumps(bundle, ensure_ascii=False, indent=2), content_type=FHIR_JSON_CONTENT_TYPE
     )
-    response["Content-Disposition"] = f'attachment; filename="{history.record.record_id}.fhir.json"'
+    response["Content-Disposition"] = f'attachment; filename="{record.record_id}.fhir.json"'
     response["Cache-Control"] = "no-store"
     return response
