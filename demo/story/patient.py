@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from consent.models import Question
-from consent.selectors.review import section_word_count
+from consent.rules import section_word_count
 from consent.services import journey as journey_services
 from consent.services import links
 from consent.services import signatures as signature_services

@@ -5,9 +5,8 @@ from collections.abc import Generator
 from datetime import datetime
 
 from consent.models import Addendum, AuditEvent, PatientLink, Signature
-from consent.rules import Outcome
+from consent.rules import VERBAL_TEACHBACK_KINDS, Outcome
 from consent.selectors.journey import journey_get
-from consent.selectors.review import VERBAL_TEACHBACK_KINDS
 from consent.services import links, sessions
 from consent.services import review as review_services
 from consent.services import signatures as signature_services
