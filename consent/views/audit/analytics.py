@@ -5,11 +5,10 @@ Aggregates only: nothing on this page names or describes a patient. The figures 
 speaks HTTP.
 """
 
-from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
-from consent.audit.events import Origin, audit_record
+from consent.audit.events import Origin, staff_access_record
 from consent.forms.audit import VersionForm
 from consent.models import AuditEvent, ProcedureVersion
 from consent.selectors.analytics import (
@@ -28,14 +27,13 @@ def analytics(request: StaffRequest) -> HttpResponse:
     form, version = _version_chosen(request, choices)
     figures = version_analytics(version=version) if version else None
     charts = analytics_charts(figures) if figures and figures.session_count else None
-    with transaction.atomic():
-        audit_record(
-            action="analytics.viewed",
-            role=AuditEvent.Role.AUDITOR,
-            actor=request.user,
-            origin=Origin.of(request),
-            payload={"procedure_version": version.pk if version else None},
-        )
+    staff_access_record(
+        user=request.user,
+        origin=Origin.of(request),
+        action="analytics.viewed",
+        role=AuditEvent.Role.AUDITOR,
+        payload={"procedure_version": version.pk if version else None},
+    )
     context = {
         "audit_tab": "analytics",
         "form": form,
