@@ -1,12 +1,17 @@
-"""Teach to goal: how a question's attempts translate into what the patient sees next.
+"""The domain's rules, each written once: teach to goal, the flagged item, the patient's
+decision, reading too fast, and how a duration reads.
 
-Pure functions over already-loaded rows, so every page computes progress from one query.
+Pure functions over already-loaded rows, so every page computes progress from one query; where
+the database must apply a rule to many sessions at once (lists, dashboards, analytics), the rule
+is given here as a query expression too, next to its Python form.
 """
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -37,6 +42,20 @@ OUTCOME_LABELS = {
 DONE = {Outcome.CORRECT_FIRST, Outcome.CORRECT_AFTER_RETEACH, Outcome.FLAGGED, Outcome.ANSWERED}
 
 
+# The flagged item: still wrong after the last re-teach, to discuss with the physician.
+
+
+def attempt_flagged(attempt: Attempt, max_reteach: int) -> bool:
+    """Whether this attempt leaves its question flagged (wrong, and no re-teach is left)."""
+    return attempt.is_correct is False and attempt.round > max_reteach
+
+
+def flagged_attempts_q(max_reteach: F | OuterRef | int) -> Q:
+    """`attempt_flagged` as a filter on attempts; `max_reteach` refers to the session's field
+    (`F("session__max_reteach")`, or `OuterRef("max_reteach")` in a subquery of sessions)."""
+    return Q(is_correct=False, round__gt=max_reteach)
+
+
 @dataclass
 class QuestionProgress:
     question: Question
@@ -61,9 +80,7 @@ class QuestionProgress:
             return Outcome.ANSWERED
         if last.is_correct:
             return Outcome.CORRECT_FIRST if last.round == 1 else Outcome.CORRECT_AFTER_RETEACH
-        if last.round > self.max_reteach:
-            return Outcome.FLAGGED
-        return Outcome.RETEACH
+        return Outcome.FLAGGED if attempt_flagged(last, self.max_reteach) else Outcome.RETEACH
 
     @property
     def flagged(self) -> bool:
@@ -93,7 +110,7 @@ def grade(question: Question, answer: Any) -> bool | None:
         return None
     if question.kind == Question.Kind.TRUE_FALSE:
         return answer is question.correct
-    return sorted(answer) == sorted(question.correct)
+    return sorted(answer) == sorted(question.correct or [])
 
 
 def answer_is_valid(question: Question, answer: Any, *, max_text: int) -> bool:
@@ -119,3 +136,92 @@ def answer_text(question: Question, answer: Any) -> str:
     if question.kind == Question.Kind.TRUE_FALSE:
         return _("True") if answer else _("False")
     return "; ".join(question.choices[i] for i in answer if 0 <= i < len(question.choices))
+
+
+# The patient's decision, as the records list and the record state it.
+
+
+class Decision(StrEnum):
+    CONSENTED = "consented"
+    DECLINED = "declined"
+    # Consent given, then withdrawn by an addendum under the finalized record.
+    WITHDRAWN = "withdrawn"
+    UNDECIDED = "undecided"
+
+
+DECISIONS = [
+    (Decision.CONSENTED.value, gettext_lazy("Consented")),
+    (Decision.DECLINED.value, gettext_lazy("Declined")),
+    (Decision.WITHDRAWN.value, gettext_lazy("Withdrawn after consenting")),
+    (Decision.UNDECIDED.value, gettext_lazy("Not decided")),
+]
+
+
+def decision_of(*, consented: bool, declined: bool, withdrawn: bool = False) -> Decision:
+    """The decision from the patient's signature and any withdrawal (which only ends a consent
+    given, so it outranks the signature)."""
+    if withdrawn:
+        return Decision.WITHDRAWN
+    if consented:
+        return Decision.CONSENTED
+    if declined:
+        return Decision.DECLINED
+    return Decision.UNDECIDED
+
+
+def decision_case(*, consented: Q | Exists, declined: Q | Exists, withdrawn: Q | Exists) -> Case:
+    """`decision_of` as a query expression over three boolean conditions of a session."""
+    return Case(
+        When(withdrawn, then=Value(Decision.WITHDRAWN.value)),
+        When(consented, then=Value(Decision.CONSENTED.value)),
+        When(declined, then=Value(Decision.DECLINED.value)),
+        default=Value(Decision.UNDECIDED.value),
+        output_field=CharField(),
+    )
+
+
+# Reading too fast
+
+# Words a minute above which a section cannot have been read, only skimmed or skipped: adults
+# read plain-language text at about 200 to 300 words a minute, and 500 is faster than careful
+# reading of anything unfamiliar. No setting: it describes people, not a deployment.
+READING_WORDS_PER_MINUTE_MAX = 500
+# Below this a section was only passed through, however short its text.
+READING_SECONDS_MIN = 3
+# The kinds of section whose points a patient is asked to explain back in person.
+VERBAL_TEACHBACK_KINDS = ("purpose", "benefits", "risks", "alternatives")
+
+_WORD = re.compile("[^\\W_]+(?:['\u2019-][^\\W_]+)*")
+
+
+def section_word_count(text: str) -> int:
+    """Words in a section's Markdown body (markup characters are not words)."""
+    return len(_WORD.findall(text))
+
+
+def words_per_minute(words: int, seconds: float) -> int | None:
+    return round(words * 60 / seconds) if seconds else None
+
+
+def read_too_fast(words: int, seconds: float) -> bool:
+    """Whether a section was passed far faster than its text can be read: under
+    `READING_SECONDS_MIN` seconds, or more than `READING_WORDS_PER_MINUTE_MAX` words a minute."""
+    if seconds < READING_SECONDS_MIN:
+        return True
+    return words * 60 > READING_WORDS_PER_MINUTE_MAX * seconds
+
+
+# Durations
+
+
+def duration_text(seconds: float | None) -> str:
+    """Seconds as `1 h 05 min`, `4 min 05 s` or `45 s`; a dash for none."""
+    if seconds is None:
+        return "\u2014"
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {rest:02d} s"
+    return f"{rest} s"

@@ -9,7 +9,6 @@ The unique `seq` column is the last line of defence.
 """
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
@@ -17,19 +16,13 @@ from typing import Any
 
 from django.db import connection
 
+from consent.canonical import canonical_bytes
 from consent.models import AuditEvent
 
 CHAIN_VERSION = b"consent-audit-chain-v1\n"
 GENESIS_HASH = "0" * 64
 # An arbitrary constant naming this lock among the database's advisory locks.
 ADVISORY_LOCK_KEY = 0x636F6E73656E74  # "consent"
-
-
-def canonical_bytes(fields: dict[str, Any]) -> bytes:
-    """The serialization that is hashed: sorted keys, no spaces, UTF-8, UTC times."""
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:

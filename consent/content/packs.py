@@ -8,7 +8,6 @@ names the file, the entry and the field, so an author can fix the pack without r
 import datetime
 import difflib
 import hashlib
-import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
+
+from consent.canonical import canonical_bytes
 
 SCHEMA_VERSION = 1
 # Identifiers are stored in indexed columns; prose fields have no limit.
@@ -148,13 +149,6 @@ def markdown_to_html(text: str) -> str:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
-    )
-
-
-def canonical_bytes(content: dict[str, Any]) -> bytes:
-    """Serialize parsed content so that equal content always gives equal bytes."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
     )
 
 

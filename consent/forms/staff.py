@@ -1,7 +1,8 @@
 """Forms of the physician's workspace: they parse what staff post; consent.signing acts on it."""
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
@@ -12,11 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.models import (
     Addendum,
-    Alternative,
     ConsentSession,
     ProcedureVersion,
-    Question,
-    Section,
 )
 from consent.record.verification import MAX_UPLOAD_BYTES
 from consent.roles import PHYSICIAN
@@ -59,6 +57,31 @@ class PatientQuestionAnswerForm(forms.Form):
         super().__init__(*args, prefix=f"pq{question_id}", **kwargs)
 
 
+class ReviewedQuestion(Protocol):
+    """What the review form needs of a question: a model row or the session's read model."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def key_points(self) -> list[str]: ...
+
+
+class SectionChoice(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+
+
+class AlternativeChoice(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
 class QuestionReviewForm(forms.Form):
     """Which key points a free-text answer covered, and how a flagged item was resolved."""
 
@@ -70,8 +93,10 @@ class QuestionReviewForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=TEXT_MAX, widget=_textarea())
 
-    def __init__(self, *args: Any, question: Question, flagged: bool, **kwargs: Any) -> None:
-        super().__init__(*args, prefix=f"q{question.pk}", **kwargs)
+    def __init__(
+        self, *args: Any, question: ReviewedQuestion, flagged: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, prefix=f"q{question.id}", **kwargs)
         self.flagged = flagged
         if question.key_points:
             self.fields["covered_key_points"].choices = list(enumerate(question.key_points))
@@ -126,8 +151,8 @@ class DiscussionForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        sections: list[Section],
-        alternatives: list[Alternative],
+        sections: Sequence[SectionChoice],
+        alternatives: Sequence[AlternativeChoice],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)

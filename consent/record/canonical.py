@@ -9,9 +9,9 @@ Two uses:
 """
 
 import hashlib
-import json
 from typing import Any
 
+from consent.canonical import canonical_bytes
 from consent.models import ConsentSession
 from consent.selectors.session import RecordData, record_data_get
 
@@ -33,12 +33,6 @@ SNAPSHOT_KEYS = (
 )
 
 
-def canonical_bytes(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
-
-
 def _plain(data: RecordData) -> dict[str, Any]:
     document = data.as_dict()
     for risk in document["risks"]:
@@ -47,13 +41,19 @@ def _plain(data: RecordData) -> dict[str, Any]:
     return document
 
 
-def evidence_snapshot(session: ConsentSession) -> dict[str, Any]:
-    document = _plain(record_data_get(session=session))
+def evidence_snapshot(data: RecordData) -> dict[str, Any]:
+    """What a signer vouches for, taken from the session's read model."""
+    document = _plain(data)
     return {key: document[key] for key in SNAPSHOT_KEYS}
 
 
+def snapshot_hash_of(data: RecordData) -> str:
+    return hashlib.sha256(canonical_bytes(evidence_snapshot(data))).hexdigest()
+
+
 def snapshot_hash(session: ConsentSession) -> str:
-    return hashlib.sha256(canonical_bytes(evidence_snapshot(session))).hexdigest()
+    """The evidence hash of a session as it stands now."""
+    return snapshot_hash_of(record_data_get(session=session))
 
 
 def record_document(data: RecordData, record_id: str) -> dict[str, Any]:

@@ -21,11 +21,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from consent.canonical import canonical_bytes
 from consent.models import Addendum, ConsentRecord, ConsentSession, Signature
-from consent.record.canonical import canonical_bytes
+from consent.rules import Decision
 from consent.selectors.session import (
-    CONSENTED,
-    DECLINED,
     QuestionData,
     RecordData,
     record_data_get,
@@ -113,7 +112,7 @@ def record_fhir_bundle(record: ConsentRecord, *, base_url: str) -> dict[str, Any
             .first()
         )
         # A withdrawal ends a consent that was given; a refusal has nothing to withdraw.
-        withdrawn_at = utc_text(withdrawal) if data.decision.outcome == CONSENTED else None
+        withdrawn_at = utc_text(withdrawal) if data.decision.outcome == Decision.CONSENTED else None
         pdf = _stored_pdf(record)
         export = _Export(record, session, data, base_url)
         resources = [
@@ -221,11 +220,11 @@ class _Export:
 
     def consent(self, pdf: bytes, withdrawn_at: str | None) -> dict[str, Any]:
         decision = self.data.decision
-        if decision.outcome == CONSENTED:
+        if decision.outcome == Decision.CONSENTED:
             status = "inactive" if withdrawn_at else "active"
             provision_type = "permit"
             period = {"start": decision.decided_at, "end": withdrawn_at}
-        elif decision.outcome == DECLINED:
+        elif decision.outcome == Decision.DECLINED:
             status, provision_type, period = "rejected", "deny", None
         else:
             raise FhirExportError(ERROR_UNDECIDED.format(record_id=self.record.record_id))

@@ -2,7 +2,7 @@
 
 `consent.signing.session_finalize` calls `record_pdf_render` inside its transaction, after the
 countersignature exists and before the record row does. The PDF is built from
-`consent.record.record_data_get` through `templates/consent/pdf/record.html`.
+`consent.selectors.session.record_data_get` through `templates/consent/pdf/record.html`.
 
 The record shows text written by the patient and the physician. The template escapes all of
 it, and WeasyPrint fetches nothing except through `StaticOnlyFetcher`: the project's own static
@@ -34,6 +34,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 from consent.models import ConsentSession, Signature
 from consent.record.canonical import record_json_of
 from consent.record.seal import pdf_seal
+from consent.rules import duration_text
 from consent.selectors.session import RecordData, record_data_get
 
 TEMPLATE = "consent/pdf/record.html"
@@ -142,16 +143,8 @@ def long_date(value: str | None) -> str:
 
 @register.filter
 def duration(seconds: int | None) -> str:
-    """Seconds as `4 min 05 s`, `45 s`, or a dash for none."""
-    if not seconds:
-        return "\u2014"
-    minutes, rest = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {rest:02d} s"
-    return f"{rest} s"
+    """Seconds as `4 min 05 s` or `45 s`; a dash where no time was spent (never opened)."""
+    return duration_text(seconds or None)
 
 
 @register.filter

@@ -28,18 +28,15 @@ from consent.models import (
     Section,
     SectionView,
 )
-from consent.selectors.review import (
-    READING_SECONDS_MIN,
-    READING_WORDS_PER_MINUTE_MAX,
+from consent.rules import (
+    duration_text,
+    flagged_attempts_q,
+    read_too_fast,
     section_word_count,
+    words_per_minute,
 )
 
 # The figures
-
-
-def duration_display(seconds: float) -> str:
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
 @dataclass
@@ -117,23 +114,17 @@ class SectionReadingTime:
 
     @property
     def median_display(self) -> str:
-        return "" if self.median_seconds is None else duration_display(self.median_seconds)
+        return "" if self.median_seconds is None else duration_text(self.median_seconds)
 
     @property
     def words_per_minute(self) -> int | None:
         """The reading speed of the median patient (faster than the median time means faster)."""
-        if not self.median_seconds:
-            return None
-        return round(self.words * 60 / self.median_seconds)
+        return words_per_minute(self.words, self.median_seconds or 0)
 
     @property
     def too_fast(self) -> bool:
         """Half the patients or more passed the section faster than anyone can read it."""
-        if self.median_seconds is None:
-            return False
-        if self.median_seconds < READING_SECONDS_MIN:
-            return True
-        return self.words * 60 > READING_WORDS_PER_MINUTE_MAX * self.median_seconds
+        return self.median_seconds is not None and read_too_fast(self.words, self.median_seconds)
 
 
 @dataclass
@@ -235,7 +226,6 @@ def _question_outcomes(version: ProcedureVersion) -> list[QuestionOutcomes]:
     }
     # A question has at most one settling attempt per session (nothing is asked after it) and
     # exactly one first attempt, so counting attempts counts sessions.
-    past_last_reteach = Q(round__gt=F("session__max_reteach"))
     rows = (
         Attempt.objects.filter(session__procedure_version=version)
         .order_by()  # the default ordering would split the groups
@@ -245,7 +235,7 @@ def _question_outcomes(version: ProcedureVersion) -> list[QuestionOutcomes]:
             right_first=Count("pk", filter=Q(round=1, is_correct=True)),
             missed_first=Count("pk", filter=Q(round=1, is_correct=False)),
             right_after_reteach=Count("pk", filter=Q(round__gt=1, is_correct=True)),
-            flagged=Count("pk", filter=past_last_reteach & Q(is_correct=False)),
+            flagged=Count("pk", filter=flagged_attempts_q(F("session__max_reteach"))),
             own_words=Count("pk", filter=Q(is_correct__isnull=True)),
         )
     )

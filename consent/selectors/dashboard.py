@@ -17,6 +17,7 @@ from consent.models import (
     Section,
     SectionView,
 )
+from consent.rules import flagged_attempts_q
 
 
 def procedure_versions_available() -> QuerySet[ProcedureVersion]:
@@ -55,7 +56,7 @@ def consent_sessions_dashboard(*, user: User, status: str = "") -> QuerySet[Cons
     if status:
         sessions = sessions.filter(status=status)
     attempts = Attempt.objects.filter(session=OuterRef("pk"))
-    past_last_reteach = Q(round__gt=OuterRef("max_reteach"))
+    flagged = flagged_attempts_q(OuterRef("max_reteach"))
     return sessions.annotate(
         sections_total=_count(
             Section.objects.filter(version=OuterRef("procedure_version")), "version"
@@ -66,12 +67,12 @@ def consent_sessions_dashboard(*, user: User, status: str = "") -> QuerySet[Cons
         ),
         # A question has at most one settling attempt: nothing is asked after it.
         questions_answered=_count(
-            attempts.filter(Q(is_correct__isnull=True) | Q(is_correct=True) | past_last_reteach),
+            attempts.filter(Q(is_correct__isnull=True) | Q(is_correct=True) | flagged),
             "session",
         ),
         first_try_correct=_count(attempts.filter(round=1, is_correct=True), "session"),
         first_try_graded=_count(attempts.filter(round=1, is_correct__isnull=False), "session"),
-        flagged=_count(attempts.filter(past_last_reteach, is_correct=False), "session"),
+        flagged=_count(attempts.filter(flagged), "session"),
         patient_questions_open=_count(
             PatientQuestion.objects.filter(session=OuterRef("pk"), answer=""), "session"
         ),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,17 +23,8 @@ from consent.models import (
     ConsentSession,
     Signature,
 )
-
-CONSENTED = "consented"
-DECLINED = "declined"
-WITHDRAWN = "withdrawn"
-UNDECIDED = "undecided"
-DECISIONS = [
-    (CONSENTED, _("Consented")),
-    (DECLINED, _("Declined")),
-    (WITHDRAWN, _("Withdrawn after consenting")),
-    (UNDECIDED, _("Not decided")),
-]
+from consent.rules import DECISIONS as DECISIONS  # the records filter form's choices
+from consent.rules import decision_case, flagged_attempts_q
 
 # key -> (label, order_by fields). The last field makes every order total (stable pages).
 SORTS: dict[str, tuple[Any, tuple[str, ...]]] = {
@@ -76,17 +67,13 @@ def records_annotated() -> QuerySet[ConsentSession]:
             withdrawn=Exists(withdrawals),
             has_flags=Exists(
                 Attempt.objects.filter(
-                    session=OuterRef("pk"), is_correct=False, round__gt=OuterRef("max_reteach")
+                    flagged_attempts_q(OuterRef("max_reteach")), session=OuterRef("pk")
                 )
             ),
         )
         .annotate(
-            decision=Case(
-                When(withdrawn=True, then=Value(WITHDRAWN)),
-                When(consented=True, then=Value(CONSENTED)),
-                When(declined=True, then=Value(DECLINED)),
-                default=Value(UNDECIDED),
-                output_field=CharField(),
+            decision=decision_case(
+                consented=Q(consented=True), declined=Q(declined=True), withdrawn=Q(withdrawn=True)
             )
         )
     )

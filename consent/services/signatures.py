@@ -26,9 +26,8 @@ from consent.models import (
     ConsentSession,
     Signature,
 )
-from consent.record.canonical import record_json, snapshot_hash
-from consent.rules import Outcome
-from consent.selectors.journey import journey_get
+from consent.record.canonical import record_json, snapshot_hash, snapshot_hash_of
+from consent.selectors.session import RecordData, record_data_get
 from consent.services import ServiceError, check_responsible
 
 Kind = Signature.Kind
@@ -131,12 +130,15 @@ def _signature(
     origin: Origin | None = None,
     role: str,
     actor_label: str = "",
+    evidence: RecordData | None = None,
 ) -> Signature:
+    """Store a signature with the hash of the evidence it vouches for (`evidence`, when the
+    caller has just read it under the same lock, else read now)."""
     if Signature.objects.filter(session=session, kind=kind).exists():
         raise ServiceError(ERROR_ALREADY_SIGNED)
     signature = Signature.objects.create(
         session=session,
-        snapshot_hash=snapshot_hash(session),
+        snapshot_hash=snapshot_hash_of(evidence) if evidence else snapshot_hash(session),
         kind=kind,
         signer=signer,
         printed_name=printed_name,
@@ -178,18 +180,17 @@ def signature_image_check(image: bytes | None) -> bytes | None:
 # The physician's review
 
 
-def attestation_blockers(session: ConsentSession) -> list[str]:
-    """What still stands between the review and the attestation, in words for the physician."""
+def attestation_blockers(data: RecordData) -> list[str]:
+    """What still stands between the review and the attestation, in words for the physician.
+
+    Read from the session's read model, the very data the attestation's evidence hash covers.
+    """
     blockers = []
-    if session.patient_questions.filter(answer="").exists():
+    if data.patient_questions_open:
         blockers.append(str(ERROR_QUESTIONS_UNANSWERED))
-    journey = journey_get(session=session)
-    reviews = {r.question_id: r for r in session.question_reviews.all()}
-    flagged = [p for p in journey.progress if p.flagged]
-    if any(not (reviews.get(p.question.pk) and reviews[p.question.pk].note) for p in flagged):
+    if any(not (q.review and q.review.note) for q in data.flagged):
         blockers.append(str(ERROR_FLAGS_UNRESOLVED))
-    own_words = journey.with_outcome(Outcome.ANSWERED)
-    if any(p.question.pk not in reviews for p in own_words):
+    if any(q.review is None for q in data.own_words):
         blockers.append(str(ERROR_FREE_TEXT_UNREVIEWED))
     return blockers
 
@@ -200,7 +201,7 @@ def session_attest(
     with transaction.atomic():
         session = lifecycle.lock(session, Action.ATTEST)
         check_responsible(session, physician)
-        blockers = attestation_blockers(session)
+        blockers = attestation_blockers(record_data_get(session=session))
         if blockers:
             raise ServiceError(blockers[0])
     _check_password(
@@ -209,7 +210,8 @@ def session_attest(
     with transaction.atomic():
         session = lifecycle.lock(session, Action.ATTEST)
         # Checked again under the lock: a question may have come in meanwhile.
-        blockers = attestation_blockers(session)
+        evidence = record_data_get(session=session)
+        blockers = attestation_blockers(evidence)
         if blockers:
             raise ServiceError(blockers[0])
         signature = _signature(
@@ -221,6 +223,7 @@ def session_attest(
             method=Signature.Method.PASSWORD,
             origin=origin,
             role=PHYSICIAN,
+            evidence=evidence,
         )
         session.attested_at = signature.signed_at
         lifecycle.advance(session, Action.ATTEST, fields=["attested_at"])

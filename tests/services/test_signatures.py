@@ -16,6 +16,7 @@ from consent.models import (
     RecordFinalized,
     Signature,
 )
+from consent.selectors.session import record_data_get
 from consent.services import ServiceError
 from consent.services import signatures as signature_services
 from tests.factories import (
@@ -65,12 +66,12 @@ def test_attestation_is_refused_until_flagged_items_are_resolved():
     session = ready_session(wrong_key="risk-common")
     assert str(
         signature_services.ERROR_FLAGS_UNRESOLVED
-    ) in signature_services.attestation_blockers(session)
+    ) in signature_services.attestation_blockers(record_data_get(session=session))
 
 
 def test_attestation_is_refused_until_free_text_is_assessed():
     session = ready_session()
-    assert signature_services.attestation_blockers(session) == [
+    assert signature_services.attestation_blockers(record_data_get(session=session)) == [
         str(signature_services.ERROR_FREE_TEXT_UNREVIEWED)
     ]
 

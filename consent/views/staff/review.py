@@ -1,28 +1,34 @@
 """The physician's workspace: review one session, attest, countersign and finalize, the record.
 
-Views only speak HTTP: forms parse what is posted, `consent.signing` changes data (and refuses
-what is out of step), selectors read. Every change answers with a redirect to the review page
-and a message; a form with errors shows the review page again with the form and its errors.
+Views only speak HTTP: forms parse what is posted, `consent.services` change data (and refuse
+what is out of step), selectors read. The page shows the session's one read model
+(`consent.selectors.session.record_data_get`), the very data the signatures' evidence hash and
+the PDF are made from. Every change answers with a redirect to the review page and a message; a
+form with errors shows the review page again with the form and its errors.
 
 Who may do what:
 - reading (review page, record PDF): `consent.view_consentsession` and the session visible to
   the user (their own, or all with `consent.view_all_sessions`); others get 404, exactly like
   a session that does not exist;
-- changing: also `consent.change_consentsession` (auditors get 403); signing refuses anyone but
-  the session's responsible physician.
+- changing: also `consent.change_consentsession` (auditors get 403); the services refuse anyone
+  but the session's responsible physician, and the page offers exactly what they would accept.
 """
+
+from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib.auth.models import User
+from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from consent import lifecycle
 from consent.audit.events import Origin, staff_access_record
 from consent.forms.staff import (
     AddendumForm,
@@ -31,26 +37,80 @@ from consent.forms.staff import (
     QuestionReviewForm,
     SignForm,
 )
+from consent.lifecycle import Action, Turn
 from consent.models import ConsentSession
 from consent.roles import role_of
-from consent.rules import Outcome
 from consent.selectors.journey import question_progress_get
-from consent.selectors.review import (
-    ReviewedQuestion,
-    SessionReview,
-    discussion_options_get,
+from consent.selectors.session import (
+    QuestionData,
+    RecordData,
+    record_data_get,
     session_patient_question_get,
     session_record_get,
-    session_review_get,
 )
 from consent.services import ServiceError, signatures
 from consent.services import review as review_services
+from consent.views.access import (
+    CHANGE_PERMISSION,
+    StaffRequest,
+    sessions_change_required,
+    sessions_view_required,
+    visible_session_or_404,
+)
 from consent.views.records import record_download_response
-from consent.views.staff.sessions import visible_session_or_404
 
-Status = ConsentSession.Status
-view_required = permission_required("consent.view_consentsession", raise_exception=True)
-change_required = permission_required("consent.change_consentsession", raise_exception=True)
+# What happens next, by the first step the session allows now: the words for the responsible
+# physician, and for anyone else where they differ. A session that allows none is closed.
+NEXT_STEPS = (
+    (Action.REVIEW_START, gettext_lazy("The patient has not opened their link yet."), None),
+    (
+        Action.ANSWER,
+        gettext_lazy(
+            "The patient is still reading and answering. You can already answer their "
+            "questions; the rest of the review opens when every teach-back question is answered."
+        ),
+        None,
+    ),
+    (
+        Action.REVIEW,
+        gettext_lazy(
+            "Talk the flagged items and the patient's questions through in person, record below "
+            "what was covered, then sign the attestation at the bottom of this page."
+        ),
+        gettext_lazy("Ready for the responsible physician's discussion and attestation."),
+    ),
+    (
+        Action.CONSENT,
+        gettext_lazy("Attested. The patient now gives their decision on their own device."),
+        None,
+    ),
+    (
+        Action.FINALIZE,
+        gettext_lazy(
+            "The patient has given their decision. Countersign below to finalize the record."
+        ),
+        gettext_lazy(
+            "The patient has given their decision; the responsible physician's countersignature "
+            "finalizes the record."
+        ),
+    ),
+    (
+        Action.ADDENDUM,
+        gettext_lazy(
+            "Finalized: the record can no longer change. A withdrawal of consent or a correction "
+            "is added as an addendum."
+        ),
+        None,
+    ),
+)
+CLOSED = gettext_lazy("This session is closed.")
+# The page's offers: each is the responsible physician's, in the steps that allow it.
+OFFERS = {
+    "can_answer": Action.QUESTION_ANSWER,
+    "can_review": Action.REVIEW,
+    "can_finalize": Action.FINALIZE,
+    "can_add_addendum": Action.ADDENDUM,
+}
 
 
 def _review_url(session: ConsentSession, anchor: str = "") -> str:
@@ -58,81 +118,84 @@ def _review_url(session: ConsentSession, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _pick(default: forms.Form, bound: forms.Form | None) -> forms.Form:
-    """The posted form with its errors where it is the one on the page, else the fresh one."""
-    if bound is not None and type(bound) is type(default) and bound.prefix == default.prefix:
-        return bound
-    return default
+def _next_step(session: ConsentSession, *, responsible: bool) -> str:
+    for action, theirs, others in NEXT_STEPS:
+        if lifecycle.can(session, action):
+            return str(theirs if responsible or others is None else others)
+    return str(CLOSED)
 
 
-def _discussion_form(review: SessionReview, bound: forms.Form | None) -> forms.Form:
-    discussion = review.discussion
-    initial = (
-        {name: getattr(discussion, name) for name in DiscussionForm.base_fields}
-        if discussion
-        else {}
-    )
-    form = DiscussionForm(
-        initial=initial, sections=review.teachback_sections, alternatives=review.alternatives
-    )
-    return _pick(form, bound)
+def _page_state(user: User, session: ConsentSession, data: RecordData) -> dict[str, Any]:
+    """What the page says and offers: exactly what the services would accept from this user."""
+    responsible = session.physician_id == user.pk and user.has_perm(CHANGE_PERMISSION)
+    offers = {name: responsible and lifecycle.can(session, a) for name, a in OFFERS.items()}
+    attestation_due = lifecycle.can(session, Action.ATTEST)
+    blockers = signatures.attestation_blockers(data) if attestation_due else []
+    return {
+        **offers,
+        "can_attest": offers["can_review"] and not blockers,
+        "attestation_due": attestation_due,
+        "decision_due": lifecycle.can(session, Action.CONSENT),
+        "blockers": blockers,
+        "read_only": not any(offers.values()),
+        "finalized": lifecycle.turn(session) == Turn.DONE,
+        "next_step": _next_step(session, responsible=responsible),
+    }
+
+
+def _page_forms(data: RecordData, bound: forms.Form | None) -> dict[str, Any]:
+    """Each form of the page: the posted one with its errors in its place, else a fresh one."""
+
+    def pick(default: forms.Form) -> forms.Form:
+        if bound is not None and type(bound) is type(default) and bound.prefix == default.prefix:
+            return bound
+        return default
+
+    def review_form(item: QuestionData) -> forms.Form:
+        initial: dict[str, Any] = {}
+        if item.review:
+            initial = {"covered_key_points": item.covered_key_points, "note": item.review.note}
+        return pick(QuestionReviewForm(initial=initial, question=item, flagged=item.flagged))
+
+    discussion = data.discussion
+    recorded = {
+        name: getattr(discussion, name) for name in DiscussionForm.base_fields if discussion
+    }
+    return {
+        "patient_questions": [
+            (q, pick(PatientQuestionAnswerForm(question_id=q.id, initial={"answer": q.answer})))
+            for q in data.patient_questions
+        ],
+        "flagged": [(item, review_form(item)) for item in data.flagged],
+        "own_words": [(item, review_form(item)) for item in data.own_words],
+        "discussion_form": pick(
+            DiscussionForm(
+                initial=recorded,
+                sections=data.teachback_sections,
+                alternatives=data.alternatives,
+            )
+        ),
+        "attest_form": pick(SignForm(prefix="attest")),
+        "finalize_form": pick(SignForm(prefix="finalize")),
+        "addendum_form": pick(AddendumForm()),
+    }
 
 
 def _review_page(
-    request: HttpRequest,
+    request: StaffRequest,
     session: ConsentSession,
     *,
+    data: RecordData | None = None,
     bound: forms.Form | None = None,
     anchor: str = "",
 ) -> HttpResponse:
     """The review page; `bound` is a posted form with errors, shown in its place (`anchor`)."""
-    reviewed = session_review_get(session=session)
-    responsible = session.physician_id == request.user.pk and request.user.has_perm(
-        "consent.change_consentsession"
-    )
-    # The page offers exactly what consent.signing would accept now, and nothing afterwards.
-    can_review = responsible and session.status == Status.READY_FOR_DISCUSSION
-    can_answer = responsible and session.status in (Status.REVIEWING, Status.READY_FOR_DISCUSSION)
-    blockers = (
-        signatures.attestation_blockers(session)
-        if session.status == Status.READY_FOR_DISCUSSION
-        else []
-    )
-
-    def review_form(item: ReviewedQuestion) -> forms.Form:
-        initial = (
-            {"covered_key_points": item.review.covered_key_points, "note": item.review.note}
-            if item.review
-            else {}
-        )
-        form = QuestionReviewForm(initial=initial, question=item.question, flagged=item.flagged)
-        return _pick(form, bound)
-
+    data = data or record_data_get(session=session)
     context = {
         "session": session,
-        "review": reviewed,
-        "can_review": can_review,
-        "can_answer": can_answer,
-        "can_attest": can_review and not blockers,
-        "can_finalize": responsible and session.status in (Status.SIGNED, Status.DECLINED),
-        "can_add_addendum": responsible and session.status == Status.FINALIZED,
-        "blockers": blockers,
-        "patient_questions": [
-            (
-                q,
-                _pick(
-                    PatientQuestionAnswerForm(question_id=q.pk, initial={"answer": q.answer}),
-                    bound,
-                ),
-            )
-            for q in reviewed.patient_questions
-        ],
-        "flagged": [(item, review_form(item)) for item in reviewed.flagged],
-        "own_words": [(item, review_form(item)) for item in reviewed.own_words],
-        "discussion_form": _discussion_form(reviewed, bound),
-        "attest_form": _pick(SignForm(prefix="attest"), bound),
-        "finalize_form": _pick(SignForm(prefix="finalize"), bound),
-        "addendum_form": _pick(AddendumForm(), bound),
+        "record": data,
+        **_page_state(request.user, session, data),
+        **_page_forms(data, bound),
         "attestation_statement": signatures.ATTESTATION_STATEMENT,
         "attestation_meaning": signatures.MEANINGS[signatures.Kind.ATTESTATION],
         "countersignature_statement": signatures.COUNTERSIGNATURE_STATEMENT,
@@ -143,15 +206,17 @@ def _review_page(
     return TemplateResponse(request, "consent/staff/review.html", context, status=status)
 
 
-def _refused(request: HttpRequest, error: ServiceError) -> None:
-    messages.error(request, str(error))
+def _done(request: StaffRequest, error: ServiceError | None, success: str) -> None:
+    """Say what happened: the service's refusal, or the success message."""
+    if error is None:
+        messages.success(request, success)
+    else:
+        messages.error(request, str(error))
 
 
 @require_GET
-@never_cache
-@login_required
-@view_required
-def review(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_view_required
+def review(request: StaffRequest, public_id: str) -> HttpResponse:
     """Every answer and attempt, reading times, the patient's questions, the discussion and
     the signatures of one session; forms where the responsible physician may act now."""
     session = visible_session_or_404(request, public_id)
@@ -167,16 +232,19 @@ def review(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
-@change_required
-def patient_question_answer(request: HttpRequest, public_id: str, question_id: int) -> HttpResponse:
+@sessions_change_required
+def patient_question_answer(
+    request: StaffRequest, public_id: str, question_id: int
+) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
     question = session_patient_question_get(session=session, question_id=question_id)
     if question is None:
         raise Http404
+    anchor = f"patient-question-{question.pk}"
     form = PatientQuestionAnswerForm(request.POST, question_id=question.pk)
     if not form.is_valid():
-        return _review_page(request, session, bound=form, anchor=f"patient-question-{question.pk}")
+        return _review_page(request, session, bound=form, anchor=anchor)
+    error = None
     try:
         review_services.patient_question_answer(
             question=question,
@@ -184,77 +252,70 @@ def patient_question_answer(request: HttpRequest, public_id: str, question_id: i
             physician=request.user,
             origin=Origin.of(request),
         )
-    except ServiceError as error:
-        _refused(request, error)
-    else:
-        messages.success(request, _("Your answer to the patient's question was saved."))
-    return redirect(_review_url(session, f"patient-question-{question.pk}"))
+    except ServiceError as refused:
+        error = refused
+    _done(request, error, _("Your answer to the patient's question was saved."))
+    return redirect(_review_url(session, anchor))
 
 
 @require_POST
-@login_required
-@change_required
-def question_review(request: HttpRequest, public_id: str, question_id: int) -> HttpResponse:
+@sessions_change_required
+def question_review(request: StaffRequest, public_id: str, question_id: int) -> HttpResponse:
     """Key points a free-text answer covered, or how a flagged item was resolved."""
     session = visible_session_or_404(request, public_id)
     progress = question_progress_get(session=session, question_id=question_id)
     if progress is None:
         raise Http404
-    form = QuestionReviewForm(
-        request.POST,
-        question=progress.question,
-        flagged=progress.outcome == Outcome.FLAGGED,
-    )
+    anchor = f"question-{progress.question.pk}"
+    form = QuestionReviewForm(request.POST, question=progress.question, flagged=progress.flagged)
     if not form.is_valid():
-        return _review_page(request, session, bound=form, anchor=f"question-{progress.question.pk}")
+        return _review_page(request, session, bound=form, anchor=anchor)
+    error = None
     try:
         review_services.question_review_save(
             session=session,
             question=progress.question,
-            covered_key_points=form.cleaned_data["covered_key_points"],
-            note=form.cleaned_data["note"],
             physician=request.user,
             origin=Origin.of(request),
+            **form.cleaned_data,
         )
-    except ServiceError as error:
-        _refused(request, error)
-    else:
-        messages.success(
-            request,
-            _("Your review of question %(number)d was saved.") % {"number": progress.number},
-        )
-    return redirect(_review_url(session, f"question-{progress.question.pk}"))
+    except ServiceError as refused:
+        error = refused
+    saved = _("Your review of question %(number)d was saved.") % {"number": progress.number}
+    _done(request, error, saved)
+    return redirect(_review_url(session, anchor))
 
 
 @require_POST
-@login_required
-@change_required
-def discussion(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_change_required
+def discussion(request: StaffRequest, public_id: str) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
-    sections, alternatives = discussion_options_get(session=session)
-    form = DiscussionForm(request.POST, sections=sections, alternatives=alternatives)
+    data = record_data_get(session=session)
+    form = DiscussionForm(
+        request.POST, sections=data.teachback_sections, alternatives=data.alternatives
+    )
     if not form.is_valid():
-        return _review_page(request, session, bound=form, anchor="discussion")
+        return _review_page(request, session, data=data, bound=form, anchor="discussion")
+    error = None
     try:
         review_services.discussion_save(
             session=session, physician=request.user, origin=Origin.of(request), **form.cleaned_data
         )
-    except ServiceError as error:
-        _refused(request, error)
-    else:
-        messages.success(request, _("The record of the discussion was saved."))
+    except ServiceError as refused:
+        error = refused
+    _done(request, error, _("The record of the discussion was saved."))
     return redirect(_review_url(session, "discussion"))
 
 
 @require_POST
-@login_required
-@change_required
-def attest(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_change_required
+def attest(request: StaffRequest, public_id: str) -> HttpResponse:
     """The physician attests the discussion, re-entering their password (a signing act)."""
     session = visible_session_or_404(request, public_id)
     form = SignForm(request.POST, prefix="attest")
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="attestation")
+    error = None
     try:
         signatures.session_attest(
             session=session,
@@ -262,20 +323,15 @@ def attest(request: HttpRequest, public_id: str) -> HttpResponse:
             password=form.cleaned_data["password"],
             origin=Origin.of(request),
         )
-    except ServiceError as error:
-        _refused(request, error)
-    else:
-        messages.success(
-            request,
-            _("You signed the attestation. The patient can now give their decision."),
-        )
+    except ServiceError as refused:
+        error = refused
+    _done(request, error, _("You signed the attestation. The patient can now give their decision."))
     return redirect(_review_url(session, "attestation"))
 
 
 @require_POST
-@login_required
-@change_required
-def finalize(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_change_required
+def finalize(request: StaffRequest, public_id: str) -> HttpResponse:
     """Countersign the patient's decision and finalize the record (password again)."""
     session = visible_session_or_404(request, public_id)
     form = SignForm(request.POST, prefix="finalize")
@@ -289,19 +345,16 @@ def finalize(request: HttpRequest, public_id: str) -> HttpResponse:
             origin=Origin.of(request),
         )
     except ServiceError as error:
-        _refused(request, error)
+        messages.error(request, str(error))
         return redirect(_review_url(session, "finalize"))
-    messages.success(
-        request, _("The record %(record)s is finalized.") % {"record": record.record_id}
-    )
+    finalized = _("The record %(record)s is finalized.") % {"record": record.record_id}
+    messages.success(request, finalized)
     return redirect(_review_url(session, "record"))
 
 
 @require_GET
-@never_cache
-@login_required
-@view_required
-def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_view_required
+def record_pdf(request: StaffRequest, public_id: str) -> HttpResponseBase:
     """The stored PDF of a finalized record, byte for byte as it was stored; never re-rendered."""
     session = visible_session_or_404(request, public_id)
     record = session_record_get(session=session)
@@ -311,27 +364,22 @@ def record_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
-@change_required
-def addendum(request: HttpRequest, public_id: str) -> HttpResponse:
+@sessions_change_required
+def addendum(request: StaffRequest, public_id: str) -> HttpResponse:
     """A withdrawal of consent or a correction, added under the finalized record."""
     session = visible_session_or_404(request, public_id)
     form = AddendumForm(request.POST)
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="addendum-form")
     record = session_record_get(session=session)
+    error = None
     try:
         if record is None:
             raise ServiceError(signatures.ERROR_NOT_FINALIZED)
         signatures.addendum_add(
-            record=record,
-            kind=form.cleaned_data["kind"],
-            text=form.cleaned_data["text"],
-            author=request.user,
-            origin=Origin.of(request),
+            record=record, author=request.user, origin=Origin.of(request), **form.cleaned_data
         )
-    except ServiceError as error:
-        _refused(request, error)
-    else:
-        messages.success(request, _("The addendum was added to the record."))
+    except ServiceError as refused:
+        error = refused
+    _done(request, error, _("The addendum was added to the record."))
     return redirect(_review_url(session, "record"))

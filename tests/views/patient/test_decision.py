@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from consent import services
 from consent.forms.patient import MESSAGE_SIGNATURE_TOO_LARGE, MESSAGE_SIGNATURE_UNREADABLE
 from consent.models import AuditEvent, ConsentSession, Question, Signature
+from consent.selectors.session import record_data_get
 from consent.services import review as review_services
 from consent.services import signatures as signature_services
 from tests.factories import (
@@ -81,7 +82,7 @@ def attest(session: ConsentSession) -> None:
             note="",
             physician=session.physician,
         )
-    assert signature_services.attestation_blockers(session) == []
+    assert signature_services.attestation_blockers(record_data_get(session=session)) == []
     signature_services.session_attest(
         session=session, physician=session.physician, password=PASSWORD
     )
