@@ -32,18 +32,13 @@ from tests.factories import (
     auditor,
     decided_session,
     finalized_record,
+    logged_in,
     patient_client,
     physician,
     staff_user,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def states(verification) -> dict[str, State]:

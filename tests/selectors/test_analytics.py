@@ -10,7 +10,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from consent.audit.events import Origin
 from consent.content import importing
 from consent.content.packs import parse_pack
 from consent.forms.audit import ERROR_VERSION_UNKNOWN
@@ -24,9 +23,11 @@ from consent.views.audit.charts import analytics_charts
 from tests.factories import (
     BIRTH_DATE,
     MITRACLIP_PATH,
+    ORIGIN,
     PASSWORD,
     auditor,
     consent_session,
+    logged_in,
     mitraclip_version,
     patient_client,
     physician,
@@ -38,10 +39,6 @@ pytestmark = pytest.mark.django_db
 URL = "/audit/analytics/"
 CELL = r"<t[hd][^>]*>(.*?)</t[hd]>"
 Status = ConsentSession.Status
-
-
-def _request():
-    return Origin(ip="127.0.0.1", user_agent="tests")
 
 
 def _question(version: ProcedureVersion, key: str) -> Question:
@@ -64,7 +61,7 @@ def _answer(session: ConsentSession, question: Question, answer, round_number: i
         question=question,
         answer=answer,
         round_number=round_number,
-        origin=_request(),
+        origin=ORIGIN,
     )
 
 
@@ -75,13 +72,13 @@ def _read(session: ConsentSession, number: int, seconds: int) -> None:
         seconds=seconds,
         go_to=number + 1,
         finished_reading=False,
-        origin=_request(),
+        origin=ORIGIN,
     )
 
 
 def _patient_opens_link(session: ConsentSession) -> ConsentSession:
     link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
-    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=_request())
+    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=ORIGIN)
     session.refresh_from_db()
     return session
 
@@ -272,14 +269,8 @@ def test_no_chart_is_drawn_for_figures_that_do_not_exist_yet(doctor):
 # The page
 
 
-def _auditor_client() -> Client:
-    client = Client()
-    client.force_login(auditor())
-    return client
-
-
 def test_the_page_shows_each_chart_as_an_image_beside_a_table_of_its_numbers(crafted):
-    response = _auditor_client().get(URL)
+    response = logged_in(auditor()).get(URL)
     assert response.status_code == 200
     assert response.context["audit_tab"] == "analytics"
     html = response.content.decode()
@@ -296,7 +287,7 @@ def test_the_page_shows_each_chart_as_an_image_beside_a_table_of_its_numbers(cra
 
 
 def test_the_page_shows_the_numbers_in_its_tables(crafted):
-    html = _auditor_client().get(URL).content.decode()
+    html = logged_in(auditor()).get(URL).content.decode()
     missed = html[html.index('id="missed-table"') :]
     missed = missed[: missed.index("</table>")]
     rows = re.findall(r"<tr>(.*?)</tr>", missed, flags=re.S)
@@ -314,7 +305,12 @@ def test_the_page_shows_the_numbers_in_its_tables(crafted):
 
 
 def test_the_page_names_no_patient(crafted):
-    html = _auditor_client().get(URL).content.decode()
+    response = logged_in(auditor()).get(URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    # The analytics of these sessions, charts and tables, only without a patient's name.
+    assert html.count('<img class="analytics-chart"') == 4
+    assert 'id="missed-table"' in html
     for name in ("Anna", "Ben", "Cleo", "Dan", "Crafted", "MRN-123", "1948"):
         assert name not in html
 
@@ -322,7 +318,7 @@ def test_the_page_names_no_patient(crafted):
 def test_the_page_shows_the_version_chosen(crafted, doctor):
     raw = MITRACLIP_PATH.read_bytes().replace(b'version = "2026.1"', b'version = "2026.2"', 1)
     newer = importing.pack_import(packs=[parse_pack(raw, source_name="newer.toml")])[0].version
-    client = _auditor_client()
+    client = logged_in(auditor())
     assert client.get(URL).context["figures"].version == crafted
     response = client.get(URL, {"version": newer.pk})
     assert response.status_code == 200
@@ -333,7 +329,7 @@ def test_the_page_shows_the_version_chosen(crafted, doctor):
 
 @pytest.mark.parametrize("value", ["abc", "999999", "1; DROP TABLE", "-1", "1.5"])
 def test_a_bad_version_parameter_shows_a_plain_message(crafted, value):
-    response = _auditor_client().get(URL, {"version": value})
+    response = logged_in(auditor()).get(URL, {"version": value})
     assert response.status_code == 400
     html = response.content.decode()
     assert str(ERROR_VERSION_UNKNOWN) in html
@@ -343,21 +339,21 @@ def test_a_bad_version_parameter_shows_a_plain_message(crafted, value):
 
 def test_without_any_session_the_page_says_so(doctor):
     mitraclip_version()
-    response = _auditor_client().get(URL)
+    response = logged_in(auditor()).get(URL)
     assert response.status_code == 200
     assert "No consent sessions yet" in response.content.decode()
     assert "<img" not in response.content.decode()
 
 
 def test_without_any_procedure_version_the_page_says_so():
-    response = _auditor_client().get(URL)
+    response = logged_in(auditor()).get(URL)
     assert response.status_code == 200
     assert "No consent sessions yet" in response.content.decode()
 
 
 def test_sessions_nobody_started_show_their_status_and_no_other_chart(doctor):
     consent_session(doctor=doctor)
-    html = _auditor_client().get(URL).content.decode()
+    html = logged_in(auditor()).get(URL).content.decode()
     assert html.count("data:image/svg+xml") == 1
     assert "No patient has answered a question yet." in html
     assert "No patient has opened a section yet." in html
@@ -370,7 +366,7 @@ def _queries_for_page(client: Client) -> int:
 
 
 def test_the_page_makes_the_same_number_of_queries_for_2_or_6_sessions(doctor):
-    client = _auditor_client()
+    client = logged_in(auditor())
     for number in range(2):
         session = ready_session(wrong_key="purpose", doctor=doctor, patient_name=f"P{number}")
         _read(session, 1, 40 + number)
@@ -421,7 +417,7 @@ def test_a_superuser_sees_the_page():
 
 
 def test_the_page_is_never_cached():
-    assert "no-cache" in _auditor_client().get(URL)["Cache-Control"]
+    assert "no-cache" in logged_in(auditor()).get(URL)["Cache-Control"]
 
 
 def test_viewing_the_page_writes_an_audit_event(crafted):
@@ -438,6 +434,6 @@ def test_viewing_the_page_writes_an_audit_event(crafted):
 
 
 def test_a_bad_version_parameter_is_audited_without_a_version(crafted):
-    _auditor_client().get(URL, {"version": "nope"})
+    logged_in(auditor()).get(URL, {"version": "nope"})
     event = AuditEvent.objects.filter(action="analytics.viewed").get()
     assert event.payload == {"procedure_version": None}

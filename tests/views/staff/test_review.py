@@ -272,7 +272,12 @@ def test_dashboard_filters_by_status_with_a_plain_get_form():
 def test_dashboard_names_the_physician_only_to_those_who_see_everyone():
     session = ready_session(read_through=True)
     assert '<th scope="col">Physician</th>' in page(logged_in(auditor()).get("/staff/"))
-    assert '<th scope="col">Physician</th>' not in page(logged_in(session.physician).get("/staff/"))
+    own = logged_in(session.physician).get("/staff/")
+    assert own.status_code == 200
+    # The physician's own dashboard, with the session's row, only without that column.
+    assert ">Consent sessions</h1>" in page(own)
+    assert session.patient_name in page(own)
+    assert '<th scope="col">Physician</th>' not in page(own)
 
 
 def _dashboard_queries(client: Client) -> int:
@@ -316,7 +321,12 @@ def test_a_new_link_is_shown_once_as_a_link_and_a_qr_code():
 
 def test_session_page_offers_no_link_or_cancel_once_finalized(fake_pdf_renderer):
     session = finalized_session(read_through=True, drawn=False)
-    body = page(logged_in(session.physician).get(url(session)))
+    response = logged_in(session.physician).get(url(session))
+    assert response.status_code == 200
+    body = page(response)
+    # The finalized session's own page, only without the link and cancel forms.
+    assert f'<h1 class="h3 mb-0">{session.patient_name}</h1>' in body
+    assert f'session-status">{Status.FINALIZED.label}</span>' in body
     assert "Make a new link" not in body
     assert "Cancel the session" not in body
 

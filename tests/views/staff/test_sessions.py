@@ -9,6 +9,7 @@ from tests.factories import (
     auditor,
     consent_session,
     issue_link,
+    logged_in,
     mitraclip_version,
     patient_client,
     physician,
@@ -20,12 +21,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def session():
     return consent_session(doctor=physician(username="dr.own"))
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def clients(session):
@@ -76,8 +71,11 @@ def test_session_list_access_for_each_role(session):
 
 
 def test_session_list_shows_a_physician_only_their_own_sessions(session):
-    other = logged_in(physician(username="dr.other"))
-    assert session.patient_name not in other.get("/staff/").content.decode()
+    other = logged_in(physician(username="dr.other")).get("/staff/")
+    assert other.status_code == 200
+    # The other physician's dashboard, only without this session.
+    assert ">Consent sessions</h1>" in other.content.decode()
+    assert session.patient_name not in other.content.decode()
     assert session.patient_name in logged_in(session.physician).get("/staff/").content.decode()
     assert session.patient_name in logged_in(auditor()).get("/staff/").content.decode()
 
