@@ -28,6 +28,10 @@ ORIGIN = Origin(ip="127.0.0.1", user_agent="tests")
 FREE_TEXT = "The clip holds the two flaps together so the valve leaks less. No open-heart surgery."
 PATIENT_QUESTION = "Can my daughter drive me home on the same day?"
 FAST_SECTION = 2
+# The own words of the quick story (`ready_session()`), as the patient's page would send them.
+OWN_WORDS = "A clip holds the two flaps of the valve together so less blood leaks back."
+# An answer in the shape the services store: choice indexes, true or false, or text.
+Answer = list[int] | bool | str
 
 
 def mitraclip_version() -> ProcedureVersion:
@@ -108,7 +112,7 @@ def right_answer(question) -> dict[str, object]:
         return {"answer": [str(i) for i in question.correct]}
     if question.kind == "true-false":
         return {"answer": "true" if question.correct else "false"}
-    return {"answer": "A clip holds the two flaps of the valve together so less blood leaks back."}
+    return {"answer": OWN_WORDS}
 
 
 def wrong_answer(question) -> dict[str, object]:
@@ -136,19 +140,21 @@ def submit(client: Client, number: int, data: dict[str, object], round_number: i
     return client.post(f"/patient/question/{number}/", {"round": round_number, **data})
 
 
-def right_value(question: Question) -> object:
-    """A right answer in the shape the services store (free text: FREE_TEXT)."""
+def right_value(question: Question, *, text: str = FREE_TEXT) -> Answer:
+    """A right answer in the shape the services store (free text: `text`)."""
     if question.kind == Question.Kind.FREE_TEXT:
-        return FREE_TEXT
-    return question.correct
+        return text
+    correct: Answer | None = question.correct
+    assert correct is not None, question.key
+    return correct
 
 
-def wrong_value(question: Question) -> object:
+def wrong_value(question: Question) -> Answer:
     """A wrong answer in the shape the services store (not for free text)."""
     if question.kind == Question.Kind.TRUE_FALSE:
         return not question.correct
-    wrong = next(i for i in range(len(question.choices)) if i not in question.correct)
-    return [wrong]
+    correct: list[int] = question.correct or []
+    return [next(i for i in range(len(question.choices)) if i not in correct)]
 
 
 def patient_reads_and_answers(session: ConsentSession, *, ask: bool = True) -> ConsentSession:
@@ -282,14 +288,10 @@ def ready_session(
     for question in session.procedure_version.questions.order_by("position"):
         rounds = session.max_reteach + 1 if question.key == wrong_key else 1
         for round_number in range(1, rounds + 1):
-            data = wrong_answer(question) if question.key == wrong_key else right_answer(question)
-            answer = data["answer"]
-            if question.kind == "single":
-                answer = [int(answer)]
-            elif question.kind == "multiple":
-                answer = [int(i) for i in answer]
-            elif question.kind == "true-false":
-                answer = answer == "true"
+            if question.key == wrong_key:
+                answer = wrong_value(question)
+            else:
+                answer = right_value(question, text=OWN_WORDS)
             journey_services.answer_submit(
                 session=session,
                 question=question,
@@ -396,9 +398,11 @@ def finalized_record(
     from consent.services import signatures as signature_services
 
     session = decided_session(decline_reason=decline_reason, **kwargs)
-    extra = {} if real_pdf else {"render_pdf": fake_pdf_render}
     return signature_services.session_finalize(
-        session=session, physician=session.physician, password=PASSWORD, **extra
+        session=session,
+        physician=session.physician,
+        password=PASSWORD,
+        render_pdf=None if real_pdf else fake_pdf_render,
     )
 
 

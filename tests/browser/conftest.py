@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.utils import timezone as django_timezone
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 from pytest_django.live_server_helper import LiveServer
 
 from consent.models import ConsentSession, Question
@@ -37,8 +44,10 @@ CHROMIUM_ARGS = [
 ]
 NO_CHROMIUM = "Debian package chromium is not installed; run make test as root"
 SCREENSHOT_DIR = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
-# Playwright waits this long at most for a page or an element (auto-waiting, never a sleep).
+# Playwright waits this long at most for a page, an element or an `expect` (auto-waiting,
+# never a sleep).
 TIMEOUT_MS = 10_000
+expect.set_options(timeout=TIMEOUT_MS)
 # The outcome of a slow step (finalization renders and seals a PDF: 7 to 25 s on a loaded
 # 2-core machine) is awaited this long: `expect(...).to_be_visible(timeout=SLOW_STEP_MS)`.
 SLOW_STEP_MS = 120_000
@@ -103,13 +112,15 @@ class _ClosingResponse:
 def live_server(live_server: LiveServer) -> LiveServer:
     """pytest-django's live server, its handler wrapped in a RequestsInFlight counter."""
     httpd = live_server.thread.httpd
-    if not isinstance(httpd.application, RequestsInFlight):
-        httpd.set_app(RequestsInFlight(httpd.application))
+    application = httpd.get_app()
+    assert application is not None
+    if not isinstance(application, RequestsInFlight):
+        httpd.set_app(RequestsInFlight(application))
     return live_server
 
 
 def requests_in_flight(server: LiveServer) -> RequestsInFlight:
-    application = server.thread.httpd.application
+    application = server.thread.httpd.get_app()
     assert isinstance(application, RequestsInFlight)
     return application
 

@@ -17,6 +17,7 @@ from consent.rules import answer_text
 from consent.services import signatures as signature_services
 from tests import factories
 from tests.browser import steps
+from tests.browser.conftest import SLOW_STEP_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -156,9 +157,11 @@ def test_consent_spine_from_new_session_to_both_copies_of_the_record(
     expect(staff.locator(".session-status")).to_have_text(str(ConsentSession.Status.SIGNED.label))
     countersign = staff.locator("#finalize")
     countersign.get_by_label("Your password").fill(factories.PASSWORD)
-    countersign.get_by_role("button", name="Countersign and finalize").click()
+    # The server renders and seals the PDF before it answers: wait for that, however slow.
+    countersign.get_by_role("button", name="Countersign and finalize").click(timeout=SLOW_STEP_MS)
+    staff.wait_for_url(re.compile(r"/review/#record$"), timeout=SLOW_STEP_MS)
     record_link = staff.get_by_role("link", name="Download the record (PDF)")
-    expect(record_link).to_be_visible()
+    expect(record_link).to_be_visible(timeout=SLOW_STEP_MS)
     with staff.expect_download() as staff_download:
         record_link.click()
     pdf = downloaded(staff_download.value)

@@ -40,7 +40,7 @@ def finalize(session: ConsentSession) -> None:
         session=session,
         physician=session.physician,
         password=factories.PASSWORD,
-        render_pdf=lambda session, record_id: b"%PDF-1.7 test",
+        render_pdf=factories.fake_pdf_render,
     )
 
 

@@ -9,6 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.db import connection
 from playwright.sync_api import expect
 
+from tests.browser.conftest import SLOW_STEP_MS
 from tests.browser.steps import DESKTOP, staff_log_in
 from tests.factories import finalized_record
 
@@ -44,10 +45,11 @@ def test_a_physician_verifies_the_stored_record_and_uploaded_copies(
     page = new_context(viewport=DESKTOP).new_page()
     staff_log_in(page, live_server.url, record.session.physician.get_username())
 
-    page.goto(f"{live_server.url}/staff/records/{record.record_id}/verify/")
+    # Verifying a sealed PDF (signature, certificates, digests) is a slow step on a busy machine.
+    page.goto(f"{live_server.url}/staff/records/{record.record_id}/verify/", timeout=SLOW_STEP_MS)
     expect(
         page.get_by_role("heading", name=f"Authentic: this is record {record.record_id}")
-    ).to_be_visible()
+    ).to_be_visible(timeout=SLOW_STEP_MS)
     expect(page.get_by_text("✓ Passed")).to_have_count(5)
     results = Axe().run(page, options=WCAG_A_AND_AA)
     assert results.violations_count == 0, results.generate_report()
@@ -56,16 +58,16 @@ def test_a_physician_verifies_the_stored_record_and_uploaded_copies(
     genuine = tmp_path / "record.pdf"
     genuine.write_bytes(record.pdf.open("rb").read())
     page.get_by_label("The PDF to check").set_input_files(genuine)
-    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("button", name="Check the file").click(timeout=SLOW_STEP_MS)
     expect(
         page.get_by_role("heading", name=f"Authentic: this is record {record.record_id}")
-    ).to_be_visible()
+    ).to_be_visible(timeout=SLOW_STEP_MS)
 
     altered = tmp_path / "altered.pdf"
     altered.write_bytes(genuine.read_bytes() + b"\n% appended\n")
     page.get_by_label("The PDF to check").set_input_files(altered)
-    page.get_by_role("button", name="Check the file").click()
-    expect(page.get_by_role("heading", name="Not authentic")).to_be_visible()
+    page.get_by_role("button", name="Check the file").click(timeout=SLOW_STEP_MS)
+    expect(page.get_by_role("heading", name="Not authentic")).to_be_visible(timeout=SLOW_STEP_MS)
     expect(page.get_by_text("This file differs from the stored record")).to_be_visible()
     assert Axe().run(page, options=WCAG_A_AND_AA).violations_count == 0
     screenshot(page, "verify-altered")
