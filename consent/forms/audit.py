@@ -1,24 +1,20 @@
 """The auditor's records list: its filter, search and sort form (a GET form: it changes nothing)."""
 
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from consent.forms import choice_field
 from consent.models import ConsentSession, ProcedureVersion
 from consent.roles import PHYSICIAN
 from consent.selectors.analytics import VersionChoice
 from consent.selectors.records import DECISIONS, SORTS
 
 SEARCH_MAX = 100
-
-
-def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
-    """A choice field of the form, to fill in its choices (the stubs type fields as Field)."""
-    return cast(forms.ChoiceField, form.fields[name])
 
 
 def _select(**kwargs: Any) -> forms.Select:
@@ -78,7 +74,7 @@ class RecordFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         versions = ProcedureVersion.objects.order_by("slug", "language", "-pk")
-        _choice_field(self, "version").choices = [("", _("Every version"))] + [
+        choice_field(self, "version").choices = [("", _("Every version"))] + [
             (v.pk, f"{v.slug} {v.version} ({v.language})") for v in versions
         ]
         doctors = (
@@ -86,7 +82,7 @@ class RecordFilterForm(forms.Form):
             .objects.filter(groups__name=PHYSICIAN)
             .order_by("last_name", "first_name", "username")
         )
-        _choice_field(self, "physician").choices = [("", _("Every physician"))] + [
+        choice_field(self, "physician").choices = [("", _("Every physician"))] + [
             (d.pk, d.get_full_name() or d.get_username()) for d in doctors
         ]
 
@@ -120,7 +116,7 @@ class VersionForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[VersionChoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choice_field(self, "version").choices = [(c.version.pk, _choice_label(c)) for c in choices]
+        choice_field(self, "version").choices = [(c.version.pk, _choice_label(c)) for c in choices]
 
     def is_valid(self) -> bool:
         valid = super().is_valid()

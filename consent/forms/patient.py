@@ -13,7 +13,7 @@ import binascii
 import io
 import uuid
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
+from consent.forms import choice_field
 from consent.models import Question, Signature
 from consent.services import ServiceError, signatures
 
@@ -313,8 +314,7 @@ class CompanionForm(SignedForm):
     def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.roles = roles
-        role_field = cast(forms.ChoiceField, self.fields["role"])
-        role_field.choices = [(role, COMPANION_ROLES[role][0]) for role in roles]
+        choice_field(self, "role").choices = [(role, COMPANION_ROLES[role][0]) for role in roles]
         if len(roles) == 1 and not self.is_bound:
             self.initial["role"] = roles[0]
 

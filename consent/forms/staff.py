@@ -1,16 +1,21 @@
-"""Forms of the physician's workspace: they parse what staff post; consent.signing acts on it."""
+"""Staff forms: the dashboard filter, a new session, the physician's review, verification.
+
+They parse what staff post; the services (consent/services/) act on it.
+"""
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consent.forms import choice_field
 from consent.models import (
     Addendum,
     ConsentSession,
@@ -54,7 +59,8 @@ class PatientQuestionAnswerForm(forms.Form):
 
     def __init__(self, *args: Any, question_id: int, **kwargs: Any) -> None:
         # One form per patient question on the same page: a prefix keeps their ids apart.
-        super().__init__(*args, prefix=f"pq{question_id}", **kwargs)
+        kwargs["prefix"] = f"pq{question_id}"
+        super().__init__(*args, **kwargs)
 
 
 class ReviewedQuestion(Protocol):
@@ -96,10 +102,11 @@ class QuestionReviewForm(forms.Form):
     def __init__(
         self, *args: Any, question: ReviewedQuestion, flagged: bool, **kwargs: Any
     ) -> None:
-        super().__init__(*args, prefix=f"q{question.id}", **kwargs)
+        kwargs["prefix"] = f"q{question.id}"
+        super().__init__(*args, **kwargs)
         self.flagged = flagged
         if question.key_points:
-            self.fields["covered_key_points"].choices = list(enumerate(question.key_points))
+            choice_field(self, "covered_key_points").choices = list(enumerate(question.key_points))
         else:
             del self.fields["covered_key_points"]
         if flagged:
@@ -112,7 +119,8 @@ class QuestionReviewForm(forms.Form):
             )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data.setdefault("covered_key_points", [])
         return data
 
@@ -156,13 +164,15 @@ class DiscussionForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["verbal_teachback"].choices = [
+        choice_field(self, "verbal_teachback").choices = [
             (s.key, f"{s.kind.capitalize()}: {s.title}") for s in sections
         ]
-        self.fields["alternatives_discussed"].choices = [(a.key, a.name) for a in alternatives]
+        alternatives_field = choice_field(self, "alternatives_discussed")
+        alternatives_field.choices = [(a.key, a.name) for a in alternatives]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         name, language = data.get("interpreter_name"), data.get("interpreter_language")
         if name and not language:
             self.add_error("interpreter_language", MESSAGE_INTERPRETER_LANGUAGE)
@@ -196,13 +206,20 @@ class AddendumForm(forms.Form):
     )
 
 
+class PhysicianChoiceField(forms.ModelChoiceField):
+    """Physicians by their full name (the user name for an account without one)."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return obj.get_full_name() or obj.username
+
+
 class ConsentSessionForm(forms.ModelForm):
     """What staff enter to start a consent session."""
 
     procedure_version = forms.ModelChoiceField(
         queryset=ProcedureVersion.objects.none(), label=_("Procedure (language, version)")
     )
-    physician = forms.ModelChoiceField(
+    physician = PhysicianChoiceField(
         queryset=get_user_model().objects.none(), label=_("Responsible physician")
     )
 
@@ -217,15 +234,15 @@ class ConsentSessionForm(forms.ModelForm):
         ]
         widgets = {"patient_birth_date": forms.DateInput(attrs={"type": "date"})}
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         versions = ProcedureVersion.objects.all()
-        self.fields["procedure_version"].queryset = versions
+        cast(forms.ModelChoiceField, self.fields["procedure_version"]).queryset = versions
         if not self.is_bound and len(versions) == 1:
             self.initial.setdefault("procedure_version", versions[0].pk)
         physicians = get_user_model().objects.filter(groups__name=PHYSICIAN, is_active=True)
-        self.fields["physician"].queryset = physicians.order_by("last_name", "username")
-        self.fields["physician"].label_from_instance = lambda u: u.get_full_name() or u.username
+        physician = cast(forms.ModelChoiceField, self.fields["physician"])
+        physician.queryset = physicians.order_by("last_name", "username")
         if not self.is_bound:
             self.initial.setdefault("physician", user.pk)
         self.helper = FormHelper()
