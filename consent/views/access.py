@@ -39,12 +39,6 @@ class StaffRequest(HttpRequest):
     user: User
 
 
-class PatientRequest(HttpRequest):
-    """A request that passed `patient_required`: it carries the patient's consent session."""
-
-    consent_session: ConsentSession
-
-
 # The browser session's keys: the link it opened, and the link whose date of birth it confirmed.
 SESSION_LINK = "patient_link"
 SESSION_IDENTIFIED = "patient_identified"
