@@ -31,7 +31,6 @@ from consent.models import (
 from consent.record.seal import seal_signer
 from demo.clock import SimulatedClock
 from demo.seeding import SeedError, demo_history_seed
-from tests.factories import FAKE_PDF
 
 pytestmark = pytest.mark.django_db
 
@@ -147,13 +146,10 @@ def test_seed_demo_builds_a_realistic_verifiable_history_on_an_empty_database(se
         assert birth_date.isoformat() not in output
 
 
-def test_the_same_seed_tells_the_same_story_again(monkeypatch):
+def test_the_same_seed_tells_the_same_story_again(fake_pdf_renderer):
     """Run twice: the second history comes after the first and repeats it, answer for answer.
 
     The PDF is stubbed here: the test above looks at the real ones."""
-    monkeypatch.setattr(
-        "consent.record.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF
-    )
     seed(sessions=8, seed=11)
     first_ids = list(ConsentSession.objects.values_list("pk", flat=True))
     seed(sessions=8, seed=11)
@@ -166,10 +162,9 @@ def test_the_same_seed_tells_the_same_story_again(monkeypatch):
     assert times == sorted(times)
 
 
-def test_a_missing_signing_key_is_created_where_the_settings_say(settings, tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        "consent.record.pdf.record_pdf_render", lambda _session, _record_id: FAKE_PDF
-    )
+def test_a_missing_signing_key_is_created_where_the_settings_say(
+    settings, tmp_path, fake_pdf_renderer
+):
     settings.SIGNING_P12_PATH = tmp_path / "keys" / "seal.p12"
     output = seed(sessions=2)
     assert settings.SIGNING_P12_PATH.is_file()

@@ -31,6 +31,7 @@ from tests.factories import (
     PASSWORD,
     auditor,
     decided_session,
+    fake_pdf_render,
     finalized_record,
     logged_in,
     patient_client,
@@ -243,7 +244,8 @@ def test_an_oversized_upload_is_refused_with_a_message(monkeypatch):
 # Who may verify
 
 
-def test_access_to_verification_by_role(record):
+def test_access_to_verification_by_role():
+    record = finalized_record()  # who gets in, not what the check finds: no real PDF needed
     url = f"/staff/records/{record.record_id}/verify/"
     anonymous = Client()
     assert anonymous.get(url).status_code == 302
@@ -292,6 +294,8 @@ def test_a_seal_failure_during_finalization_shows_a_message_and_finalizes_nothin
         raise OSError("the key store is unreachable")
 
     monkeypatch.setattr("consent.record.pdf.pdf_seal", broken_seal)
+    # The document itself is not under test here: only the seal that fails after it.
+    monkeypatch.setattr("consent.record.pdf.record_document_pdf", fake_pdf_render)
     client = logged_in(session.physician)
     url = f"/staff/sessions/{session.public_id}/finalize/"
     response = client.post(url, {"finalize-password": PASSWORD}, follow=True)
