@@ -57,7 +57,7 @@ Kind = Signature.Kind
 
 # The purpose of each signature (ASTM E1762-95, FHIR's Signature Type Codes). A refusal is the
 # patient's own statement, signed as its author: a "consent signature" would misstate it.
-SIGNATURE_PURPOSES = {
+SIGNATURE_PURPOSES: dict[str, tuple[str, str]] = {
     Kind.PATIENT_CONSENT: ("1.2.840.10065.1.12.1.7", "Consent Signature"),
     Kind.PATIENT_REFUSAL: ("1.2.840.10065.1.12.1.1", "Author's Signature"),
     Kind.ATTESTATION: ("1.2.840.10065.1.12.1.5", "Verification Signature"),
@@ -68,13 +68,13 @@ SIGNATURE_PURPOSES = {
 }
 # Provenance.agent.type where the provenance participant types have a fitting code; the
 # interpreter and the witness have none there, and are told apart by their role alone.
-AGENT_TYPES = {
+AGENT_TYPES: dict[str, tuple[str, str]] = {
     Kind.PATIENT_CONSENT: ("author", "Author"),
     Kind.PATIENT_REFUSAL: ("author", "Author"),
     Kind.ATTESTATION: ("verifier", "Verifier"),
     Kind.COUNTERSIGNATURE: ("legal", "Legal Authenticator"),
 }
-AGENT_ROLES = {
+AGENT_ROLES: dict[str, tuple[str, str]] = {
     Kind.PATIENT_CONSENT: ("CONSENTER", "Consenter"),
     Kind.PATIENT_REFUSAL: ("PAT", "Patient"),
     Kind.ATTESTATION: ("VERF", "Verifier"),

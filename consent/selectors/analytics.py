@@ -240,9 +240,10 @@ def _question_outcomes(version: ProcedureVersion) -> list[QuestionOutcomes]:
         )
     )
     for row in rows:
-        outcome = outcomes[row.pop("question_id")]
+        outcome = outcomes[row["question_id"]]
         for name, value in row.items():
-            setattr(outcome, name, value)
+            if name != "question_id":
+                setattr(outcome, name, value)
     key_points = {q.pk: len(q.key_points) for q in questions}
     reviews = QuestionReview.objects.filter(
         session__procedure_version=version, question__kind=Question.Kind.FREE_TEXT

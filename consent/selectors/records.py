@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -25,6 +25,20 @@ from consent.models import (
 )
 from consent.rules import DECISIONS as DECISIONS  # the records filter form's choices
 from consent.rules import decision_case, flagged_attempts_q
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class RecordAnnotations(TypedDict):
+    """What `records_annotated` adds to each session."""
+
+    consented: bool
+    declined: bool
+    withdrawn: bool
+    has_flags: bool
+    decision: str  # a consent.rules.Decision
+
 
 # key -> (label, order_by fields). The last field makes every order total (stable pages).
 SORTS: dict[str, tuple[Any, tuple[str, ...]]] = {
@@ -51,7 +65,7 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def records_annotated() -> QuerySet[ConsentSession]:
+def records_annotated() -> "QuerySet[WithAnnotations[ConsentSession, RecordAnnotations]]":
     """Every session with its physician, version, record, decision and flags, in one query."""
     signatures = Signature.objects.filter(session=OuterRef("pk"))
     withdrawals = Addendum.objects.filter(
@@ -79,7 +93,9 @@ def records_annotated() -> QuerySet[ConsentSession]:
     )
 
 
-def records_filtered(filters: dict[str, Any]) -> QuerySet[ConsentSession]:
+def records_filtered(
+    filters: dict[str, Any],
+) -> "QuerySet[WithAnnotations[ConsentSession, RecordAnnotations]]":
     """The records list for these filters (see consent.forms_audit.RecordFilterForm)."""
     sessions = records_annotated()
     if query := filters.get("q", "").strip():
@@ -183,7 +199,9 @@ def csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def records_csv_rows(sessions: QuerySet[ConsentSession]) -> Iterator[tuple[str, ...]]:
+def records_csv_rows(
+    sessions: "QuerySet[WithAnnotations[ConsentSession, RecordAnnotations]]",
+) -> Iterator[tuple[str, ...]]:
     """The CSV export's rows: identifiers and outcomes, no names, dates of birth or free text."""
     yield CSV_HEADER
     for session in sessions.iterator(chunk_size=2000):
