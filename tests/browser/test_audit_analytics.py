@@ -16,8 +16,15 @@ from consent.services import links
 from consent.services import review as review_services
 from consent.views.audit.charts import FLAGGED, RIGHT_FIRST
 from tests.browser.steps import DESKTOP, PHONE, staff_log_in
-from tests.factories import BIRTH_DATE, auditor, consent_session, physician, ready_session
-from tests.selectors.test_analytics import _request, _wrong
+from tests.factories import (
+    BIRTH_DATE,
+    ORIGIN,
+    auditor,
+    consent_session,
+    physician,
+    ready_session,
+    wrong_value,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,7 +58,7 @@ def _reads_every_section(session: ConsentSession, *, pace: int) -> None:
             seconds=2 if number == 6 else 20 + 7 * ((number * pace) % 11),
             go_to=number + 1,
             finished_reading=False,
-            origin=_request(),
+            origin=ORIGIN,
         )
 
 
@@ -66,20 +73,20 @@ def _patients() -> None:
     assessed = session
     started = consent_session(doctor=doctor, patient_name="Patient started")
     link, _token = links.patient_link_issue(session=started, issued_by=doctor)
-    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=_request())
+    links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=ORIGIN)
     questions = started.procedure_version.questions
     purpose, how = questions.get(key="purpose"), questions.get(key="how-it-works")
     for question, answer, round_number in [
-        (purpose, _wrong(purpose), 1),
+        (purpose, wrong_value(purpose), 1),
         (purpose, purpose.correct, 2),
-        (how, _wrong(how), 1),
+        (how, wrong_value(how), 1),
     ]:
         journey_services.answer_submit(
             session=started,
             question=question,
             answer=answer,
             round_number=round_number,
-            origin=_request(),
+            origin=ORIGIN,
         )
     consent_session(doctor=doctor, patient_name="Patient waiting")
     review_services.question_review_save(

@@ -32,6 +32,7 @@ from tests.factories import (
     patient_client,
     physician,
     ready_session,
+    wrong_value,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,12 +48,6 @@ def _question(version: ProcedureVersion, key: str) -> Question:
 
 def _section(version: ProcedureVersion, number: int) -> Section:
     return version.sections.order_by("position")[number - 1]
-
-
-def _wrong(question: Question):
-    if question.kind == Question.Kind.TRUE_FALSE:
-        return not question.correct
-    return [next(i for i in range(len(question.choices)) if i not in question.correct)]
 
 
 def _answer(session: ConsentSession, question: Question, answer, round_number: int) -> None:
@@ -107,9 +102,9 @@ def crafted(doctor) -> ProcedureVersion:
     for session, number, seconds in [(anna, 1, 30), (anna, 2, 2), (ben, 1, 60), (cleo, 1, 200)]:
         _read(session, number, seconds)
     purpose, how = _question(version, "purpose"), _question(version, "how-it-works")
-    _answer(cleo, purpose, _wrong(purpose), 1)
+    _answer(cleo, purpose, wrong_value(purpose), 1)
     _answer(cleo, purpose, purpose.correct, 2)
-    _answer(cleo, how, _wrong(how), 1)
+    _answer(cleo, how, wrong_value(how), 1)
     review_services.question_review_save(
         session=anna,
         question=_question(version, "own-words"),
@@ -160,7 +155,7 @@ def test_each_question_counts_each_patient_who_reached_it_once_by_its_outcome(cr
 def test_a_question_nobody_reached_counts_nobody(doctor):
     session = _patient_opens_link(consent_session(doctor=doctor))
     purpose = _question(session.procedure_version, "purpose")
-    _answer(session, purpose, _wrong(purpose), 1)
+    _answer(session, purpose, wrong_value(purpose), 1)
     figures = version_analytics(version=session.procedure_version)
     assert _by_key(figures, "purpose").reached == 1
     assert _by_key(figures, "purpose").being_retaught == 1
