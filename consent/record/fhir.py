@@ -7,8 +7,8 @@ Provenance with one agent and one signature per stored signature.
 
 It is a pure read: the same record gives the same bundle, byte for byte, every time (ids are
 UUID 5 derived from the session's public id; every time is the stored one, never "now"). It
-reads the record's data once through `consent.record.record_data_get`, so its query count does
-not depend on how many questions, attempts or signatures the record holds.
+reads the session's one read model (`consent.selectors.session.record_data_get`), so its
+query count does not depend on how many questions, attempts or signatures the record holds.
 """
 
 import base64
@@ -105,14 +105,11 @@ def record_fhir_bundle(record: ConsentRecord, *, base_url: str) -> dict[str, Any
     with translation.override(settings.LANGUAGE_CODE):
         data = record_data_get(session=session)
         signatures = list(Signature.objects.filter(session=session).order_by("signed_at", "pk"))
-        withdrawal = (
-            Addendum.objects.filter(record=record, kind=Addendum.Kind.WITHDRAWAL)
-            .order_by("created_at", "pk")
-            .values_list("created_at", flat=True)
-            .first()
-        )
+        addenda = data.stored.addenda if data.stored else []
+        withdrawal = next((a for a in addenda if a.kind == Addendum.Kind.WITHDRAWAL), None)
         # A withdrawal ends a consent that was given; a refusal has nothing to withdraw.
-        withdrawn_at = utc_text(withdrawal) if data.decision.outcome == Decision.CONSENTED else None
+        consented = data.decision.outcome == Decision.CONSENTED
+        withdrawn_at = withdrawal.created_at if withdrawal and consented else None
         pdf = _stored_pdf(record)
         export = _Export(record, session, data, base_url)
         resources = [

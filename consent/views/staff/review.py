@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from consent import lifecycle
+from consent import lifecycle, rules
 from consent.audit.events import Origin, staff_access_record
 from consent.forms.staff import (
     AddendumForm,
@@ -143,41 +143,45 @@ def _page_state(user: User, session: ConsentSession, data: RecordData) -> dict[s
     }
 
 
+def _pick(default: forms.Form, bound: forms.Form | None) -> forms.Form:
+    """The posted form with its errors where it is the one in this place, else the fresh one."""
+    if bound is not None and type(bound) is type(default) and bound.prefix == default.prefix:
+        return bound
+    return default
+
+
+def _review_form(item: QuestionData, bound: forms.Form | None) -> forms.Form:
+    initial: dict[str, Any] = {}
+    if item.review:
+        initial = {"covered_key_points": item.covered_key_points, "note": item.review.note}
+    return _pick(QuestionReviewForm(initial=initial, question=item, flagged=item.flagged), bound)
+
+
 def _page_forms(data: RecordData, bound: forms.Form | None) -> dict[str, Any]:
-    """Each form of the page: the posted one with its errors in its place, else a fresh one."""
-
-    def pick(default: forms.Form) -> forms.Form:
-        if bound is not None and type(bound) is type(default) and bound.prefix == default.prefix:
-            return bound
-        return default
-
-    def review_form(item: QuestionData) -> forms.Form:
-        initial: dict[str, Any] = {}
-        if item.review:
-            initial = {"covered_key_points": item.covered_key_points, "note": item.review.note}
-        return pick(QuestionReviewForm(initial=initial, question=item, flagged=item.flagged))
-
+    """Each form of the page, filled in from the read model (or as posted, with its errors)."""
     discussion = data.discussion
     recorded = {
         name: getattr(discussion, name) for name in DiscussionForm.base_fields if discussion
     }
+    answers = [
+        (q, PatientQuestionAnswerForm(question_id=q.id, initial={"answer": q.answer}))
+        for q in data.patient_questions
+    ]
     return {
-        "patient_questions": [
-            (q, pick(PatientQuestionAnswerForm(question_id=q.id, initial={"answer": q.answer})))
-            for q in data.patient_questions
-        ],
-        "flagged": [(item, review_form(item)) for item in data.flagged],
-        "own_words": [(item, review_form(item)) for item in data.own_words],
-        "discussion_form": pick(
+        "patient_questions": [(q, _pick(form, bound)) for q, form in answers],
+        "flagged": [(item, _review_form(item, bound)) for item in data.flagged],
+        "own_words": [(item, _review_form(item, bound)) for item in data.own_words],
+        "discussion_form": _pick(
             DiscussionForm(
                 initial=recorded,
                 sections=data.teachback_sections,
                 alternatives=data.alternatives,
-            )
+            ),
+            bound,
         ),
-        "attest_form": pick(SignForm(prefix="attest")),
-        "finalize_form": pick(SignForm(prefix="finalize")),
-        "addendum_form": pick(AddendumForm()),
+        "attest_form": _pick(SignForm(prefix="attest"), bound),
+        "finalize_form": _pick(SignForm(prefix="finalize"), bound),
+        "addendum_form": _pick(AddendumForm(), bound),
     }
 
 
@@ -201,6 +205,8 @@ def _review_page(
         "countersignature_statement": signatures.COUNTERSIGNATURE_STATEMENT,
         "countersignature_meaning": signatures.MEANINGS[signatures.Kind.COUNTERSIGNATURE],
         "error_anchor": anchor if bound is not None else "",
+        "reading_seconds_min": rules.READING_SECONDS_MIN,
+        "reading_words_per_minute_max": rules.READING_WORDS_PER_MINUTE_MAX,
     }
     status = 400 if bound is not None else 200
     return TemplateResponse(request, "consent/staff/review.html", context, status=status)
