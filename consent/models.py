@@ -216,19 +216,6 @@ class ConsentSession(models.Model):
     def language(self) -> str:
         return self.procedure_version.language
 
-    @property
-    def answers_locked(self) -> bool:
-        return self.status != self.Status.REVIEWING
-
-    @property
-    def accepts_written_questions(self) -> bool:
-        """Until the attestation; afterwards a new question is asked in person."""
-        return self.status in (self.Status.REVIEWING, self.Status.READY_FOR_DISCUSSION)
-
-    @property
-    def is_finalized(self) -> bool:
-        return self.status == self.Status.FINALIZED
-
 
 class RecordFinalized(Exception):
     """An attempt to change or delete something that belongs to a finalized record."""
