@@ -61,6 +61,7 @@ def _t(allowed: Iterable[str], target: str | None = None) -> Transition:
     return Transition(allowed=frozenset(allowed), target=target)
 
 
+# Before anyone has signed: a session can still be ended early.
 OPEN = (Status.CREATED, Status.REVIEWING, Status.READY_FOR_DISCUSSION)
 DECIDED = (Status.SIGNED, Status.DECLINED)
 LIVE = (*OPEN, Status.ATTESTED, *DECIDED)

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
+from consent import lifecycle
 from consent.models import ConsentSession, ProcedureVersion
 from consent.services.links import patient_link_issue
 from consent.services.sessions import consent_session_create
@@ -45,11 +46,8 @@ class Command(BaseCommand):
                 physician=physician,
                 procedure_version=version,
                 patient_record_number=PATIENT_RECORD_NUMBER,
-                status__in=[
-                    ConsentSession.Status.CREATED,
-                    ConsentSession.Status.REVIEWING,
-                    ConsentSession.Status.READY_FOR_DISCUSSION,
-                ],
+                # Reuse a session nobody has signed yet; a later one is left as it is.
+                status__in=lifecycle.OPEN,
             )
             .order_by("-created_at")
             .first()
