@@ -11,8 +11,9 @@ from django.utils.translation import ngettext
 from consent.forms import choice_field
 from consent.models import ConsentSession, ProcedureVersion
 from consent.roles import PHYSICIAN
+from consent.rules import DECISIONS
 from consent.selectors.analytics import VersionChoice
-from consent.selectors.records import DECISIONS, SORTS
+from consent.selectors.records import SORTS
 
 SEARCH_MAX = 100
 

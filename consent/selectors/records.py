@@ -23,7 +23,6 @@ from consent.models import (
     ConsentSession,
     Signature,
 )
-from consent.rules import DECISIONS as DECISIONS  # the records filter form's choices
 from consent.rules import decision_case, flagged_attempts_q
 
 if TYPE_CHECKING:
