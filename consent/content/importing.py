@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from consent.audit.events import audit_record
-from consent.content.packs import Pack, markdown_to_html
+from consent.content.markdown import markdown_to_html
+from consent.content.packs import Pack
 from consent.models import (
     Alternative,
     AuditEvent,

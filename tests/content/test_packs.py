@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from consent.content.markdown import markdown_to_html
 from consent.content.packs import (
     QUESTION_KINDS,
     RISK_FREQUENCIES,
@@ -23,7 +24,6 @@ from consent.content.packs import (
     PackError,
     canonical_bytes,
     load_pack,
-    markdown_to_html,
     parse_pack,
 )
 
