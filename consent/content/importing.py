@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""Import content packs: each validated pack becomes an immutable procedure version."""
 
 from dataclasses import dataclass
 
