@@ -53,7 +53,7 @@ def main() -> None:
         from pypdf import PdfReader
 
         from consent.record.pdf import record_pdf_render
-        from tests.test_pdf import finalized
+        from tests.record.test_pdf import finalized
 
         started = time.perf_counter()
         record = finalized()
