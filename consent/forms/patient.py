@@ -13,7 +13,7 @@ import binascii
 import io
 import uuid
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -24,6 +24,9 @@ from PIL import Image, UnidentifiedImageError
 from consent.forms import choice_field
 from consent.models import Question, Signature
 from consent.services import ServiceError, signatures
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MESSAGE_CHOOSE_ONE = _("Choose an answer.")
 MESSAGE_CHOOSE_SOME = _("Choose at least one answer.")
@@ -37,44 +40,31 @@ MESSAGE_BIRTH_DATE = _("Enter your date of birth as day, month and year, for exa
 MESSAGE_NOT_A_DATE = _("That is not a real date. Check the day, month and year.")
 
 
+def _date_part(
+    label: "StrOrPromise", low: int, high: int, out_of_range: "StrOrPromise", autocomplete: str
+) -> forms.IntegerField:
+    """One of the three boxes of a date of birth, with messages that say what to type."""
+    return forms.IntegerField(
+        label=label,
+        min_value=low,
+        max_value=high,
+        error_messages={
+            "required": MESSAGE_BIRTH_DATE,
+            "invalid": MESSAGE_BIRTH_DATE,
+            "min_value": out_of_range,
+            "max_value": out_of_range,
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": autocomplete}),
+    )
+
+
 class BirthDateForm(forms.Form):
     """Day, month and year as three boxes: the pattern people fill in most reliably."""
 
-    day = forms.IntegerField(
-        label=_("Day"),
-        min_value=1,
-        max_value=31,
-        error_messages={
-            "required": MESSAGE_BIRTH_DATE,
-            "invalid": MESSAGE_BIRTH_DATE,
-            "min_value": _("Enter a day from 1 to 31."),
-            "max_value": _("Enter a day from 1 to 31."),
-        },
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-day"}),
-    )
-    month = forms.IntegerField(
-        label=_("Month"),
-        min_value=1,
-        max_value=12,
-        error_messages={
-            "required": MESSAGE_BIRTH_DATE,
-            "invalid": MESSAGE_BIRTH_DATE,
-            "min_value": _("Enter a month from 1 to 12."),
-            "max_value": _("Enter a month from 1 to 12."),
-        },
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-month"}),
-    )
-    year = forms.IntegerField(
-        label=_("Year"),
-        min_value=1900,
-        max_value=2100,
-        error_messages={
-            "required": MESSAGE_BIRTH_DATE,
-            "invalid": MESSAGE_BIRTH_DATE,
-            "min_value": _("Enter the year with four digits, for example 1950."),
-            "max_value": _("Enter the year with four digits, for example 1950."),
-        },
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-year"}),
+    day = _date_part(_("Day"), 1, 31, _("Enter a day from 1 to 31."), "bday-day")
+    month = _date_part(_("Month"), 1, 12, _("Enter a month from 1 to 12."), "bday-month")
+    year = _date_part(
+        _("Year"), 1900, 2100, _("Enter the year with four digits, for example 1950."), "bday-year"
     )
 
     def clean(self) -> dict[str, Any]:

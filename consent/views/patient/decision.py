@@ -82,6 +82,18 @@ def _already_decided(request: HttpRequest) -> HttpResponse:
     return redirect("patient:decision")
 
 
+def _decision_form(
+    request: HttpRequest, session: ConsentSession, action: Action, form_class: type[SignedForm]
+) -> SignedForm | HttpResponse:
+    """The consent or refusal form, bound to what was posted; or why it cannot be shown now."""
+    if not lifecycle.can(session, action):
+        return _not_yet(request)
+    data = _posted(request)
+    if request.method == "POST" and data is None:
+        return _too_large(request, session)
+    return form_class(data)
+
+
 def _sign(
     request: HttpRequest,
     session: ConsentSession,
@@ -135,12 +147,9 @@ def decide(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     page says what was decided and what comes next."""
     if _decided(session):
         return _already_decided(request) if request.method == "POST" else _done(request, session)
-    if not lifecycle.can(session, Action.CONSENT):
-        return _not_yet(request)
-    data = _posted(request)
-    if request.method == "POST" and data is None:
-        return _too_large(request, session)
-    form = ConsentForm(data)
+    form = _decision_form(request, session, Action.CONSENT, ConsentForm)
+    if isinstance(form, HttpResponse):
+        return form
     if form.is_bound and form.is_valid():
         response = _sign(
             request,
@@ -162,12 +171,9 @@ def decline(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     """An informed refusal: an optional reason, the typed name and an optional drawing."""
     if _decided(session):
         return _already_decided(request) if request.method == "POST" else _to_decision()
-    if not lifecycle.can(session, Action.DECLINE):
-        return _not_yet(request)
-    data = _posted(request)
-    if request.method == "POST" and data is None:
-        return _too_large(request, session)
-    form = DeclineForm(data)
+    form = _decision_form(request, session, Action.DECLINE, DeclineForm)
+    if isinstance(form, HttpResponse):
+        return form
     if form.is_bound and form.is_valid():
         response = _sign(
             request,

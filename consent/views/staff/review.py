@@ -14,6 +14,7 @@ Who may do what:
   but the session's responsible physician, and the page offers exactly what they would accept.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -212,12 +213,22 @@ def _review_page(
     return TemplateResponse(request, "consent/staff/review.html", context, status=status)
 
 
-def _done(request: StaffRequest, error: ServiceError | None, success: str) -> None:
-    """Say what happened: the service's refusal, or the success message."""
-    if error is None:
-        messages.success(request, success)
+def _written(
+    request: StaffRequest,
+    session: ConsentSession,
+    *,
+    anchor: str,
+    success: str,
+    write: Callable[[], object],
+) -> HttpResponse:
+    """Run one review write; say what happened (the refusal or `success`) and go back."""
+    try:
+        write()
+    except ServiceError as refused:
+        messages.error(request, str(refused))
     else:
-        messages.error(request, str(error))
+        messages.success(request, success)
+    return redirect(_review_url(session, anchor))
 
 
 @require_GET
@@ -250,18 +261,18 @@ def patient_question_answer(
     form = PatientQuestionAnswerForm(request.POST, question_id=question.pk)
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor=anchor)
-    error = None
-    try:
-        review_services.patient_question_answer(
+    return _written(
+        request,
+        session,
+        anchor=anchor,
+        success=_("Your answer to the patient's question was saved."),
+        write=lambda: review_services.patient_question_answer(
             question=question,
             answer=form.cleaned_data["answer"],
             physician=request.user,
             origin=Origin.of(request),
-        )
-    except ServiceError as refused:
-        error = refused
-    _done(request, error, _("Your answer to the patient's question was saved."))
-    return redirect(_review_url(session, anchor))
+        ),
+    )
 
 
 @require_POST
@@ -276,20 +287,19 @@ def question_review(request: StaffRequest, public_id: str, question_id: int) -> 
     form = QuestionReviewForm(request.POST, question=progress.question, flagged=progress.flagged)
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor=anchor)
-    error = None
-    try:
-        review_services.question_review_save(
+    return _written(
+        request,
+        session,
+        anchor=anchor,
+        success=_("Your review of question %(number)d was saved.") % {"number": progress.number},
+        write=lambda: review_services.question_review_save(
             session=session,
             question=progress.question,
             physician=request.user,
             origin=Origin.of(request),
             **form.cleaned_data,
-        )
-    except ServiceError as refused:
-        error = refused
-    saved = _("Your review of question %(number)d was saved.") % {"number": progress.number}
-    _done(request, error, saved)
-    return redirect(_review_url(session, anchor))
+        ),
+    )
 
 
 @require_POST
@@ -302,15 +312,15 @@ def discussion(request: StaffRequest, public_id: str) -> HttpResponse:
     )
     if not form.is_valid():
         return _review_page(request, session, data=data, bound=form, anchor="discussion")
-    error = None
-    try:
-        review_services.discussion_save(
+    return _written(
+        request,
+        session,
+        anchor="discussion",
+        success=_("The record of the discussion was saved."),
+        write=lambda: review_services.discussion_save(
             session=session, physician=request.user, origin=Origin.of(request), **form.cleaned_data
-        )
-    except ServiceError as refused:
-        error = refused
-    _done(request, error, _("The record of the discussion was saved."))
-    return redirect(_review_url(session, "discussion"))
+        ),
+    )
 
 
 @require_POST
@@ -321,18 +331,18 @@ def attest(request: StaffRequest, public_id: str) -> HttpResponse:
     form = SignForm(request.POST, prefix="attest")
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="attestation")
-    error = None
-    try:
-        signatures.session_attest(
+    return _written(
+        request,
+        session,
+        anchor="attestation",
+        success=_("You signed the attestation. The patient can now give their decision."),
+        write=lambda: signatures.session_attest(
             session=session,
             physician=request.user,
             password=form.cleaned_data["password"],
             origin=Origin.of(request),
-        )
-    except ServiceError as refused:
-        error = refused
-    _done(request, error, _("You signed the attestation. The patient can now give their decision."))
-    return redirect(_review_url(session, "attestation"))
+        ),
+    )
 
 
 @require_POST
@@ -378,14 +388,18 @@ def addendum(request: StaffRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="addendum-form")
     record = session_record_get(session=session)
-    error = None
-    try:
+
+    def write() -> object:
         if record is None:
             raise ServiceError(signatures.ERROR_NOT_FINALIZED)
-        signatures.addendum_add(
+        return signatures.addendum_add(
             record=record, author=request.user, origin=Origin.of(request), **form.cleaned_data
         )
-    except ServiceError as refused:
-        error = refused
-    _done(request, error, _("The addendum was added to the record."))
-    return redirect(_review_url(session, "record"))
+
+    return _written(
+        request,
+        session,
+        anchor="record",
+        success=_("The addendum was added to the record."),
+        write=write,
+    )
