@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
-from django.test import RequestFactory
 
 from consent import services
 from consent.audit.events import Origin, audit_record
@@ -25,9 +24,9 @@ def request_():
     return Origin(ip="10.1.2.3", user_agent="TestBrowser/1.0")
 
 
-def reviewing(session, request_):
+def reviewing(session, origin):
     link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
-    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=request_)
+    assert links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=origin)
     session.refresh_from_db()
     session.sections_done = True
     session.save()
@@ -136,9 +135,9 @@ def test_patient_question_with_the_same_form_id_is_stored_once(request_):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_concurrent_double_submit_stores_exactly_one_attempt():
-    request = RequestFactory().post("/")
+    origin = Origin(ip="127.0.0.1", user_agent="tests")
     session = consent_session()
-    session = reviewing(session, request)
+    session = reviewing(session, origin)
     question = session.procedure_version.questions.get(position=1)
     barrier = threading.Barrier(4)
     results = []
@@ -152,7 +151,7 @@ def test_concurrent_double_submit_stores_exactly_one_attempt():
                     question=question,
                     answer=list(question.correct),
                     round_number=1,
-                    origin=request,
+                    origin=origin,
                 ).created
             )
         finally:
