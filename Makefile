@@ -30,7 +30,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py import_pack content/*.toml
-	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py create_signing_key
+	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py create_seal_key
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=1 CONSENT_DEMO=1 SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -52,7 +52,7 @@ test: install-dev system-packages
 
 # Timings are measured here, never asserted in tests: report medians and ratios.
 bench: install-dev
-	$(PY) manage.py create_signing_key
+	$(PY) manage.py create_seal_key
 	$(PY) -W ignore scripts/bench_pages.py
 	$(PY) -W ignore scripts/bench_pdf.py
 	$(PY) -W ignore scripts/bench_records.py --sizes 1000 100000

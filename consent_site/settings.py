@@ -185,18 +185,23 @@ CONSENT_SECTION_TIME_CAP = timedelta(minutes=int(os.environ.get("CONSENT_SECTION
 CONSENT_FREE_TEXT_MAX = 5000
 CONSENT_PATIENT_QUESTION_MAX = 2000
 
-# The institution's seal on finalized PDFs (consent/seal.py): a PKCS#12 file and its passphrase.
-SIGNING_P12_PATH = Path(os.environ.get("SIGNING_P12_PATH", BASE_DIR / "signing" / "seal.p12"))
-SIGNING_P12_PASSPHRASE = os.environ.get("SIGNING_P12_PASSPHRASE", "development-only")
+
+def _seal_env(name: str, default: str = "") -> str:
+    """SEAL_<name>, or the SIGNING_<name> that deployments set before the seal had its own word."""
+    return os.environ.get(f"SEAL_{name}", os.environ.get(f"SIGNING_{name}", default))
+
+
+# The institution's seal on finalized PDFs (consent/record/seal.py): a PKCS#12 file and its
+# passphrase. *Seal* is the institution's; *sign* is what people do.
+SEAL_P12_PATH = Path(_seal_env("P12_PATH") or BASE_DIR / "seal" / "seal.p12")
+SEAL_P12_PASSPHRASE = _seal_env("P12_PASSPHRASE", "development-only")
 # Certificates of earlier seal keys (PEM or DER files, comma-separated): records sealed before a
 # key was replaced still verify as made by the institution.
-SIGNING_TRUSTED_CERTS = [
-    Path(item.strip())
-    for item in os.environ.get("SIGNING_TRUSTED_CERTS", "").split(",")
-    if item.strip()
+SEAL_TRUSTED_CERTS = [
+    Path(item.strip()) for item in _seal_env("TRUSTED_CERTS").split(",") if item.strip()
 ]
 # Optional RFC 3161 timestamp authority for the seal (PAdES B-T); empty means no timestamp.
-SIGNING_TSA_URL = os.environ.get("SIGNING_TSA_URL", "")
+SEAL_TSA_URL = _seal_env("TSA_URL")
 # Where staff open this deployment: the QR code on each record points to its verification page.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -12,17 +12,17 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def _seal_key(tmp_path_factory):
     """One development seal for the whole run (made once: key generation is not free)."""
-    from consent.record.seal import signing_key_create
+    from consent.record.seal import seal_key_create
 
     path = tmp_path_factory.mktemp("seal") / "seal.p12"
-    signing_key_create(path, passphrase=b"test-passphrase", common_name="Test Hospital seal")
+    seal_key_create(path, passphrase=b"test-passphrase", common_name="Test Hospital seal")
     return path
 
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path, _seal_key):
-    settings.SIGNING_P12_PATH = _seal_key
-    settings.SIGNING_P12_PASSPHRASE = "test-passphrase"
+    settings.SEAL_P12_PATH = _seal_key
+    settings.SEAL_P12_PASSPHRASE = "test-passphrase"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {

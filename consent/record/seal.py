@@ -1,11 +1,11 @@
 """The institution's seal on every finalized PDF: a PAdES signature made with pyHanko.
 
-The key is a PKCS#12 file named by settings (SIGNING_P12_PATH, passphrase from
-SIGNING_P12_PASSPHRASE). `python manage.py create_signing_key` makes a self-signed development
+The key is a PKCS#12 file named by settings (SEAL_P12_PATH, passphrase from
+SEAL_P12_PASSPHRASE). `python manage.py create_seal_key` makes a self-signed development
 certificate; a hospital installs its own certificate instead. The loaded signer is kept for
 the life of the process: parsing the key costs more than signing (PERFORMANCE-NOTES.md).
 
-With SIGNING_TSA_URL set, each seal also carries an RFC 3161 timestamp from that authority
+With SEAL_TSA_URL set, each seal also carries an RFC 3161 timestamp from that authority
 (PAdES B-T), so the signing time does not rest on our own clock. If the authority cannot be
 reached, sealing fails and nothing is finalized.
 """
@@ -31,10 +31,10 @@ FIELD_NAME = "InstitutionSeal"
 
 
 class SealUnavailable(Exception):
-    """No usable signing key is configured: nothing is finalized without the seal."""
+    """No usable seal key is configured: nothing is finalized without the seal."""
 
 
-def signing_key_create(path: Path, *, passphrase: bytes, common_name: str, years: int = 5) -> None:
+def seal_key_create(path: Path, *, passphrase: bytes, common_name: str, years: int = 5) -> None:
     """Write a self-signed ECDSA P-256 certificate and key as PKCS#12 (development only)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
@@ -86,23 +86,22 @@ def signing_key_create(path: Path, *, passphrase: bytes, common_name: str, years
 def _signer(path: str, passphrase: bytes) -> signers.SimpleSigner:
     signer = signers.SimpleSigner.load_pkcs12(pfx_file=path, passphrase=passphrase)
     if signer is None:
-        raise SealUnavailable(f"the signing key {path} could not be opened")
+        raise SealUnavailable(f"the seal key {path} could not be opened")
     return signer
 
 
 def seal_signer() -> signers.SimpleSigner:
-    path = Path(settings.SIGNING_P12_PATH)
+    path = Path(settings.SEAL_P12_PATH)
     if not path.is_file():
         raise SealUnavailable(
-            f"no signing key at {path}: run `python manage.py create_signing_key` "
-            "or set SIGNING_P12_PATH"
+            f"no seal key at {path}: run `python manage.py create_seal_key` or set SEAL_P12_PATH"
         )
-    return _signer(str(path), settings.SIGNING_P12_PASSPHRASE.encode())
+    return _signer(str(path), settings.SEAL_P12_PASSPHRASE.encode())
 
 
 def seal_timestamper() -> TimeStamper | None:
     """The configured timestamp authority's client, or None when none is set."""
-    url = settings.SIGNING_TSA_URL
+    url = settings.SEAL_TSA_URL
     return RequestsHTTPTimeStamper(url, timeout=10) if url else None
 
 

@@ -120,11 +120,11 @@ class Verification:
 
 
 def _trust_roots() -> list[Any]:
-    """The current seal's certificate and those of earlier keys (SIGNING_TRUSTED_CERTS)."""
+    """The current seal's certificate and those of earlier keys (SEAL_TRUSTED_CERTS)."""
     roots: list[Any] = []
     with contextlib.suppress(SealUnavailable):
         roots.append(seal_signer().signing_cert)
-    for path in settings.SIGNING_TRUSTED_CERTS:
+    for path in settings.SEAL_TRUSTED_CERTS:
         try:
             roots.extend(load_certs_from_pemder([str(path)]))
         except (OSError, ValueError) as error:

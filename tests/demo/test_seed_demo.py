@@ -84,7 +84,7 @@ def test_seed_demo_builds_a_realistic_verifiable_history_on_an_empty_database(se
     assert not ProcedureVersion.objects.exists()
     assert not get_user_model().objects.exists()
     assert not AuditEvent.objects.exists()
-    key = Path(settings.SIGNING_P12_PATH)
+    key = Path(settings.SEAL_P12_PATH)
     key_before = key.read_bytes()
 
     output = seed()
@@ -165,9 +165,9 @@ def test_the_same_seed_tells_the_same_story_again(fake_pdf_renderer):
 def test_a_missing_signing_key_is_created_where_the_settings_say(
     settings, tmp_path, fake_pdf_renderer
 ):
-    settings.SIGNING_P12_PATH = tmp_path / "keys" / "seal.p12"
+    settings.SEAL_P12_PATH = tmp_path / "keys" / "seal.p12"
     output = seed(sessions=2)
-    assert settings.SIGNING_P12_PATH.is_file()
+    assert settings.SEAL_P12_PATH.is_file()
     assert "creating a development key" in output
 
 

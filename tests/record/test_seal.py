@@ -66,7 +66,7 @@ def test_one_flipped_byte_breaks_the_seal(sealed_pdf, where):
 
 
 def test_finalization_without_a_signing_key_finalizes_nothing(settings, tmp_path):
-    settings.SIGNING_P12_PATH = tmp_path / "missing.p12"
+    settings.SEAL_P12_PATH = tmp_path / "missing.p12"
     session = attested_session()
     signature_services.patient_consent_sign(
         session=session, confirmed_statements=3, typed_name="Jeanne Testpatient", image=None

@@ -369,7 +369,7 @@ def timestamp_authority():
 
 def test_with_a_timestamp_authority_the_seal_carries_its_timestamp(settings, timestamp_authority):
     url, requests_seen = timestamp_authority
-    settings.SIGNING_TSA_URL = url
+    settings.SEAL_TSA_URL = url
     record = finalized_record(real_pdf=True)
     # pyHanko asks once to size the signature's room, then for the real timestamp.
     assert len(requests_seen) == 2
@@ -388,7 +388,7 @@ def test_an_unreachable_timestamp_authority_finalizes_nothing(settings):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings.SIGNING_TSA_URL = f"http://127.0.0.1:{port}/tsa"
+    settings.SEAL_TSA_URL = f"http://127.0.0.1:{port}/tsa"
     session = decided_session()
     with pytest.raises(signature_services.RecordNotMade):
         signature_services.session_finalize(
@@ -404,25 +404,25 @@ def test_records_sealed_with_an_earlier_key_verify_once_its_certificate_is_trust
 ):
     from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
-    from consent.record.seal import signing_key_create
+    from consent.record.seal import seal_key_create
 
-    old_key = settings.SIGNING_P12_PATH
+    old_key = settings.SEAL_P12_PATH
     _key, certificate, _chain = pkcs12.load_key_and_certificates(
-        old_key.read_bytes(), settings.SIGNING_P12_PASSPHRASE.encode()
+        old_key.read_bytes(), settings.SEAL_P12_PASSPHRASE.encode()
     )
     old_certificate = tmp_path / "old-seal.pem"
     old_certificate.write_bytes(certificate.public_bytes(Encoding.PEM))
     # The institution replaces its seal key.
-    settings.SIGNING_P12_PATH = tmp_path / "new-seal.p12"
-    signing_key_create(
-        settings.SIGNING_P12_PATH,
-        passphrase=settings.SIGNING_P12_PASSPHRASE.encode(),
+    settings.SEAL_P12_PATH = tmp_path / "new-seal.p12"
+    seal_key_create(
+        settings.SEAL_P12_PATH,
+        passphrase=settings.SEAL_P12_PASSPHRASE.encode(),
         common_name="Test Hospital seal 2027",
     )
     seal = {c.key: c for c in verify_record(record).checks}["seal"]
     assert seal.state == State.FAIL
     assert "not made with this institution's key" in seal.detail
-    settings.SIGNING_TRUSTED_CERTS = [old_certificate]
+    settings.SEAL_TRUSTED_CERTS = [old_certificate]
     verification = verify_record(record)
     assert verification.verdict == Verdict.AUTHENTIC
     assert verification.facts.seal.signer == "Test Hospital seal"

@@ -85,12 +85,12 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         refuse_in_production(force=force)
-        key = Path(settings.SIGNING_P12_PATH)
+        key = Path(settings.SEAL_P12_PATH)
         if not key.exists():
             self.stdout.write(f"No signing key at {key}: creating a development key.")
-            call_command("create_signing_key", stdout=self.stdout)
+            call_command("create_seal_key", stdout=self.stdout)
         if not key.is_file():
-            raise CommandError(f"No signing key at {key}: run create_signing_key.")
+            raise CommandError(f"No signing key at {key}: run create_seal_key.")
         self.stdout.write(
             f"Seeding {sessions} consent sessions over the last {days} days (seed {seed}); "
             "each finalized record renders and seals a real PDF."
