@@ -4,7 +4,7 @@
 
 Builds a realistic finalized MitraClip session through the services (one wrong attempt, a
 flagged item, a patient question, an interpreter, drawn signatures), then calls
-`consent.pdf.record_pdf_render` --runs times after one warm-up render, and prints the median,
+`consent.record.pdf.record_pdf_render` --runs times after one warm-up render, and prints the median,
 min and max, the page count and the PDF size. Machines here are shared and noisy: compare
 medians, not single numbers. Files go to a temporary MEDIA_ROOT that is removed afterwards.
 """

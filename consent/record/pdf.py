@@ -1,7 +1,7 @@
 """The finalized consent record as a PDF, rendered once by WeasyPrint and then only stored.
 
-`consent.signing.session_finalize` calls `record_pdf_render` inside its transaction, after the
-countersignature exists and before the record row does. The PDF is built from
+`consent.services.signatures.session_finalize` calls `record_pdf_render` inside its
+transaction, after the countersignature exists and before the record row does. The PDF is built from
 `consent.selectors.session.record_data_get` through `templates/consent/pdf/record.html`.
 
 The record shows text written by the patient and the physician. The template escapes all of

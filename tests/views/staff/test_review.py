@@ -808,7 +808,7 @@ def test_a_physician_who_may_see_every_session_still_cannot_sign_anothers():
 
 
 def test_finalizing_through_the_page_stores_the_real_pdf():
-    """The one test that lets consent.pdf render: the view relies on its default renderer."""
+    """The one test that lets consent.record.pdf render: the view relies on its default renderer."""
     session = decided_session(read_through=True, drawn=False)
     client = logged_in(session.physician)
     client.post(url(session, "finalize/"), {"finalize-password": PASSWORD})
