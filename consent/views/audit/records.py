@@ -163,6 +163,8 @@ def record_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
             "history": history,
             "session": history.session,
             "record": history.record,
+            # After finalization: the stored record, not the live tables (selectors.records).
+            "summary": history.summary,
         },
     )
 
@@ -202,12 +204,13 @@ def _fhir_response(request: HttpRequest, record: ConsentRecord) -> HttpResponse:
         # The deployment's own address, never the request's Host: one record, one identity.
         bundle = record_fhir_bundle(record, base_url=settings.SITE_URL)
     except FhirExportError:
-        # The stored PDF no longer matches its hash: export nothing, send to verification.
+        # The stored PDF or record data no longer matches its hash: export nothing, send to
+        # verification.
         messages.error(
             request,
             _(
-                "This record's stored PDF fails its integrity check, so it is not exported. "
-                "The verification page shows what is wrong."
+                "This record's stored PDF or record data fails its integrity check, so it is not "
+                "exported. The verification page shows what is wrong."
             ),
         )
         return redirect("staff:record_verify", record_id=record.record_id)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -280,15 +280,31 @@ def test_the_record_page_shows_its_timeline_and_who_looked(records, the_auditor)
     assert f"/staff/records/{session.record.record_id}/verify/" in body
 
 
+def page_queries(client: Client, session: ConsentSession) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/audit/sessions/{session.public_id}/").status_code == 200
+    return len(queries)
+
+
 def test_the_record_page_costs_the_same_queries_however_long_the_history(the_auditor):
     short = consent_session(patient_name="Short History")
-    long = finalized_record(doctor=physician(username="dr.long"))
+    long = decided_session(
+        doctor=physician(username="dr.long"), patient_name="Long", wrong_key="risk-common"
+    )
+    small = finalized_record(doctor=physician(username="dr.small"), patient_name="Small")
+    large = finalized_record(
+        doctor=physician(username="dr.large"),
+        patient_name="Large",
+        wrong_key="risk-common",
+        patient_question="Can I drive home afterwards?",
+    )
     client = logged_in(the_auditor)
-    with CaptureQueriesContext(connection) as few:
-        client.get(f"/audit/sessions/{short.public_id}/")
-    with CaptureQueriesContext(connection) as many:
-        client.get(f"/audit/sessions/{long.session.public_id}/")
-    assert len(many) == len(few)
+    in_progress = [page_queries(client, short), page_queries(client, long)]
+    finalized = [page_queries(client, small.session), page_queries(client, large.session)]
+    assert in_progress[0] == in_progress[1]
+    assert finalized[0] == finalized[1]
+    # A finalized record reads its signatures from the stored record: one query fewer.
+    assert finalized[0] <= in_progress[0]
 
 
 def test_an_unknown_session_is_404(the_auditor):
@@ -345,6 +361,68 @@ def test_a_record_whose_stored_pdf_changed_is_not_exported(records, the_auditor)
     body = response.content.decode()
     assert "fails its integrity check, so it is not exported" in body
     assert "Not authentic" in body or "missing or has changed" in body
+
+
+# After finalization the pages read the stored record, never the live tables
+
+
+def behind_the_applications_back(*statements: tuple[str, list]) -> None:
+    """Raw SQL with the history triggers dropped (inside the test's transaction, undone after)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in triggers.drop_sql(connection.vendor):
+            cursor.execute(statement, [])
+        for statement, params in statements:
+            cursor.execute(statement, params)
+
+
+def test_live_rows_changed_behind_the_applications_back_leave_page_and_export_unchanged(
+    the_auditor,
+):
+    record = finalized_record(patient_name="Erik Original", wrong_key="risk-common")
+    session = record.session
+    client = logged_in(the_auditor)
+    fhir_url = f"/audit/sessions/{session.public_id}/fhir.json"
+    bundle_before = json.loads(client.get(fhir_url).content)
+    summary_before = client.get(f"/audit/sessions/{session.public_id}/").context["summary"]
+    assert summary_before.from_record and summary_before.has_flags
+
+    behind_the_applications_back(
+        ("UPDATE consent_attempt SET is_correct = %s WHERE session_id = %s", [True, session.pk]),
+        (
+            "UPDATE consent_consentsession SET patient_name = %s, patient_record_number = %s "
+            "WHERE id = %s",
+            ["Mallory Rewritten", "MRN-999", session.pk],
+        ),
+        ("DELETE FROM consent_signature WHERE session_id = %s", [session.pk]),
+    )
+    response = client.get(f"/audit/sessions/{session.public_id}/")
+    body = response.content.decode()
+
+    assert response.context["summary"] == summary_before
+    assert "Erik Original" in body and "MRN-123" in body
+    assert "Mallory Rewritten" not in body and "MRN-999" not in body
+    assert "Patient consent" in body and "Physician countersignature" in body
+    assert json.loads(client.get(fhir_url).content) == bundle_before
+
+
+def test_a_stored_record_changed_behind_the_applications_back_is_reported_not_exported(
+    the_auditor,
+):
+    record = finalized_record(patient_name="Erik Original")
+    changed = record.record_json.replace("Erik Original", "Mallory Rewritten")
+    behind_the_applications_back(
+        ("UPDATE consent_consentrecord SET record_json = %s WHERE id = %s", [changed, record.pk])
+    )
+    client = logged_in(the_auditor)
+
+    page = client.get(f"/audit/sessions/{record.session.public_id}/")
+    export = client.get(f"/audit/sessions/{record.session.public_id}/fhir.json", follow=True)
+
+    assert page.context["history"].record_changed
+    assert "no longer matches the SHA-256" in page.content.decode()
+    assert "Mallory Rewritten" not in page.content.decode()
+    assert export["Content-Type"].startswith("text/html")
+    assert "fails its integrity check, so it is not exported" in export.content.decode()
 
 
 # Whole-log verification
