@@ -4,8 +4,10 @@
 (thirteen, however many answers, questions or events the session has; one more for the addenda
 of a finalized record) and returns a tree of frozen dataclasses whose leaves are strings,
 numbers, booleans and None. It is the one read model of a session: the physician's review page,
-the evidence hash each signature stores, the PDF record, the canonical JSON record and the FHIR
-export all read this tree, so what the physician reviews is what is signed and filed.
+the evidence hash each signature stores, the PDF record and the canonical JSON record all read
+this tree, so what the physician reviews is what is signed and filed. Once a record is
+finalized, what is read later (the FHIR export, the auditor's record page) comes from that
+stored canonical JSON, never again from the live tables.
 `RecordData.as_dict()` gives the tree as dicts and lists for the canonical JSON record.
 
 A few fields serve the pages only and are not part of the record format (docs/record-format.md):
