@@ -5,7 +5,7 @@ State changes are made by `consent.services`; the models only hold data and inva
 """
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -227,24 +227,40 @@ def _session_finalized(session_id: int) -> bool:
     ).exists()
 
 
+# The statuses in which the patient's answers may still be written (the lifecycle's ANSWER
+# row allows fewer); the database triggers hold the same line.
+ANSWERS_OPEN = (ConsentSession.Status.CREATED, ConsentSession.Status.REVIEWING)
+
+
 class FrozenWithSession(models.Model):
     """Rows that belong to a consent session and freeze with it once it is finalized."""
 
     # Each subclass has a `session` foreign key.
     session_id: int
+    # True for the patient's answers, frozen as soon as the answers lock.
+    frozen_with_answers: ClassVar[bool] = False
 
     class Meta:
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if _session_finalized(self.session_id):
-            raise RecordFinalized(f"{self._meta.label} of a finalized consent session")
+        self._refuse_if_frozen()
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
-        if _session_finalized(self.session_id):
-            raise RecordFinalized(f"{self._meta.label} of a finalized consent session")
+        self._refuse_if_frozen()
         return super().delete(*args, **kwargs)
+
+    def _refuse_if_frozen(self) -> None:
+        status = (
+            ConsentSession.objects.filter(pk=self.session_id)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status == ConsentSession.Status.FINALIZED:
+            raise RecordFinalized(f"{self._meta.label} of a finalized consent session")
+        if self.frozen_with_answers and status is not None and status not in ANSWERS_OPEN:
+            raise RecordFinalized(f"{self._meta.label}: the patient's answers are locked")
 
 
 class PatientLink(models.Model):
@@ -291,6 +307,8 @@ class SectionView(FrozenWithSession):
 
 class Attempt(FrozenWithSession):
     """One answer to one teach-back question. Attempts are never changed, only added."""
+
+    frozen_with_answers = True
 
     session = models.ForeignKey(ConsentSession, on_delete=models.PROTECT, related_name="attempts")
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="attempts")

@@ -63,3 +63,31 @@ def test_app_role_can_still_do_its_work(app_role):
         "UPDATE consent_consentsession SET current_section = 2 WHERE id = %s", [session.pk]
     )
     assert not as_app_role("SELECT count(*) FROM consent_auditevent")
+
+
+def test_the_whole_flow_runs_as_the_app_role(app_role):
+    # Everything below, from creating the session to the addendum, the patient's sign-out and
+    # a staff sign-in, runs with the application role's rights only.
+    from consent.services import sessions as session_services
+    from consent.services import signatures as signature_services
+    from tests import factories
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {APP_ROLE}")
+    try:
+        record = factories.finalized_record(read_through=True)
+        signature_services.addendum_add(
+            record=record, kind="correction", text="A note.", author=record.finalized_by
+        )
+        other = factories.consent_session(doctor=record.finalized_by, patient_name="Other")
+        factories.issue_link(other)
+        session_services.session_cancel(
+            session=other, cancelled_by=record.finalized_by, reason="Moved away"
+        )
+        client = factories.logged_in(record.finalized_by)
+        assert client.get("/staff/").status_code in (200, 302)
+        client.logout()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    assert record.addenda.count() == 1

@@ -1,9 +1,13 @@
 """python manage.py grant_app_role ROLE: give PostgreSQL's application role exactly what it needs.
 
 Run it as the schema owner after every `migrate`. The application connects as ROLE, which may
-read and append everywhere, change the working tables, and never UPDATE, DELETE or TRUNCATE
-history (the audit log, signatures, records, addenda). Triggers guard the same tables, but only
-privileges stop someone who can drop a trigger; the application role cannot (it owns nothing).
+read everywhere and append where the flow appends, UPDATE only the tables the flow changes in
+place, DELETE only what Django's sessions and the account admin remove, and never TRUNCATE.
+Evidence is never updated or deleted by the application: the audit log, signatures, records,
+addenda and the patient's attempts are only appended; the rows it does change (reading time,
+answers to questions, reviews, the discussion, the session itself) are frozen by the triggers
+once the session is finalized. Only privileges stop someone who can drop a trigger; the
+application role cannot (it owns nothing).
 """
 
 from typing import Any
@@ -11,21 +15,53 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from consent.audit.triggers import APPEND_ONLY_TABLES
+# Tables the application changes in place (consent.services, Django's sessions, sign-in's
+# last_login, the account admin). Every other table is append-only for the application.
+UPDATED_TABLES = (
+    "consent_consentsession",
+    "consent_patientlink",
+    "consent_sectionview",
+    "consent_patientquestion",
+    "consent_questionreview",
+    "consent_discussion",
+    "auth_user",
+    "auth_group",
+    "django_session",
+)
+# Tables the application deletes from: sessions (sign-out, a new key at sign-in, the patient's
+# exit) and accounts, their memberships and permissions, edited in the admin (deleting an
+# account removes its admin log entries with it). Consent data is never deleted.
+DELETED_TABLES = (
+    "django_session",
+    "auth_user",
+    "auth_user_groups",
+    "auth_user_user_permissions",
+    "auth_group",
+    "auth_group_permissions",
+    "django_admin_log",
+)
+# Written by `migrate` only, which runs as the owner.
+OWNER_ONLY_TABLES = ("django_migrations",)
 
 
 def grant_statements(role: str, tables: list[str]) -> list[str]:
-    quoted = connection.ops.quote_name(role)
-    working = [t for t in tables if t not in APPEND_ONLY_TABLES]
+    quote = connection.ops.quote_name
+    quoted = quote(role)
     statements = [
         f"GRANT USAGE ON SCHEMA public TO {quoted}",
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted}",
-        f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {quoted}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
     ]
-    if working:
-        names = ", ".join(connection.ops.quote_name(t) for t in working)
-        statements.append(f"GRANT UPDATE, DELETE ON {names} TO {quoted}")
+    for privilege, names in [
+        ("INSERT", [t for t in tables if t not in OWNER_ONLY_TABLES]),
+        ("UPDATE", [t for t in tables if t in UPDATED_TABLES]),
+        ("DELETE", [t for t in tables if t in DELETED_TABLES]),
+    ]:
+        if names:
+            statements.append(
+                f"GRANT {privilege} ON {', '.join(quote(t) for t in names)} TO {quoted}"
+            )
     return statements
 
 
@@ -42,7 +78,10 @@ class Command(BaseCommand):
         with transaction.atomic(), connection.cursor() as cursor:
             for statement in grant_statements(role, tables):
                 cursor.execute(statement)
+        updated = [t for t in tables if t in UPDATED_TABLES]
+        deleted = [t for t in tables if t in DELETED_TABLES]
         self.stdout.write(
-            f"{role}: SELECT and INSERT on {len(tables)} tables; UPDATE and DELETE except on "
-            f"{', '.join(APPEND_ONLY_TABLES)}; no TRUNCATE anywhere."
+            f"{role}: SELECT on {len(tables)} tables, INSERT on "
+            f"{len([t for t in tables if t not in OWNER_ONLY_TABLES])}; UPDATE only on "
+            f"{', '.join(updated)}; DELETE only on {', '.join(deleted)}; no TRUNCATE anywhere."
         )
