@@ -210,6 +210,20 @@ def _finalization_time(session: ConsentSession) -> datetime:
     return signature or session.finalized_at or timezone.now()
 
 
+def _one_af_entry_per_file(document: Any, pdf: Any) -> None:
+    """Drop the repeated /AF entries WeasyPrint 70 writes for each attachment.
+
+    Its PDF/A-3 step lists every file once from the EmbeddedFiles name tree and once more as a
+    file specification, so the catalog's /AF names the same object twice. ISO 19005-3 (6.8)
+    wants each associated file once; veraPDF would not object, a careful reader might.
+    """
+    entries = pdf.catalog.get("AF")
+    if entries is None:
+        return
+    unique = {str(entry): entry for entry in reversed(entries)}  # references, as written
+    entries[:] = reversed(list(unique.values()))
+
+
 def record_document_pdf(session: ConsentSession, record_id: str) -> bytes:
     """Render the consent record of a session being finalized as PDF bytes, unsealed.
 
@@ -237,6 +251,7 @@ def record_document_pdf(session: ConsentSession, record_id: str) -> bytes:
     )
     try:
         pdf = document.write_pdf(
+            finisher=_one_af_entry_per_file,
             pdf_identifier=record_id.encode("ascii"),
             pdf_variant="pdf/a-3b",
             attachments=[attachment],

@@ -1,85 +1,190 @@
 """The institution's seal on every finalized PDF: a PAdES signature made with pyHanko.
 
 The key is a PKCS#12 file named by settings (SEAL_P12_PATH, passphrase from
-SEAL_P12_PASSPHRASE). `python manage.py create_seal_key` makes a self-signed development
-certificate; a hospital installs its own certificate instead. The loaded signer is kept for
-the life of the process: parsing the key costs more than signing (PERFORMANCE-NOTES.md).
+SEAL_P12_PASSPHRASE) holding the seal certificate and the chain up to its certification
+authority. `python manage.py create_seal_key` makes a development CA and a seal certificate
+issued by it; a hospital installs a certificate from its own CA instead. Verification trusts
+the CA, not the leaf, so a seal key can be renewed without breaking older records. The loaded
+signer is kept for the life of the process: parsing the key costs more than signing
+(PERFORMANCE-NOTES.md).
 
-With SEAL_TSA_URL set, each seal also carries an RFC 3161 timestamp from that authority
-(PAdES B-T), so the signing time does not rest on our own clock. If the authority cannot be
+The keys are RSA: an ECDSA P-256 seal makes pyHanko declare PDF 2.0 (ISO 32002) in the
+incremental update, which a PDF/A-3 file (based on PDF 1.7) may not do.
+
+With SEAL_TSA_URL set, each seal carries an RFC 3161 timestamp from that authority and the
+certificates and revocation data that validate it (PAdES B-LT), so the seal can be checked
+long after the certificate expired and without asking anyone. If the authority cannot be
 reached, sealing fails and nothing is finalized.
 """
 
+import asyncio
 import datetime
 import io
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko_certvalidator import ValidationContext
 
 FIELD_NAME = "InstitutionSeal"
+KEY_BITS = 3072  # RSA size recommended for signatures that must hold beyond 2030
+# Named, not left to pyHanko (it picks by key size): the timestamp authority is asked for a
+# token of this digest once to size the signature, and that answer is reused.
+DIGEST = "sha256"
 
 
 class SealUnavailable(Exception):
     """No usable seal key is configured: nothing is finalized without the seal."""
 
 
-def seal_key_create(path: Path, *, passphrase: bytes, common_name: str, years: int = 5) -> None:
-    """Write a self-signed ECDSA P-256 certificate and key as PKCS#12 (development only)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
+def _name(common_name: str, organization: str) -> x509.Name:
+    return x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, common_name[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization[:64]),
         ]
     )
-    now = datetime.datetime.now(datetime.UTC)
+
+
+def _key_usage(*, seal: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=seal,
+        content_commitment=seal,  # non-repudiation: what a seal on a record means
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=not seal,
+        crl_sign=not seal,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def ca_create(
+    common_name: str,
+    *,
+    not_before: datetime.datetime,
+    not_after: datetime.datetime,
+    bits: int = KEY_BITS,
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A self-signed certification authority that issues seal certificates (development)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    name = _name(common_name, common_name)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=365 * years))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,  # non-repudiation: what a seal on a record means
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(seal=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
+    return key, certificate
+
+
+def seal_certificate_issue(
+    ca_key: rsa.RSAPrivateKey,
+    ca_certificate: x509.Certificate,
+    common_name: str,
+    *,
+    not_before: datetime.datetime,
+    not_after: datetime.datetime,
+    bits: int = KEY_BITS,
+    crl_url: str = "",
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A seal certificate issued by `ca_certificate`: signing and non-repudiation only.
+
+    `crl_url` names where the CA publishes its revocation list, so that a B-LT seal can carry it.
+    """
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, ca_certificate.subject.rfc4514_string()))
+        .issuer_name(ca_certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(seal=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+    )
+    if crl_url:
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)],
+            relative_name=None,
+            reasons=None,
+            crl_issuer=None,
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    return key, builder.sign(ca_key, hashes.SHA256())
+
+
+def seal_p12_write(
+    path: Path,
+    *,
+    passphrase: bytes,
+    key: rsa.RSAPrivateKey,
+    certificate: x509.Certificate,
+    chain: list[x509.Certificate],
+) -> None:
+    """Write a seal key, its certificate and the chain to its CA as PKCS#12 (mode 600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(
         pkcs12.serialize_key_and_certificates(
             b"consent-seal",
             key,
             certificate,
-            None,
+            chain,
             serialization.BestAvailableEncryption(passphrase),
         )
     )
     path.chmod(0o600)
+
+
+def seal_key_create(path: Path, *, passphrase: bytes, common_name: str, years: int = 5) -> None:
+    """Write a development CA and a seal certificate issued by it as PKCS#12 (development only).
+
+    The CA's key is not kept: a development CA issues exactly one seal. A new key made later
+    comes with a new CA, whose certificate verification then trusts in its place.
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    start = now - datetime.timedelta(minutes=5)
+    ca_key, ca_certificate = ca_create(
+        f"{common_name} development CA"[:64],
+        not_before=start,
+        not_after=now + datetime.timedelta(days=365 * years * 2),
+    )
+    key, certificate = seal_certificate_issue(
+        ca_key,
+        ca_certificate,
+        common_name,
+        not_before=start,
+        not_after=now + datetime.timedelta(days=365 * years),
+    )
+    seal_p12_write(
+        path, passphrase=passphrase, key=key, certificate=certificate, chain=[ca_certificate]
+    )
 
 
 @cache
@@ -105,16 +210,84 @@ def seal_timestamper() -> TimeStamper | None:
     return RequestsHTTPTimeStamper(url, timeout=10) if url else None
 
 
+def _self_signed(certificate: Any) -> bool:
+    return bool(certificate.issuer == certificate.subject)
+
+
+def seal_trust_roots(signer: signers.SimpleSigner) -> list[Any]:
+    """The roots a seal made by `signer` chains to: its CA, or the certificate itself.
+
+    A key made before seals had a CA is a self-signed certificate: it is its own root.
+    """
+    certificate = signer.signing_cert
+    if certificate is not None and _self_signed(certificate):
+        return [certificate]
+    return [c for c in signer.cert_registry if _self_signed(c)]
+
+
+def _timestamp_authority_roots(timestamper: TimeStamper) -> list[Any]:
+    """The root of the chain the configured timestamp authority presents with its tokens.
+
+    pyHanko asks the authority once for a token to size the signature (and keeps it): its
+    certificates are those of the authority that settings name, so they anchor the chain that
+    the seal embeds for it. Verification still judges the seal against our own roots.
+    """
+    asyncio.run(timestamper.async_dummy_response(DIGEST))
+    return [c for c in timestamper.cert_registry if _self_signed(c)]
+
+
+def _long_term_context(signer: signers.SimpleSigner, timestamper: TimeStamper) -> ValidationContext:
+    """What pyHanko needs to gather the chains and revocation data it embeds (PAdES B-LT).
+
+    Fetching is allowed here only: revocation lists are collected when sealing, so that
+    verification later never goes to the network. Soft-fail: a development CA publishes no
+    revocation list; a certificate found revoked still stops the sealing.
+    """
+    return ValidationContext(
+        trust_roots=seal_trust_roots(signer) + _timestamp_authority_roots(timestamper),
+        other_certs=list(signer.cert_registry),
+        allow_fetching=True,
+        revocation_mode="soft-fail",
+    )
+
+
+class _MetadataKeepingWriter(IncrementalPdfFileWriter):
+    """An incremental writer that leaves the document's Info dictionary and XMP as rendered.
+
+    pyHanko otherwise rewrites the XMP with its own Producer and a ModDate while appending
+    itself to the Info Producer: the two then disagree (PDF/A-3, veraPDF 6.6.2.3.1) and the
+    sealed revision no longer states what the rendered one did. The seal adds no content, so
+    the document's metadata stays true.
+    """
+
+    def _update_meta(self) -> None:
+        return
+
+
 def pdf_seal(pdf: bytes, *, record_id: str) -> bytes:
-    """Seal a PDF with an invisible PAdES signature, as an incremental update."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    """Seal a PDF with an invisible PAdES signature, as an incremental update.
+
+    The update keeps the document's PDF version and its XMP metadata (PDF/A-3b needs both).
+    """
+    writer = _MetadataKeepingWriter(io.BytesIO(pdf))
+    signer = seal_signer()
+    timestamper = seal_timestamper()
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         reason=f"Finalized informed consent record {record_id}",
         location=settings.INSTITUTION_NAME,
         subfilter=SigSeedSubFilter.PADES,
+        md_algorithm=DIGEST,
+        embed_validation_info=timestamper is not None,
+        validation_context=(
+            _long_term_context(signer, timestamper) if timestamper is not None else None
+        ),
+        # The chains and revocation data go in the signature's own revision: the seal still
+        # covers the whole file, which verification insists on.
+        dss_settings=DSSContentSettings(
+            placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE,
+            include_vri=False,
+        ),
     )
-    output = signers.sign_pdf(
-        writer, metadata, signer=seal_signer(), timestamper=seal_timestamper()
-    )
+    output = signers.sign_pdf(writer, metadata, signer=signer, timestamper=timestamper)
     return output.getvalue()

@@ -23,6 +23,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,11 +31,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
@@ -43,7 +47,7 @@ from consent.audit.chain import chain_verify
 from consent.audit.events import Origin, staff_access_record
 from consent.models import AuditEvent, ConsentRecord
 from consent.record.pdf import RECORD_ATTACHMENT
-from consent.record.seal import FIELD_NAME, SealUnavailable, seal_signer
+from consent.record.seal import FIELD_NAME, SealUnavailable, seal_signer, seal_trust_roots
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +88,9 @@ class SealFacts:
     signer: str = ""
     signed_at: datetime | None = None
     timestamped_at: datetime | None = None
+    # When the certificate was judged: the timestamp's time, else the time the seal states.
+    judged_at: datetime | None = None
+    certificate_expires: datetime | None = None
     problem: str = ""
 
     @property
@@ -120,16 +127,51 @@ class Verification:
 
 
 def _trust_roots() -> list[Any]:
-    """The current seal's certificate and those of earlier keys (SEAL_TRUSTED_CERTS)."""
+    """The current seal's CA and the certificates of earlier keys (SEAL_TRUSTED_CERTS).
+
+    The CA, not the seal certificate: a renewed seal certificate from the same CA verifies
+    without a change here. A key made before seals had a CA is its own root.
+    """
     roots: list[Any] = []
     with contextlib.suppress(SealUnavailable):
-        roots.append(seal_signer().signing_cert)
+        roots.extend(seal_trust_roots(seal_signer()))
     for path in settings.SEAL_TRUSTED_CERTS:
         try:
             roots.extend(load_certs_from_pemder([str(path)]))
         except (OSError, ValueError) as error:
             logger.warning("trusted certificate %s not loaded: %s", path, type(error).__name__)
     return roots
+
+
+def _timestamp_time(embedded: EmbeddedPdfSignature) -> datetime | None:
+    """The time in the seal's RFC 3161 timestamp token, if it carries one."""
+    attributes = embedded.signer_info["unsigned_attrs"]
+    for attribute in attributes if attributes.native else []:
+        if attribute["type"].native == "signature_time_stamp_token":
+            token = attribute["values"][0]
+            info = token["content"]["encap_content_info"]["content"].parsed
+            moment = info["gen_time"].native
+            return moment if isinstance(moment, datetime) else None
+    return None
+
+
+def _validation_context(reader: PdfFileReader, moment: datetime | None) -> ValidationContext:
+    """Our roots, judged at `moment`, with the chain and revocation data the file carries.
+
+    A PAdES B-LT seal carries its CA's revocation list, gathered just after sealing: it is
+    accepted although issued after the signing time (that is what B-LT means). Nothing is
+    fetched: verification works offline and years later.
+    """
+    options: dict[str, Any] = {
+        "trust_roots": _trust_roots(),
+        "allow_fetching": False,
+        "moment": moment,
+        "retroactive_revinfo": True,
+    }
+    try:
+        return DocumentSecurityStore.read_dss(reader).as_validation_context(options)
+    except NoDSSFoundError:
+        return ValidationContext(**options)
 
 
 def _subject(certificate: Any) -> str:
@@ -141,15 +183,24 @@ def _subject(certificate: Any) -> str:
         return ""
 
 
+_NOT_VALID_THEN = {"EXPIRED", "NOT_YET_VALID", "OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED"}
+
+
 def seal_facts(data: bytes) -> SealFacts:
-    """Validate the institution's seal with pyHanko, offline, against our own certificate."""
+    """Validate the institution's seal with pyHanko, offline, at the time the seal was made.
+
+    A certificate is judged when it sealed, not today: a record sealed in 2026 with a
+    certificate that expired in 2031 is still authentic in 2032. The time is the timestamp
+    authority's when the seal carries a timestamp, else the time the seal states.
+    """
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = [s for s in reader.embedded_signatures if s.field_name == FIELD_NAME]
         if not signatures:
             return SealFacts(problem=_("The file carries no seal of ours."))
         embedded = signatures[-1]
-        context = ValidationContext(trust_roots=_trust_roots(), allow_fetching=False)
+        judged_at = _timestamp_time(embedded) or embedded.self_reported_timestamp
+        context = _validation_context(reader, judged_at)
         status: PdfSignatureStatus = validate_pdf_signature(embedded, context)
     except (SignatureValidationError, ValueError, KeyError, TypeError, IndexError) as error:
         logger.info("seal validation failed: %s", type(error).__name__)
@@ -158,15 +209,37 @@ def seal_facts(data: bytes) -> SealFacts:
         logger.info("seal validation failed: %s", type(error).__name__)
         return SealFacts(present=True, problem=_("The seal could not be read."))
     timestamp = status.timestamp_validity
+    problem = ""
+    certificate = status.signing_cert
+    indication = getattr(status.trust_problem_indic, "name", "")  # one of pyHanko's AdES enums
+    outside = (
+        certificate is not None
+        and judged_at is not None
+        and not (certificate.not_valid_before <= judged_at <= certificate.not_valid_after)
+    )
+    if judged_at is not None and (outside or indication in _NOT_VALID_THEN):
+        problem = _(
+            "The seal's certificate was not valid when the seal was made (%(time)s): it was "
+            "expired or not yet valid."
+        ) % {"time": _moment(judged_at)}
+    container = _seal_container(data)
+    if container is not None and data[container[1] : container[2] - 1].strip(b"0"):
+        # pyHanko's check does not cover the padding; a seal of ours always pads with zeros.
+        problem = _(
+            "The seal's signature container was changed outside the signature, in its padding."
+        )
     return SealFacts(
         present=True,
         intact=bool(status.intact),
         valid=bool(status.valid),
         trusted=bool(status.trusted),
         whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
-        signer=_subject(status.signing_cert),
+        signer=_subject(certificate),
         signed_at=status.signer_reported_dt,
         timestamped_at=timestamp.timestamp if timestamp is not None else None,
+        judged_at=judged_at,
+        certificate_expires=certificate.not_valid_after if certificate is not None else None,
+        problem=problem,
     )
 
 
@@ -212,6 +285,87 @@ def file_facts(data: bytes) -> FileFacts:
         embedded_head_hash=str(document.get("audit_chain_head_hash") or ""),
         seal=seal_facts(data),
     )
+
+
+def _seal_container(data: bytes) -> tuple[int, int, int] | None:
+    """Where our seal's signature container lies: its `<`, the end of the DER signature in
+    it, and the byte after its `>`. The rest of the container is zero padding that pyHanko
+    reserves and the signature does not cover."""
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        seals = [s for s in reader.embedded_signatures if s.field_name == FIELD_NAME]
+        _start, start, end, _length = seals[-1].byte_range
+        der = bytes.fromhex(data[start + 1 : start + 9].decode("ascii"))
+        size = 2 + (der[1] & 0x7F) if der[1] & 0x80 else 2
+        length = int.from_bytes(der[2:size]) if der[1] & 0x80 else der[1]
+    except Exception:  # a stored file without a readable seal: no regions to name
+        return None
+    return start, start + 1 + 2 * (size + length), end
+
+
+def _first_revision_end(data: bytes) -> int:
+    marker = data.find(b"%%EOF")
+    return len(data) if marker < 0 else marker + len(b"%%EOF")
+
+
+def _object_at(data: bytes, offset: int) -> int | None:
+    """The number of the indirect object whose text holds `offset`, if any."""
+    for match in reversed(list(re.finditer(rb"(\d+) \d+ obj\b", data[: offset + 1]))):
+        end = data.find(b"endobj", match.end())
+        return int(match[1]) if end >= 0 and offset < end + len(b"endobj") else None
+    return None
+
+
+def difference_described(stored: bytes, data: bytes) -> str:
+    """Where `data` first differs from the stored record's bytes, in words.
+
+    Every byte counts, the signature container's padding included: pyHanko's validation
+    does not cover that padding, so a change there leaves the seal valid and only this
+    comparison finds it.
+    """
+    shorter = min(len(stored), len(data))
+    offset = None
+    for chunk in range(0, shorter, 4096):
+        end = min(chunk + 4096, shorter)
+        if stored[chunk:end] != data[chunk:end]:
+            offset = next(i for i in range(chunk, end) if stored[i] != data[i])
+            break
+    if offset is None:
+        if len(data) > len(stored):
+            return _("%(count)s bytes were added after the end of the stored record.") % {
+                "count": len(data) - len(stored)
+            }
+        if len(data) < len(stored):
+            return _("The file ends at byte %(offset)s; the stored record has %(size)s bytes.") % {
+                "offset": len(data),
+                "size": len(stored),
+            }
+        return _("The files have the same bytes.")
+    container = _seal_container(stored)
+    if container is not None and container[0] <= offset < container[2]:
+        start, signature_end, end = container
+        if offset in (start, end - 1):
+            where = _("on a delimiter of the seal's signature container")
+        elif offset < signature_end:
+            where = _("inside the seal's signature container, in the signature itself")
+        else:
+            where = _("inside the seal's signature container, in its padding")
+    else:
+        number = _object_at(stored, offset)
+        part = (
+            _("in the document as rendered, before the seal")
+            if offset < _first_revision_end(stored)
+            else _("in the seal's update, outside its signature container")
+        )
+        where = (
+            _("%(part)s (object %(number)s)") % {"part": part, "number": number}
+            if number is not None
+            else part
+        )
+    return _("The first differing byte is byte %(offset)s, %(where)s.") % {
+        "offset": offset,
+        "where": where,
+    }
 
 
 def _stored_pdf(record: ConsentRecord) -> bytes | None:
@@ -262,6 +416,10 @@ def _chain_check(record: ConsentRecord) -> Check:
     )
 
 
+def _moment(value: datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S %Z}".strip()
+
+
 def _seal_check(seal: SealFacts) -> Check:
     title = _("Institution's seal")
     if not seal.present:
@@ -286,8 +444,16 @@ def _seal_check(seal: SealFacts) -> Check:
     detail = _("Valid, made by %(signer)s, covering the whole file.") % {"signer": seal.signer}
     if seal.timestamped_at:
         detail += " " + _("Timestamped by a timestamp authority at %(time)s.") % {
-            "time": f"{seal.timestamped_at:%Y-%m-%d %H:%M:%S %Z}".strip()
+            "time": _moment(seal.timestamped_at)
         }
+    elif seal.judged_at:
+        detail += " " + _("Sealed at %(time)s (the time the seal states).") % {
+            "time": _moment(seal.judged_at)
+        }
+    if seal.certificate_expires and seal.certificate_expires < timezone.now():
+        detail += " " + _(
+            "Its certificate has expired since (%(expiry)s); it was valid when the seal was made."
+        ) % {"expiry": _moment(seal.certificate_expires)}
     return Check("seal", title, State.PASS, detail)
 
 
@@ -372,7 +538,8 @@ def verify_bytes(data: bytes, *, record: ConsentRecord | None = None) -> Verific
             % {"date": f"{record.finalized_at:%Y-%m-%d}", "sha": record.pdf_sha256[:16]}
             if facts.sha256 == record.pdf_sha256
             else _("This file differs from the stored record (its SHA-256 is %(sha)s…).")
-            % {"sha": facts.sha256[:16]},
+            % {"sha": facts.sha256[:16]}
+            + (" " + difference_described(stored, data) if stored_ok and stored else ""),
         ),
         _seal_check(facts.seal),
         _embedded_check(facts, record),

@@ -1,8 +1,12 @@
 """The institution's PAdES seal on finalized PDFs: valid as issued, invalid after any change."""
 
 import io
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -12,6 +16,9 @@ from consent.record.seal import SealUnavailable, seal_signer
 from consent.services import ServiceError
 from consent.services import signatures as signature_services
 from tests.factories import PASSWORD, attested_session
+from tests.record.ca import PASSPHRASE, CRLServer, TimestampServer, local_ca, seal_p12
+
+DAY = timedelta(days=1)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,4 +84,156 @@ def test_finalization_without_a_signing_key_finalizes_nothing(settings, tmp_path
         )
     session.refresh_from_db()
     assert session.status == ConsentSession.Status.SIGNED
+    assert not ConsentRecord.objects.exists()
+
+
+# The development CA and the seal certificate it issues
+
+
+def test_the_development_seal_is_an_rsa_certificate_issued_by_a_development_ca(settings):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from consent.record.seal import seal_trust_roots
+
+    key, certificate, chain = pkcs12.load_key_and_certificates(
+        settings.SEAL_P12_PATH.read_bytes(), settings.SEAL_P12_PASSPHRASE.encode()
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
+    assert certificate is not None
+    (ca,) = chain
+    assert certificate.issuer == ca.subject != certificate.subject
+    assert not certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    # Verification trusts the CA, not the seal certificate itself.
+    roots = seal_trust_roots(seal_signer())
+    assert [root.dump() for root in roots] == [ca.public_bytes(Encoding.DER)]
+
+
+def test_a_seal_certificate_renewed_by_the_same_ca_still_verifies_older_records(settings, tmp_path):
+    from consent.record.verification import Verdict, verify_record
+
+    ca = local_ca()
+    now = datetime.now(UTC)
+    settings.SEAL_P12_PATH, _ = seal_p12(
+        tmp_path / "2026.p12", ca, not_before=now - timedelta(days=1), not_after=now + DAY
+    )
+    settings.SEAL_P12_PASSPHRASE = PASSPHRASE
+    record = finalize()
+    settings.SEAL_P12_PATH, _ = seal_p12(
+        tmp_path / "2027.p12", ca, not_before=now, not_after=now + 2 * DAY, common_name="2027"
+    )
+    assert verify_record(record).verdict == Verdict.AUTHENTIC
+
+
+# Judged at the time of sealing
+
+
+def _seal_with(settings, path) -> ConsentRecord:
+    settings.SEAL_P12_PATH = path
+    settings.SEAL_P12_PASSPHRASE = PASSPHRASE
+    return finalize()
+
+
+@pytest.mark.parametrize("when", ["expired", "not yet valid"])
+def test_a_certificate_not_valid_when_sealing_makes_no_authentic_seal(settings, tmp_path, when):
+    from consent.record.verification import State, Verdict, verify_record
+
+    now = datetime.now(UTC)
+    window = (now - 3 * DAY, now - DAY) if when == "expired" else (now + DAY, now + 3 * DAY)
+    path, _ = seal_p12(tmp_path / "seal.p12", local_ca(), not_before=window[0], not_after=window[1])
+    record = _seal_with(settings, path)
+    verification = verify_record(record)
+    assert verification.verdict == Verdict.ALTERED
+    seal = {c.key: c for c in verification.checks}["seal"]
+    assert seal.state == State.FAIL
+    assert "was not valid when the seal was made" in seal.detail
+
+
+def test_a_certificate_expired_since_sealing_still_verifies_with_the_sealing_time_stated(
+    settings, tmp_path, monkeypatch
+):
+    """A record sealed (and timestamped) two years ago, checked today after its certificate
+    expired: still authentic, and the page says when it was sealed and that it expired since."""
+    from consent.record.verification import State, Verdict, verify_record
+
+    now = datetime.now(UTC)
+    sealed_at = now - 730 * DAY
+    path, _ = seal_p12(
+        tmp_path / "seal.p12", local_ca(), not_before=sealed_at - DAY, not_after=sealed_at + DAY
+    )
+    # Sealing two years ago: the authority stamps that time, and the chain gathered for B-LT
+    # is judged then (the certificate was valid).
+    tsa = TimestampServer(fixed_dt=sealed_at)
+    settings.SEAL_TSA_URL = tsa.url
+    monkeypatch.setattr(
+        "consent.record.seal.ValidationContext", partial(ValidationContext, moment=sealed_at)
+    )
+    try:
+        record = _seal_with(settings, path)
+    finally:
+        tsa.stop()
+    verification = verify_record(record)
+    seal = {c.key: c for c in verification.checks}["seal"]
+    assert seal.state == State.PASS, seal.detail
+    assert verification.verdict == Verdict.AUTHENTIC
+    assert verification.facts.seal.judged_at is not None
+    assert abs(verification.facts.seal.judged_at - sealed_at) < timedelta(minutes=1)
+    assert f"{sealed_at:%Y-%m-%d}" in seal.detail
+    assert "has expired since" in seal.detail
+
+
+# PAdES B-LT: the timestamp and the revocation data travel in the file
+
+
+def test_with_a_timestamp_authority_the_seal_is_b_lt_and_verifies_offline(settings, tmp_path):
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    from consent.record.verification import Verdict, verify_record
+
+    crl_server = CRLServer()
+    ca = local_ca(crl_url=crl_server.url)
+    crl_server.ca = ca
+    now = datetime.now(UTC)
+    path, certificate = seal_p12(
+        tmp_path / "seal.p12", ca, not_before=now - DAY, not_after=now + 365 * DAY
+    )
+    tsa = TimestampServer()
+    settings.SEAL_TSA_URL = tsa.url
+    try:
+        record = _seal_with(settings, path)
+    finally:
+        crl_server.stop()
+        tsa.stop()
+    assert ca.crl_requests >= 1
+    data = record.pdf.open("rb").read()
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(data)))
+    assert len(dss.crls) >= 1
+    assert any(
+        ref.get_object().data == certificate.public_bytes(Encoding.DER)
+        for ref in dss.certs.values()
+    )
+    # The CRL server is gone: verification needs nothing from outside the file.
+    assert verify_record(record).verdict == Verdict.AUTHENTIC
+
+
+def test_a_revoked_seal_certificate_seals_nothing(settings, tmp_path):
+    crl_server = CRLServer()
+    ca = local_ca(crl_url=crl_server.url)
+    crl_server.ca = ca
+    now = datetime.now(UTC)
+    path, certificate = seal_p12(
+        tmp_path / "seal.p12", ca, not_before=now - DAY, not_after=now + 365 * DAY
+    )
+    ca.revoked.add(certificate.serial_number)
+    tsa = TimestampServer()
+    settings.SEAL_TSA_URL = tsa.url
+    try:
+        with pytest.raises(ServiceError):
+            _seal_with(settings, path)
+    finally:
+        crl_server.stop()
+        tsa.stop()
     assert not ConsentRecord.objects.exists()

@@ -426,3 +426,45 @@ def test_records_sealed_with_an_earlier_key_verify_once_its_certificate_is_trust
     verification = verify_record(record)
     assert verification.verdict == Verdict.AUTHENTIC
     assert verification.facts.seal.signer == "Test Hospital seal"
+
+
+# Every byte counts: where a file first differs from the stored record
+
+
+def test_a_flipped_padding_byte_or_content_byte_is_located(record):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    data = stored_bytes(record)
+    (seal,) = PdfFileReader(io.BytesIO(data)).embedded_signatures
+    _zero, contents_start, contents_end, _rest = seal.byte_range
+    # The last hex digit before `>` is padding: pyHanko's check of the seal does not cover it.
+    padding = contents_end - 2
+    assert data[padding : padding + 1] == b"0"
+    padded = bytearray(data)
+    padded[padding : padding + 1] = b"7"
+    verification = verify_bytes(bytes(padded))
+    assert verification.record == record
+    assert verification.verdict == Verdict.ALTERED
+    checks = {c.key: c for c in verification.checks}
+    assert checks["identical"].state == State.FAIL
+    assert (
+        f"The first differing byte is byte {padding}, inside the seal's signature container, "
+        "in its padding." in checks["identical"].detail
+    )
+    assert checks["seal"].state == State.FAIL
+    assert "in its padding" in checks["seal"].detail
+
+    # A byte of the rendered document (in the first revision, before the seal's update).
+    content = contents_start // 2
+    while data[content : content + 1] not in (b"0", b"1"):  # a digit: still a parseable file
+        content += 1
+    changed = bytearray(data)
+    changed[content : content + 1] = b"1" if data[content : content + 1] == b"0" else b"0"
+    verification = verify_bytes(bytes(changed), record=record)
+    detail = {c.key: c.detail for c in verification.checks}["identical"]
+    assert f"The first differing byte is byte {content}, in the document as rendered" in detail
+    assert verification.verdict == Verdict.ALTERED
+
+    # Bytes added at the end.
+    appended = {c.key: c.detail for c in verify_bytes(data + b"%\n").checks}["identical"]
+    assert "2 bytes were added after the end of the stored record." in appended

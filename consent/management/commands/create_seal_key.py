@@ -1,4 +1,4 @@
-"""python manage.py create_seal_key: a self-signed development seal for the PDF records."""
+"""python manage.py create_seal_key: a development CA and the seal certificate it issues."""
 
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,11 @@ from consent.record.seal import seal_key_create
 
 
 class Command(BaseCommand):
-    help = "Create a self-signed PKCS#12 seal key at SEAL_P12_PATH (development only)."
+    help = (
+        "Create a development CA and an RSA seal certificate issued by it (digital signature "
+        "and non-repudiation), written with the chain as PKCS#12 at SEAL_P12_PATH "
+        "(development only: a hospital installs a certificate from its own CA)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="replace an existing key")
@@ -25,4 +29,8 @@ class Command(BaseCommand):
             passphrase=settings.SEAL_P12_PASSPHRASE.encode(),
             common_name=f"{settings.INSTITUTION_NAME} (development seal)",
         )
-        self.stdout.write(f"created a self-signed development seal key: {path}")
+        self.stdout.write(
+            f"created a development seal key issued by a development CA: {path}\n"
+            "Records sealed with an earlier key verify once its certificate (or its CA's) is "
+            "listed in SEAL_TRUSTED_CERTS."
+        )
