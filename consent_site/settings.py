@@ -130,6 +130,10 @@ STORAGES = {
         )
     },
 }
+# Audit checkpoints (consent/audit/checkpoint.py) live outside the database: by default in a
+# folder `audit-checkpoints` beside MEDIA_ROOT; better on another disk or host in production.
+AUDIT_CHECKPOINT_ROOT = os.environ.get("AUDIT_CHECKPOINT_ROOT", "")
+STORAGES["checkpoints"] = {"BACKEND": "consent.audit.checkpoint.CheckpointStorage"}
 # Serve from the app directories without collectstatic (development and tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

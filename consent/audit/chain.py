@@ -9,6 +9,7 @@ The unique `seq` column is the last line of defence.
 """
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
@@ -17,7 +18,7 @@ from typing import Any
 from django.db import connection
 
 from consent.canonical import canonical_bytes
-from consent.models import AuditEvent
+from consent.models import Addendum, AuditEvent, ConsentRecord, Signature
 
 CHAIN_VERSION = b"consent-audit-chain-v1\n"
 GENESIS_HASH = "0" * 64
@@ -115,3 +116,179 @@ def chain_verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
 def chain_head() -> tuple[int, str]:
     head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
     return (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
+
+
+# What the chain pins: each finalized record, signature and addendum against its event.
+
+# Actions whose events carry the hashes of what they are about (see services/signatures.py).
+RECORD_FINALIZED = "record.finalized"
+PRE_PINNING = "made before content pinning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing `audit_verify` found: a `problem` fails the verification, a note does not."""
+
+    subject: str
+    message: str
+    problem: bool = True
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _events_by_object(actions: list[str]) -> dict[str, AuditEvent]:
+    """The latest event of each object among `actions`."""
+    events = AuditEvent.objects.filter(action__in=actions).order_by("seq")
+    return {event.object_id: event for event in events.iterator(chunk_size=2000)}
+
+
+def _pinned(event: AuditEvent | None, key: str) -> str | None:
+    payload = event.payload if event is not None and isinstance(event.payload, dict) else {}
+    value = payload.get(key)
+    return str(value) if value is not None else None
+
+
+def json_chain_head(record_json: str) -> tuple[int, str]:
+    """The chain head a stored record printed; ValueError when it names none."""
+    try:
+        stored = json.loads(record_json)
+        return int(stored["audit_chain_head_seq"]), str(stored["audit_chain_head_hash"])
+    except (KeyError, TypeError) as error:
+        raise ValueError("the stored record names no audit chain head") from error
+
+
+def _record_findings(
+    record: ConsentRecord, event: AuditEvent | None, first_pinned: int | None
+) -> list[Finding]:
+    """A record's chain head and its hashes against the chain and its finalization event."""
+    subject = f"record {record.record_id}"
+    findings: list[Finding] = []
+    try:
+        head_seq, head_hash = json_chain_head(record.record_json)
+    except ValueError:
+        return [Finding(subject, "the stored record names no audit chain head")]
+    at_head = AuditEvent.objects.filter(seq=head_seq).values_list("hash", flat=True).first()
+    if at_head is None:
+        findings.append(
+            Finding(subject, f"its chain head, event {head_seq}, is missing from the log")
+        )
+    elif at_head != head_hash:
+        findings.append(
+            Finding(subject, f"event {head_seq} no longer has the hash the record printed")
+        )
+    if sha256_hex(record.record_json.encode("utf-8")) != record.record_sha256:
+        findings.append(Finding(subject, "the stored record does not match its stored hash"))
+    pdf_digest = _file_digest(record)
+    if pdf_digest is None:
+        findings.append(Finding(subject, "its PDF file is missing"))
+    elif pdf_digest != record.pdf_sha256:
+        findings.append(Finding(subject, "its PDF file does not match its stored hash"))
+    if event is None:
+        if first_pinned is not None and head_seq > first_pinned:
+            findings.append(Finding(subject, "its finalization event is missing from the log"))
+        else:
+            findings.append(Finding(subject, PRE_PINNING, problem=False))
+        return findings
+    for key, stored_value, label in (
+        ("record_sha256", record.record_sha256, "the record's hash"),
+        ("pdf_sha256", record.pdf_sha256, "the PDF's hash"),
+        ("chain_head_hash", head_hash, "the chain head"),
+    ):
+        if _pinned(event, key) != stored_value:
+            findings.append(
+                Finding(subject, f"{label} differs from its finalization event {event.seq}")
+            )
+    if pdf_digest is not None and _pinned(event, "pdf_sha256") != pdf_digest:
+        findings.append(
+            Finding(subject, f"the PDF file differs from its finalization event {event.seq}")
+        )
+    return findings
+
+
+def _file_digest(record: ConsentRecord) -> str | None:
+    try:
+        with record.pdf.open("rb") as handle:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+            return digest.hexdigest()
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+
+
+def content_verify() -> list[Finding]:
+    """Check that every record, signature and addendum matches the hashes its event pins."""
+    findings: list[Finding] = []
+    finalized = _events_by_object([RECORD_FINALIZED])
+    first_pinned = min((event.seq for event in finalized.values()), default=None)
+    for record in ConsentRecord.objects.order_by("pk").iterator(chunk_size=200):
+        findings += _record_findings(record, finalized.get(str(record.pk)), first_pinned)
+    signed = _events_by_object([f"signature.{kind}" for kind in Signature.Kind.values])
+    for signature in Signature.objects.select_related("session").order_by("pk").iterator():
+        subject = f"signature {signature.pk} ({signature.kind})"
+        event = signed.get(str(signature.pk))
+        if event is None or event.action != f"signature.{signature.kind}":
+            findings.append(Finding(subject, "its signature event is missing from the log"))
+            continue
+        evidence = _pinned(event, "evidence_sha256")
+        if evidence is None:
+            findings.append(Finding(subject, PRE_PINNING, problem=False))
+            continue
+        if evidence != signature.snapshot_hash:
+            findings.append(Finding(subject, f"its evidence hash differs from event {event.seq}"))
+        image = bytes(signature.image) if signature.image else None
+        if _pinned(event, "image_sha256") != (sha256_hex(image) if image else None):
+            findings.append(Finding(subject, f"its drawn image differs from event {event.seq}"))
+    added = _events_by_object([f"addendum.{kind}" for kind in Addendum.Kind.values])
+    for addendum in Addendum.objects.order_by("pk").iterator():
+        subject = f"addendum {addendum.pk} ({addendum.kind})"
+        event = added.get(str(addendum.pk))
+        if event is None:
+            findings.append(Finding(subject, "its addendum event is missing from the log"))
+            continue
+        text_hash = _pinned(event, "text_sha256")
+        if text_hash is None:
+            findings.append(Finding(subject, PRE_PINNING, problem=False))
+        elif text_hash != sha256_hex(addendum.text.encode("utf-8")):
+            findings.append(Finding(subject, f"its text differs from event {event.seq}"))
+    return findings
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """The whole audit: the chain, the content it pins, and the checkpoints that anchor it."""
+
+    chain: ChainReport
+    findings: list[Finding]
+    checkpoints: list[Any]  # consent.audit.checkpoint.CheckpointCheck
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.problem]
+
+    @property
+    def notes(self) -> list[Finding]:
+        return [finding for finding in self.findings if not finding.problem]
+
+    @property
+    def bad_checkpoints(self) -> list[Any]:
+        return [check for check in self.checkpoints if not check.ok]
+
+    @property
+    def pre_pinning(self) -> int:
+        return sum(1 for finding in self.notes if finding.message == PRE_PINNING)
+
+    @property
+    def intact(self) -> bool:
+        return self.chain.intact and not self.problems and not self.bad_checkpoints
+
+
+def audit_verify() -> AuditVerification:
+    """Walk the chain, check the content it pins and every checkpoint (verify_audit, the page)."""
+    from consent.audit.checkpoint import checkpoints_verify
+
+    return AuditVerification(
+        chain=chain_verify(), findings=content_verify(), checkpoints=checkpoints_verify()
+    )

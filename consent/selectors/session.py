@@ -484,6 +484,19 @@ class RecordData:
         return data
 
 
+def _chain_head_of(session: ConsentSession) -> tuple[int, str]:
+    """The chain head the record prints: once finalized, its session.finalized event (the head
+    when the record was made), so later events never change a re-rendered record."""
+    if session.finalized_at is None:
+        return chain_head()
+    event = (
+        AuditEvent.objects.filter(session=session, action="session.finalized")
+        .values_list("seq", "hash")
+        .first()
+    )
+    return event if event is not None else chain_head()
+
+
 def record_data_get(*, session: ConsentSession) -> RecordData:
     """Gather everything the consent record shows, in thirteen queries (fourteen once finalized).
 
@@ -522,7 +535,7 @@ def record_data_get(*, session: ConsentSession) -> RecordData:
     countersignature = by_kind.get(Signature.Kind.COUNTERSIGNATURE)
     attestation = by_kind.get(Signature.Kind.ATTESTATION)
 
-    head_seq, head_hash = chain_head()
+    head_seq, head_hash = _chain_head_of(session)
     return RecordData(
         institution=settings.INSTITUTION_NAME,
         session_id=str(session.public_id),

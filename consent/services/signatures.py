@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from consent import clock, lifecycle
+from consent.audit.chain import RECORD_FINALIZED, json_chain_head
+from consent.audit.checkpoint import checkpoint_after_commit
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import (
@@ -156,7 +158,14 @@ def _signature(
         origin=origin,
         obj=signature,
         session=session,
-        payload={"method": method, "meaning": signature.meaning, "drawn": image is not None},
+        payload={
+            "method": method,
+            "meaning": signature.meaning,
+            "drawn": image is not None,
+            # The chain pins what was signed: `verify_audit` compares these with the rows.
+            "evidence_sha256": signature.snapshot_hash,
+            "image_sha256": hashlib.sha256(image).hexdigest() if image is not None else None,
+        },
     )
     return signature
 
@@ -465,12 +474,40 @@ def session_finalize(
             record.save()
             session.finalized_at = finalized_at
             lifecycle.advance(session, Action.FINALIZE, fields=["finalized_at"])
+            _record_pinned(record, actor=physician, origin=origin)
         except BaseException:
             # The transaction rolls back: leave no orphan file behind.
             if record.pdf.name:
                 record.pdf.storage.delete(record.pdf.name)
             raise
+        # Anchor the chain outside the database once this finalization is committed.
+        checkpoint_after_commit(trigger="finalization")
     return record
+
+
+def _record_pinned(record: ConsentRecord, *, actor: User, origin: Origin | None) -> None:
+    """Chain the stored record's and PDF's hashes (the session.finalized event precedes
+    them: the record prints that event as its chain head, so it cannot hold their hashes).
+
+    The event names the record, not the session: the session's history is the one the PDF
+    prints, and this event comes after the PDF by necessity.
+    """
+    head_seq, head_hash = json_chain_head(record.record_json)
+    audit_record(
+        action=RECORD_FINALIZED,
+        role=PHYSICIAN,
+        actor=actor,
+        origin=origin,
+        obj=record,
+        payload={
+            "record_id": record.record_id,
+            "record_sha256": record.record_sha256,
+            "pdf_sha256": record.pdf_sha256,
+            "pdf_size": record.pdf_size,
+            "chain_head_seq": head_seq,
+            "chain_head_hash": head_hash,
+        },
+    )
 
 
 def addendum_add(
@@ -499,7 +536,10 @@ def addendum_add(
             origin=origin,
             obj=addendum,
             session=session,
-            payload={"record_id": record.record_id},
+            payload={
+                "record_id": record.record_id,
+                "text_sha256": hashlib.sha256(addendum.text.encode("utf-8")).hexdigest(),
+            },
         )
     return addendum
 
