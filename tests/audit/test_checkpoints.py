@@ -2,6 +2,7 @@
 a forged, cut, unsealed or foreign checkpoint gets its own verdict."""
 
 import asyncio
+import base64
 import json
 import logging
 import shutil
@@ -76,10 +77,12 @@ def test_the_command_writes_a_sealed_checkpoint_outside_the_database(settings, t
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl here")
 def test_a_checkpoint_verifies_with_openssl(anchored, tmp_path):
+    signing_cert = seal_signer().signing_cert
+    assert signing_cert is not None
     certificate = tmp_path / "seal.pem"
     certificate.write_text(
         "-----BEGIN CERTIFICATE-----\n"
-        + __import__("base64").encodebytes(seal_signer().signing_cert.dump()).decode()
+        + base64.encodebytes(signing_cert.dump()).decode()
         + "-----END CERTIFICATE-----\n"
     )
     command = [
