@@ -72,8 +72,9 @@ TRANSITIONS: dict[Action, Transition] = {
     # opens, so that the patient can read the text again and download their copy.
     Action.LINK_USE: _t((*LIVE, Status.FINALIZED)),
     Action.REVIEW_START: _t((Status.CREATED,), Status.REVIEWING),
-    # Time spent reading is counted until the record is finalized.
-    Action.READ: _t(LIVE),
+    # Time spent reading is evidence of the answers: counted until they lock. A patient may
+    # re-read any page later; that time is not counted.
+    Action.READ: _t((Status.CREATED, Status.REVIEWING)),
     Action.ANSWER: _t((Status.REVIEWING,)),
     Action.ANSWERS_COMPLETE: _t((Status.REVIEWING,), Status.READY_FOR_DISCUSSION),
     # After the attestation every written question has an answer; a new one is asked in person.

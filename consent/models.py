@@ -237,7 +237,7 @@ class FrozenWithSession(models.Model):
 
     # Each subclass has a `session` foreign key.
     session_id: int
-    # True for the patient's answers, frozen as soon as the answers lock.
+    # True for the patient's answers and reading times, frozen as soon as the answers lock.
     frozen_with_answers: ClassVar[bool] = False
 
     class Meta:
@@ -285,7 +285,9 @@ class PatientLink(models.Model):
 
 
 class SectionView(FrozenWithSession):
-    """Time a patient spent on one section, summed over every visit."""
+    """Time a patient spent on one section, summed over every visit until the answers lock."""
+
+    frozen_with_answers = True
 
     session = models.ForeignKey(
         ConsentSession, on_delete=models.PROTECT, related_name="section_views"

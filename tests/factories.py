@@ -1,6 +1,7 @@
 """Small factory functions with keyword-only defaults (no factory framework)."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 
 from django.conf import settings
@@ -258,13 +259,16 @@ def ready_session(
     wrong_key: str | None = None,
     patient_question: str = "",
     read_through: bool = False,
+    reading: Sequence[tuple[int, int]] = (),
     **session_kwargs,
 ) -> ConsentSession:
     """A session whose patient has answered everything (via the services, no HTTP).
 
     `wrong_key` names a question answered wrongly in every round, so it ends flagged.
-    `read_through` tells the whole story instead (`patient_reads_and_answers`: reading times,
-    a re-teach, PATIENT_QUESTION); `wrong_key` and `patient_question` then do not apply.
+    `reading` lists (section position, seconds) read before answering (reading time counts only
+    until the answers lock). `read_through` tells the whole story instead
+    (`patient_reads_and_answers`: reading times, a re-teach, PATIENT_QUESTION); `wrong_key`,
+    `reading` and `patient_question` then do not apply.
     Other keywords (doctor, patient_name, version, birth_date) go to `consent_session`.
     """
     from consent.services import journey as journey_services
@@ -277,6 +281,16 @@ def ready_session(
     links.patient_identity_confirm(link=link, birth_date=BIRTH_DATE, origin=ORIGIN)
     ConsentSession.objects.filter(pk=session.pk).update(sections_done=True)
     session.refresh_from_db()
+    sections = session.procedure_version.sections
+    for position, seconds in reading:
+        journey_services.section_leave(
+            session=session,
+            section=sections.get(position=position),
+            seconds=seconds,
+            go_to=position + 1,
+            finished_reading=False,
+            origin=ORIGIN,
+        )
     if patient_question:
         journey_services.patient_question_ask(
             session=session,

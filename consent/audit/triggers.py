@@ -54,8 +54,8 @@ class Evidence:
 
 SESSION_EVIDENCE = (
     Evidence("consent_attempt", with_answers=True),
-    # Reading time is counted until finalization (the lifecycle's READ row).
-    Evidence("consent_sectionview"),
+    # Reading time is counted until the answers lock (the lifecycle's READ row).
+    Evidence("consent_sectionview", with_answers=True),
     Evidence("consent_patientquestion"),
     Evidence("consent_questionreview"),
     Evidence("consent_discussion"),

@@ -55,7 +55,7 @@ def section_leave(
     with transaction.atomic():
         session = ConsentSession.objects.select_for_update().get(pk=session.pk)
         if not lifecycle.can(session, Action.READ):
-            # Re-reading a finalized record's text is fine; the record itself no longer changes.
+            # Re-reading is fine at any time; once the answers lock, the time is not counted.
             return session
         counted = 0
         if seconds is not None:

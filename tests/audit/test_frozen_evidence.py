@@ -211,12 +211,19 @@ def test_rows_of_an_unfinished_session_can_still_be_written_where_the_flow_needs
     assert Attempt.objects.create(session=reviewing, question=question, round=1, answer=[0])
     assert refusal("UPDATE consent_attempt SET is_correct = %s", [False]) is None
 
+    section = reviewing.procedure_version.sections.order_by("position")[0]
+    assert SectionView.objects.create(session=reviewing, section=section, seconds=5, visits=1)
+    column, value = EVIDENCE["consent_sectionview"]
+    reading = f"UPDATE consent_sectionview SET {column} = %s WHERE session_id = %s"  # noqa: S608
+    assert refusal(reading, [value, reviewing.pk]) is None
+
     ready = factories.ready_session(read_through=True, doctor=reviewing.physician)
     sid = ready.pk
-    for table in ("consent_sectionview", "consent_patientquestion"):
-        column, value = EVIDENCE[table]
-        statement = f"UPDATE {table} SET {column} = %s WHERE session_id = %s"  # noqa: S608
-        assert refusal(statement, [value, sid]) is None, table
+    # Reading times freeze with the answers; the patient's questions stay open until the end.
+    assert refusal(reading, [value, sid]) is not None
+    column, value = EVIDENCE["consent_patientquestion"]
+    statement = f"UPDATE consent_patientquestion SET {column} = %s WHERE session_id = %s"  # noqa: S608
+    assert refusal(statement, [value, sid]) is None
     reviewed = factories.reviewed_session(wrong_key="purpose", doctor=reviewing.physician)
     assert (
         refusal(
@@ -283,10 +290,16 @@ def test_the_app_role_cannot_rewrite_what_the_flow_only_appends(app_role):
     for table in (*appended_only, "consent_sectionview", "consent_patientquestion"):
         error = refusal(f"DELETE FROM {table}", [], role=app_role)  # noqa: S608
         assert error is not None and "permission denied" in error, table
+    # Reading time is still counted while the patient reviews (the flow updates it then).
+    reviewing = factories.consent_session(doctor=ready.physician)
+    reviewing.status = ConsentSession.Status.REVIEWING
+    reviewing.save(update_fields=["status"])
+    section = reviewing.procedure_version.sections.order_by("position")[0]
+    SectionView.objects.create(session=reviewing, section=section, seconds=5, visits=1)
     assert (
         refusal(
             "UPDATE consent_sectionview SET seconds = seconds WHERE session_id = %s",
-            [ready.pk],
+            [reviewing.pk],
             role=app_role,
         )
         is None

@@ -21,7 +21,6 @@ from consent.models import ConsentSession
 from consent.record import canonical
 from consent.record.canonical import record_json_of, snapshot_hash
 from consent.selectors.session import record_data_get
-from consent.services import journey as journey_services
 from consent.services import signatures as signature_services
 from tests.factories import decided_session
 
@@ -35,7 +34,9 @@ RECORD_ID = "CR-2026-000001"
 HEAD = "f" * 64
 LINK = re.compile(r"\(link \d+\)")
 
-RECORD_SHA256 = "2903b87c660a91ef1ba43ec68a6c757fede7156deeec3014d08a139c3dfd7fff"
+# Pinned again when the fixed session's reading moved before its answers (reading time now
+# counts only until the answers lock): the same serialization, one event earlier in the list.
+RECORD_SHA256 = "e361bc2d4709ae678e09905ee99684b30c2fce505b5e69fb0b12a6749247ac44"
 SNAPSHOT_SHA256 = "cac29b4e7f452043494da1285767a4d1a678f0a573a8ce95640164f58fe0dc0a"
 
 
@@ -47,13 +48,10 @@ def fixed_session() -> ConsentSession:
             wrong_key="risk-common",
             patient_question="Can my daughter drive me home?",
             decline_reason="I prefer to wait.",
+            reading=[(2, 75)],
         )
         ConsentSession.objects.filter(pk=session.pk).update(public_id=PUBLIC_ID)
         session.refresh_from_db()
-        section = session.procedure_version.sections.order_by("position")[1]
-        journey_services.section_leave(
-            session=session, section=section, seconds=75, go_to=3, finished_reading=False
-        )
         signature_services.companion_sign(
             session=session, kind="witness", typed_name="Marie Témoin", image=None
         )

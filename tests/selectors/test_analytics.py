@@ -94,13 +94,14 @@ def crafted(doctor) -> ProcedureVersion:
       (being re-taught); reads section 1 in 200 s;
     - Dan has not opened his link.
     """
-    anna = ready_session(wrong_key="purpose", doctor=doctor, patient_name="Anna Crafted")
-    ben = ready_session(wrong_key="fasting", doctor=doctor, patient_name="Ben Crafted")
+    anna = ready_session(
+        wrong_key="purpose", doctor=doctor, patient_name="Anna Crafted", reading=[(1, 30), (2, 2)]
+    )
+    ready_session(wrong_key="fasting", doctor=doctor, patient_name="Ben Crafted", reading=[(1, 60)])
     cleo = _patient_opens_link(consent_session(doctor=doctor, patient_name="Cleo Crafted"))
     consent_session(doctor=doctor, patient_name="Dan Crafted")
     version = anna.procedure_version
-    for session, number, seconds in [(anna, 1, 30), (anna, 2, 2), (ben, 1, 60), (cleo, 1, 200)]:
-        _read(session, number, seconds)
+    _read(cleo, 1, 200)
     purpose, how = _question(version, "purpose"), _question(version, "how-it-works")
     _answer(cleo, purpose, wrong_value(purpose), 1)
     _answer(cleo, purpose, purpose.correct, 2)

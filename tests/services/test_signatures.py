@@ -351,12 +351,18 @@ def test_evidence_changed_after_signing_voids_the_signature_and_finalization_ref
     assert AuditEvent.objects.filter(session=session, action="signature.voided").exists()
 
 
-def test_re_reading_a_section_after_signing_voids_nothing():
+def test_re_reading_a_section_after_signing_counts_no_time_and_voids_nothing():
     from consent.models import SectionView
+    from consent.services import journey as journey_services
 
     session = signed_session()
     section = session.procedure_version.sections.first()
-    SectionView.objects.create(session=session, section=section, seconds=40, visits=1)
+    before = list(SectionView.objects.filter(session=session).values_list("seconds", flat=True))
+    journey_services.section_leave(
+        session=session, section=section, seconds=40, go_to=2, finished_reading=False
+    )
+    after = list(SectionView.objects.filter(session=session).values_list("seconds", flat=True))
+    assert after == before
     assert finalized(session).session.status == Status.FINALIZED
 
 
