@@ -105,6 +105,22 @@ def test_a_checkpoint_carries_a_timestamp_when_an_authority_is_set(monkeypatch):
     assert check.timestamped_at is not None
 
 
+def test_a_checkpoint_is_sealed_where_an_event_loop_runs():
+    """An async server, or a test driving a browser, has a running loop in the thread: the
+    seal is still made (asyncio.run alone would refuse, and the checkpoint would be lost)."""
+    from asn1crypto import cms
+
+    from consent.audit import checkpoint
+
+    async def from_inside_a_loop() -> bytes:
+        return checkpoint._seal(b"head 42")
+
+    seal = asyncio.run(from_inside_a_loop())
+    signed = cms.ContentInfo.load(seal)["content"]
+    assert signed["signer_infos"][0]["signature"].native
+    assert signed["encap_content_info"]["content"].native is None  # detached
+
+
 def test_verify_audit_reports_the_checkpoints_it_checked(anchored, capsys):
     call_command("verify_audit")
     out = capsys.readouterr().out

@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from consent.models import ConsentSession, Question
+from consent.models import Question
 from consent.services import journey as journey_services
 from consent.services import links
 from consent.services import review as review_services
@@ -47,19 +47,13 @@ WIDEST = """() => [...document.querySelectorAll("main *")]
 FLAGGED_KEYS = ["purpose", "risk-stroke-per-100", "purpose", "fasting", None, "purpose"]
 
 
-def _reads_every_section(session: ConsentSession, *, pace: int) -> None:
-    """The patient reads each section in a time that grows with its position and their pace."""
-    sections = list(session.procedure_version.sections.order_by("position"))
-    for number, section in enumerate(sections, start=1):
-        journey_services.section_leave(
-            session=session,
-            section=section,
-            # The sixth section is only passed through: the page points it out.
-            seconds=2 if number == 6 else 20 + 7 * ((number * pace) % 11),
-            go_to=number + 1,
-            finished_reading=False,
-            origin=ORIGIN,
-        )
+def _reading(*, pace: int, sections: int = 20) -> list[tuple[int, int]]:
+    """Each section read, before answering, in a time that grows with its position and pace."""
+    return [
+        # The sixth section is only passed through: the page points it out.
+        (number, 2 if number == 6 else 20 + 7 * ((number * pace) % 11))
+        for number in range(1, sections + 1)
+    ]
 
 
 def _patients() -> None:
@@ -68,8 +62,12 @@ def _patients() -> None:
     not started."""
     doctor = physician(username="dr.analytics")
     for index, key in enumerate(FLAGGED_KEYS):
-        session = ready_session(wrong_key=key, doctor=doctor, patient_name=f"Patient {index}")
-        _reads_every_section(session, pace=index + 1)
+        session = ready_session(
+            wrong_key=key,
+            doctor=doctor,
+            patient_name=f"Patient {index}",
+            reading=_reading(pace=index + 1),
+        )
     assessed = session
     started = consent_session(doctor=doctor, patient_name="Patient started")
     link, _token = links.patient_link_issue(session=started, issued_by=doctor)
