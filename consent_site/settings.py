@@ -206,6 +206,12 @@ SEAL_TRUSTED_CERTS = [
 ]
 # Optional RFC 3161 timestamp authority for the seal (PAdES B-T); empty means no timestamp.
 SEAL_TSA_URL = _seal_env("TSA_URL")
+# Roots of the timestamp authorities whose time verification believes (PEM or DER files,
+# comma-separated): a token from any other authority is ignored and the seal's own claimed
+# time is used.
+SEAL_TSA_TRUSTED_CERTS = [
+    Path(item.strip()) for item in _seal_env("TSA_TRUSTED_CERTS").split(",") if item.strip()
+]
 # Where staff open this deployment: the QR code on each record points to its verification page.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -18,6 +18,7 @@ Nothing here raises on a bad file: a foreign, damaged or altered file gets a ver
 so. The checks only read; the view records that a verification happened.
 """
 
+import asyncio
 import contextlib
 import hashlib
 import io
@@ -29,6 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from asn1crypto import cms
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -38,8 +40,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.generic_cms import (
+    extract_tst_data_iter,
+    message_imprint_checker,
+    validate_tst_signed_data,
+)
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko.sign.validation.status import PdfSignatureStatus, TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
@@ -87,8 +94,11 @@ class SealFacts:
     whole_file: bool = False
     signer: str = ""
     signed_at: datetime | None = None
+    # The time of a timestamp from an authority we trust (SEAL_TSA_TRUSTED_CERTS), else None.
     timestamped_at: datetime | None = None
-    # When the certificate was judged: the timestamp's time, else the time the seal states.
+    # The seal carries a timestamp token whose authority we do not trust: its time is ignored.
+    timestamp_untrusted: bool = False
+    # When the certificate was judged: the trusted timestamp's time, else the time the seal states.
     judged_at: datetime | None = None
     certificate_expires: datetime | None = None
     problem: str = ""
@@ -126,6 +136,16 @@ class Verification:
         return self.verdict == Verdict.AUTHENTIC
 
 
+def _certificates_loaded(paths: list[Any]) -> list[Any]:
+    roots: list[Any] = []
+    for path in paths:
+        try:
+            roots.extend(load_certs_from_pemder([str(path)]))
+        except (OSError, ValueError) as error:
+            logger.warning("trusted certificate %s not loaded: %s", path, type(error).__name__)
+    return roots
+
+
 def _trust_roots() -> list[Any]:
     """The current seal's CA and the certificates of earlier keys (SEAL_TRUSTED_CERTS).
 
@@ -135,35 +155,61 @@ def _trust_roots() -> list[Any]:
     roots: list[Any] = []
     with contextlib.suppress(SealUnavailable):
         roots.extend(seal_trust_roots(seal_signer()))
-    for path in settings.SEAL_TRUSTED_CERTS:
-        try:
-            roots.extend(load_certs_from_pemder([str(path)]))
-        except (OSError, ValueError) as error:
-            logger.warning("trusted certificate %s not loaded: %s", path, type(error).__name__)
-    return roots
+    return roots + _certificates_loaded(settings.SEAL_TRUSTED_CERTS)
 
 
-def _timestamp_time(embedded: EmbeddedPdfSignature) -> datetime | None:
-    """The time in the seal's RFC 3161 timestamp token, if it carries one."""
-    attributes = embedded.signer_info["unsigned_attrs"]
-    for attribute in attributes if attributes.native else []:
-        if attribute["type"].native == "signature_time_stamp_token":
-            token = attribute["values"][0]
-            info = token["content"]["encap_content_info"]["content"].parsed
-            moment = info["gen_time"].native
-            return moment if isinstance(moment, datetime) else None
+def _tsa_trust_roots() -> list[Any]:
+    """The roots of the timestamp authorities whose time we believe (SEAL_TSA_TRUSTED_CERTS).
+
+    Only these: sealing does not record the configured authority's root anywhere verification
+    could read it later, and a token's own certificates prove nothing about who made it.
+    """
+    return _certificates_loaded(settings.SEAL_TSA_TRUSTED_CERTS)
+
+
+def _timestamp_token(embedded: EmbeddedPdfSignature) -> cms.SignedData | None:
+    """The SignedData of the seal's RFC 3161 signature timestamp token, if it carries one."""
+    if not embedded.signer_info["unsigned_attrs"].native:
+        return None
+    return next(extract_tst_data_iter(embedded.signer_info, signed=False), None)
+
+
+def _trusted_timestamp_time(
+    reader: PdfFileReader, embedded: EmbeddedPdfSignature, token: cms.SignedData
+) -> datetime | None:
+    """The token's time if it is sound, stamps this seal's signature, and its authority chains
+    to a root of SEAL_TSA_TRUSTED_CERTS; else None.
+
+    The authority's certificate is judged at the token's own time, with the chain and
+    revocation data the file carries, as the seal's certificate is judged at the seal's time.
+    """
+    roots = _tsa_trust_roots()
+    if not roots:  # an empty root list would make pyHanko fall back to the system's roots
+        return None
+    moment = token["encap_content_info"]["content"].parsed["gen_time"].native
+    context = _validation_context(reader, moment, roots=roots)
+    status = TimestampSignatureStatus(
+        **asyncio.run(
+            validate_tst_signed_data(token, context, message_imprint_checker(embedded.signer_info))
+        )
+    )
+    if status.intact and status.valid and status.trusted:
+        return status.timestamp
     return None
 
 
-def _validation_context(reader: PdfFileReader, moment: datetime | None) -> ValidationContext:
-    """Our roots, judged at `moment`, with the chain and revocation data the file carries.
+def _validation_context(
+    reader: PdfFileReader, moment: datetime | None, *, roots: list[Any] | None = None
+) -> ValidationContext:
+    """Our roots (or `roots`), judged at `moment`, with the chain and revocation data the file
+    carries.
 
     A PAdES B-LT seal carries its CA's revocation list, gathered just after sealing: it is
     accepted although issued after the signing time (that is what B-LT means). Nothing is
     fetched: verification works offline and years later.
     """
     options: dict[str, Any] = {
-        "trust_roots": _trust_roots(),
+        "trust_roots": _trust_roots() if roots is None else roots,
         "allow_fetching": False,
         "moment": moment,
         "retroactive_revinfo": True,
@@ -191,7 +237,8 @@ def seal_facts(data: bytes) -> SealFacts:
 
     A certificate is judged when it sealed, not today: a record sealed in 2026 with a
     certificate that expired in 2031 is still authentic in 2032. The time is the timestamp
-    authority's when the seal carries a timestamp, else the time the seal states.
+    authority's when the seal carries a timestamp from an authority we trust
+    (SEAL_TSA_TRUSTED_CERTS), else the time the seal states.
     """
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
@@ -199,7 +246,9 @@ def seal_facts(data: bytes) -> SealFacts:
         if not signatures:
             return SealFacts(problem=_("The file carries no seal of ours."))
         embedded = signatures[-1]
-        judged_at = _timestamp_time(embedded) or embedded.self_reported_timestamp
+        token = _timestamp_token(embedded)
+        stamped_at = _trusted_timestamp_time(reader, embedded, token) if token else None
+        judged_at = stamped_at or embedded.self_reported_timestamp
         context = _validation_context(reader, judged_at)
         status: PdfSignatureStatus = validate_pdf_signature(embedded, context)
     except (SignatureValidationError, ValueError, KeyError, TypeError, IndexError) as error:
@@ -208,7 +257,6 @@ def seal_facts(data: bytes) -> SealFacts:
     except Exception as error:  # pyHanko raises many kinds on damaged files
         logger.info("seal validation failed: %s", type(error).__name__)
         return SealFacts(present=True, problem=_("The seal could not be read."))
-    timestamp = status.timestamp_validity
     problem = ""
     certificate = status.signing_cert
     indication = getattr(status.trust_problem_indic, "name", "")  # one of pyHanko's AdES enums
@@ -236,7 +284,8 @@ def seal_facts(data: bytes) -> SealFacts:
         whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
         signer=_subject(certificate),
         signed_at=status.signer_reported_dt,
-        timestamped_at=timestamp.timestamp if timestamp is not None else None,
+        timestamped_at=stamped_at,
+        timestamp_untrusted=token is not None and stamped_at is None,
         judged_at=judged_at,
         certificate_expires=certificate.not_valid_after if certificate is not None else None,
         problem=problem,
@@ -420,12 +469,26 @@ def _moment(value: datetime) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S %Z}".strip()
 
 
+def _timestamp_distrust(seal: SealFacts, detail: str) -> str:
+    """`detail`, saying so when the seal's timestamp comes from an authority we do not trust."""
+    if not seal.timestamp_untrusted:
+        return detail
+    return (
+        detail
+        + " "
+        + _(
+            "Timestamped by an authority this institution does not trust: the time is the "
+            "seal's own claim."
+        )
+    )
+
+
 def _seal_check(seal: SealFacts) -> Check:
     title = _("Institution's seal")
     if not seal.present:
         return Check("seal", title, State.FAIL, seal.problem or _("The file is not sealed."))
     if seal.problem:
-        return Check("seal", title, State.FAIL, seal.problem)
+        return Check("seal", title, State.FAIL, _timestamp_distrust(seal, seal.problem))
     if not seal.intact or not seal.valid:
         return Check(
             "seal", title, State.FAIL, _("The seal is broken: the sealed content was changed.")
@@ -450,6 +513,7 @@ def _seal_check(seal: SealFacts) -> Check:
         detail += " " + _("Sealed at %(time)s (the time the seal states).") % {
             "time": _moment(seal.judged_at)
         }
+        detail = _timestamp_distrust(seal, detail)
     if seal.certificate_expires and seal.certificate_expires < timezone.now():
         detail += " " + _(
             "Its certificate has expired since (%(expiry)s); it was valid when the seal was made."

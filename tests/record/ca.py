@@ -144,6 +144,7 @@ class TimestampServer:
             )
             .sign(key, hashes.SHA256())
         )
+        self.certificate = certificate
         stamper = DummyTimeStamper(
             tsa_cert=asn1_x509.Certificate.load(
                 certificate.public_bytes(serialization.Encoding.DER)
@@ -174,6 +175,11 @@ class TimestampServer:
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.http.server_address[1]}/tsa"
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def certificate_pem(self, path: Path) -> Path:
+        """Write the authority's (self-signed) certificate, for SEAL_TSA_TRUSTED_CERTS."""
+        path.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
+        return path
 
     def stop(self) -> None:
         self.http.shutdown()

@@ -168,6 +168,7 @@ def test_a_certificate_expired_since_sealing_still_verifies_with_the_sealing_tim
     # is judged then (the certificate was valid).
     tsa = TimestampServer(fixed_dt=sealed_at)
     settings.SEAL_TSA_URL = tsa.url
+    settings.SEAL_TSA_TRUSTED_CERTS = [tsa.certificate_pem(tmp_path / "tsa.pem")]
     monkeypatch.setattr(
         "consent.record.seal.ValidationContext", partial(ValidationContext, moment=sealed_at)
     )
@@ -183,6 +184,101 @@ def test_a_certificate_expired_since_sealing_still_verifies_with_the_sealing_tim
     assert abs(verification.facts.seal.judged_at - sealed_at) < timedelta(minutes=1)
     assert f"{sealed_at:%Y-%m-%d}" in seal.detail
     assert "has expired since" in seal.detail
+
+
+# The timestamp's time counts only when its authority is trusted (SEAL_TSA_TRUSTED_CERTS)
+
+UNTRUSTED = "timestamped by an authority this institution does not trust"
+
+
+def _seal_stamped_at(settings, tmp_path, stamped_at, *, trusted: bool) -> ConsentRecord:
+    """A record sealed now, by a certificate valid now, with a token stamping `stamped_at`.
+
+    Untrusted: the only configured authority root is another authority's.
+    """
+    now = datetime.now(UTC)
+    path, _ = seal_p12(tmp_path / "seal.p12", local_ca(), not_before=now - DAY, not_after=now + DAY)
+    tsa = TimestampServer(fixed_dt=stamped_at)
+    other = TimestampServer()
+    other.stop()
+    settings.SEAL_TSA_URL = tsa.url
+    settings.SEAL_TSA_TRUSTED_CERTS = [
+        (tsa if trusted else other).certificate_pem(tmp_path / "tsa.pem")
+    ]
+    try:
+        return _seal_with(settings, path)
+    finally:
+        tsa.stop()
+
+
+def test_a_timestamp_from_a_trusted_authority_gives_the_sealing_time(settings, tmp_path):
+    from consent.record.verification import State, Verdict, verify_record
+
+    stamped_at = datetime.now(UTC) - timedelta(hours=3)
+    verification = verify_record(_seal_stamped_at(settings, tmp_path, stamped_at, trusted=True))
+    seal_facts = verification.facts.seal
+    seal = {c.key: c for c in verification.checks}["seal"]
+    assert verification.verdict == Verdict.AUTHENTIC, seal.detail
+    assert seal.state == State.PASS
+    assert seal_facts.timestamped_at is not None
+    assert abs(seal_facts.timestamped_at - stamped_at) < timedelta(seconds=5)
+    assert seal_facts.judged_at == seal_facts.timestamped_at
+    assert not seal_facts.timestamp_untrusted
+    assert "Timestamped by a timestamp authority at" in seal.detail
+    assert UNTRUSTED not in seal.detail.lower()
+
+
+def test_a_timestamp_from_an_untrusted_authority_is_ignored_and_said_so(settings, tmp_path):
+    from consent.record.verification import State, Verdict, verify_record
+
+    stamped_at = datetime.now(UTC) - timedelta(hours=3)
+    record = _seal_stamped_at(settings, tmp_path, stamped_at, trusted=False)
+    verification = verify_record(record)
+    seal_facts = verification.facts.seal
+    seal = {c.key: c for c in verification.checks}["seal"]
+    assert verification.verdict == Verdict.AUTHENTIC, seal.detail
+    assert seal.state == State.PASS
+    assert seal_facts.timestamp_untrusted
+    assert seal_facts.timestamped_at is None
+    # The seal's own claimed time, not the token's.
+    assert seal_facts.judged_at is not None
+    assert abs(seal_facts.judged_at - record.finalized_at) < timedelta(minutes=5)
+    assert abs(seal_facts.judged_at - stamped_at) > timedelta(hours=2)
+    assert "(the time the seal states)" in seal.detail
+    assert (
+        "Timestamped by an authority this institution does not trust: the time is the seal's "
+        "own claim." in seal.detail
+    )
+    assert "Timestamped by a timestamp authority" not in seal.detail
+
+
+def test_an_untrusted_timestamp_does_not_rescue_an_expired_certificate(
+    settings, tmp_path, monkeypatch
+):
+    """Sealed with a certificate valid only two years ago and a token saying so, but from an
+    authority nobody trusts: the certificate is judged at the seal's claimed time, today."""
+    from consent.record.verification import State, Verdict, verify_record
+
+    now = datetime.now(UTC)
+    sealed_at = now - 730 * DAY
+    path, _ = seal_p12(
+        tmp_path / "seal.p12", local_ca(), not_before=sealed_at - DAY, not_after=sealed_at + DAY
+    )
+    tsa = TimestampServer(fixed_dt=sealed_at)
+    settings.SEAL_TSA_URL = tsa.url
+    monkeypatch.setattr(
+        "consent.record.seal.ValidationContext", partial(ValidationContext, moment=sealed_at)
+    )
+    try:
+        record = _seal_with(settings, path)
+    finally:
+        tsa.stop()
+    verification = verify_record(record)
+    seal = {c.key: c for c in verification.checks}["seal"]
+    assert verification.verdict == Verdict.ALTERED
+    assert seal.state == State.FAIL
+    assert "was not valid when the seal was made" in seal.detail
+    assert UNTRUSTED in seal.detail.lower()
 
 
 # PAdES B-LT: the timestamp and the revocation data travel in the file

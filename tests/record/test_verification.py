@@ -362,14 +362,19 @@ def timestamp_authority():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/tsa", requests_seen
+    yield f"http://127.0.0.1:{server.server_address[1]}/tsa", requests_seen, certificate
     server.shutdown()
     server.server_close()
 
 
-def test_with_a_timestamp_authority_the_seal_carries_its_timestamp(settings, timestamp_authority):
-    url, requests_seen = timestamp_authority
+def test_with_a_timestamp_authority_the_seal_carries_its_timestamp(
+    settings, timestamp_authority, tmp_path
+):
+    url, requests_seen, certificate = timestamp_authority
     settings.SEAL_TSA_URL = url
+    trusted = tmp_path / "tsa.der"
+    trusted.write_bytes(certificate.dump())
+    settings.SEAL_TSA_TRUSTED_CERTS = [trusted]
     record = finalized_record(real_pdf=True)
     # pyHanko asks once to size the signature's room, then for the real timestamp.
     assert len(requests_seen) == 2
