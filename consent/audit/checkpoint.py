@@ -17,17 +17,14 @@ happened: a chain rewritten with recomputed hashes, events deleted from the tail
 log; and a checkpoint file that is forged, cut, unsealed or sealed by another key.
 """
 
-import asyncio
 import enum
 import json
 import logging
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from asn1crypto import cms
 from django.conf import settings
@@ -41,6 +38,7 @@ from pyhanko_certvalidator import ValidationContext
 from consent import clock
 from consent.audit.chain import CHAIN_VERSION, chain_head
 from consent.models import AuditEvent
+from consent.record import loops
 
 logger = logging.getLogger(__name__)
 
@@ -85,28 +83,11 @@ def checkpoint_content(*, trigger: str) -> dict[str, Any]:
     }
 
 
-T = TypeVar("T")
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run pyHanko's coroutine to the end, also from a thread whose event loop is running.
-
-    `asyncio.run` refuses to start inside a running loop (an ASGI server, or a test driving a
-    browser in the same thread); the coroutine then runs on a thread of its own.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 def _seal(data: bytes) -> bytes:
     """A detached CMS signature (DER) over `data` with the seal key, timestamped if set."""
     from consent.record.seal import seal_signer, seal_timestamper
 
-    signed = _run(
+    signed = loops.run(
         seal_signer().async_sign_general_data(
             data, "sha256", detached=True, timestamper=seal_timestamper()
         )
@@ -222,7 +203,7 @@ def checkpoint_read(name: str, *, storage: Storage | None = None) -> CheckpointC
         signed_data = cms.ContentInfo.load(seal)["content"]
         signed_data["signer_infos"][0]["signature"].native  # noqa: B018 - parse it all now
         context = ValidationContext(trust_roots=_trust_roots(), allow_fetching=False)
-        status = _run(
+        status = loops.run(
             async_validate_detached_cms(data, signed_data, signer_validation_context=context)
         )
     except Exception as error:  # asn1crypto and pyHanko raise many kinds on damaged input

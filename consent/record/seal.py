@@ -17,7 +17,6 @@ long after the certificate expired and without asking anyone. If the authority c
 reached, sealing fails and nothing is finalized.
 """
 
-import asyncio
 import datetime
 import io
 from functools import cache
@@ -37,6 +36,8 @@ from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementP
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
+
+from consent.record import loops
 
 FIELD_NAME = "InstitutionSeal"
 KEY_BITS = 3072  # RSA size recommended for signatures that must hold beyond 2030
@@ -232,7 +233,7 @@ def _timestamp_authority_roots(timestamper: TimeStamper) -> list[Any]:
     certificates are those of the authority that settings name, so they anchor the chain that
     the seal embeds for it. Verification still judges the seal against our own roots.
     """
-    asyncio.run(timestamper.async_dummy_response(DIGEST))
+    loops.run(timestamper.async_dummy_response(DIGEST))
     return [c for c in timestamper.cert_registry if _self_signed(c)]
 
 
@@ -289,5 +290,5 @@ def pdf_seal(pdf: bytes, *, record_id: str) -> bytes:
             include_vri=False,
         ),
     )
-    output = signers.sign_pdf(writer, metadata, signer=signer, timestamper=timestamper)
+    output = loops.call(signers.sign_pdf, writer, metadata, signer=signer, timestamper=timestamper)
     return output.getvalue()

@@ -18,7 +18,6 @@ Nothing here raises on a bad file: a foreign, damaged or altered file gets a ver
 so. The checks only read; the view records that a verification happened.
 """
 
-import asyncio
 import contextlib
 import hashlib
 import io
@@ -53,6 +52,7 @@ from pypdf import PdfReader
 from consent.audit.chain import chain_verify
 from consent.audit.events import Origin, staff_access_record
 from consent.models import AuditEvent, ConsentRecord
+from consent.record import loops
 from consent.record.pdf import RECORD_ATTACHMENT
 from consent.record.seal import FIELD_NAME, SealUnavailable, seal_signer, seal_trust_roots
 
@@ -189,7 +189,7 @@ def _trusted_timestamp_time(
     moment = token["encap_content_info"]["content"].parsed["gen_time"].native
     context = _validation_context(reader, moment, roots=roots)
     status = TimestampSignatureStatus(
-        **asyncio.run(
+        **loops.run(
             validate_tst_signed_data(token, context, message_imprint_checker(embedded.signer_info))
         )
     )
@@ -250,7 +250,7 @@ def seal_facts(data: bytes) -> SealFacts:
         stamped_at = _trusted_timestamp_time(reader, embedded, token) if token else None
         judged_at = stamped_at or embedded.self_reported_timestamp
         context = _validation_context(reader, judged_at)
-        status: PdfSignatureStatus = validate_pdf_signature(embedded, context)
+        status: PdfSignatureStatus = loops.call(validate_pdf_signature, embedded, context)
     except (SignatureValidationError, ValueError, KeyError, TypeError, IndexError) as error:
         logger.info("seal validation failed: %s", type(error).__name__)
         return SealFacts(present=True, problem=_("The seal could not be validated."))

@@ -25,6 +25,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from consent.record import loops
 from consent.record import pdf as record_pdf
 from consent.record.seal import pdf_seal
 from tests.record.pdfa import RULES, metadata_of, pdfa_failures, revisions
@@ -149,7 +150,8 @@ def test_the_old_ecdsa_seal_raises_the_version_and_rewrites_the_producer(conform
     )
     signer = signers.SimpleSigner.load_pkcs12(pfx_file=str(p12), passphrase=None)
     assert signer is not None
-    sealed = signers.sign_pdf(
+    sealed = loops.call(
+        signers.sign_pdf,
         IncrementalPdfFileWriter(io.BytesIO(conforming)),
         signers.PdfSignatureMetadata(field_name="Seal"),
         signer=signer,
