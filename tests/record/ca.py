@@ -159,9 +159,14 @@ class TimestampServer:
             fixed_dt=fixed_dt,
         )
 
+        # The requests it answered, in order (a test counts them).
+        self.requests_seen: list[bytes] = []
+        requests_seen = self.requests_seen
+
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                requests_seen.append(body)
                 answer = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/timestamp-reply")

@@ -30,7 +30,6 @@ from consent.record import pdf as record_pdf
 from consent.record.seal import pdf_seal
 from tests.record.pdfa import RULES, metadata_of, pdfa_failures, revisions
 from tests.record.test_pdf import Plan, finalized
-from tests.record.test_verification import timestamp_authority  # noqa: F401 (a fixture)
 
 HEADER = "6.1.2-1 header version"
 INTERPOLATION = "6.2.8-3 no interpolation"
@@ -75,7 +74,7 @@ def test_the_record_conforms_unsealed_and_sealed_with_the_same_metadata(monkeypa
 
 
 @pytest.mark.django_db
-def test_a_b_lt_seal_keeps_the_record_conforming(monkeypatch, settings, timestamp_authority):  # noqa: F811
+def test_a_b_lt_seal_keeps_the_record_conforming(monkeypatch, settings, timestamp_authority):
     settings.SEAL_TSA_URL = timestamp_authority[0]
     unsealed, sealed = record_files(monkeypatch, Plan(interpreter=None))
     root = PdfReader(io.BytesIO(sealed)).trailer["/Root"]

@@ -4,22 +4,12 @@ the timestamp authority, the QR code, a failed seal in the view, and who may ver
 import hashlib
 import io
 import json
-import threading
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 
 import pytest
-from asn1crypto import keys as asn1_keys
-from asn1crypto import tsp
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pypdf import PdfReader, PdfWriter
 
 from consent.audit import triggers
@@ -308,63 +298,7 @@ def test_a_seal_failure_during_finalization_shows_a_message_and_finalizes_nothin
     assert not AuditEvent.objects.filter(action="session.finalized").exists()
 
 
-# The timestamp authority (pyHanko's test timestamper, served over HTTP on this machine)
-
-
-def _tsa_credentials():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Timestamp Authority")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return (
-        asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
-        asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        ),
-    )
-
-
-@pytest.fixture
-def timestamp_authority():
-    """An RFC 3161 responder on a free local port; yields its URL and the requests it got."""
-    certificate, key = _tsa_credentials()
-    stamper = DummyTimeStamper(tsa_cert=certificate, tsa_key=key)
-    requests_seen: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            requests_seen.append(body)
-            answer = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/timestamp-reply")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/tsa", requests_seen, certificate
-    server.shutdown()
-    server.server_close()
+# The timestamp authority: tests/record/ca.py's local responder (fixture in conftest.py)
 
 
 def test_with_a_timestamp_authority_the_seal_carries_its_timestamp(
@@ -372,9 +306,7 @@ def test_with_a_timestamp_authority_the_seal_carries_its_timestamp(
 ):
     url, requests_seen, certificate = timestamp_authority
     settings.SEAL_TSA_URL = url
-    trusted = tmp_path / "tsa.der"
-    trusted.write_bytes(certificate.dump())
-    settings.SEAL_TSA_TRUSTED_CERTS = [trusted]
+    settings.SEAL_TSA_TRUSTED_CERTS = [certificate]
     record = finalized_record(real_pdf=True)
     # pyHanko asks once to size the signature's room, then for the real timestamp.
     assert len(requests_seen) == 2
