@@ -284,11 +284,9 @@ def test_an_untrusted_timestamp_does_not_rescue_an_expired_certificate(
 # PAdES B-LT: the timestamp and the revocation data travel in the file
 
 
-def test_with_a_timestamp_authority_the_seal_is_b_lt_and_verifies_offline(settings, tmp_path):
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
-
-    from consent.record.verification import Verdict, verify_record
-
+def _ca_publishing_crls(tmp_path):
+    """A local CA whose revocation list is served on 127.0.0.1, and a seal it issued (valid for
+    a year): the CRL server (stop it), the CA, the PKCS#12 path and the certificate."""
     crl_server = CRLServer()
     ca = local_ca(crl_url=crl_server.url)
     crl_server.ca = ca
@@ -296,6 +294,15 @@ def test_with_a_timestamp_authority_the_seal_is_b_lt_and_verifies_offline(settin
     path, certificate = seal_p12(
         tmp_path / "seal.p12", ca, not_before=now - DAY, not_after=now + 365 * DAY
     )
+    return crl_server, ca, path, certificate
+
+
+def test_with_a_timestamp_authority_the_seal_is_b_lt_and_verifies_offline(settings, tmp_path):
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    from consent.record.verification import Verdict, verify_record
+
+    crl_server, ca, path, certificate = _ca_publishing_crls(tmp_path)
     tsa = TimestampServer()
     settings.SEAL_TSA_URL = tsa.url
     try:
@@ -316,13 +323,7 @@ def test_with_a_timestamp_authority_the_seal_is_b_lt_and_verifies_offline(settin
 
 
 def test_a_revoked_seal_certificate_seals_nothing(settings, tmp_path):
-    crl_server = CRLServer()
-    ca = local_ca(crl_url=crl_server.url)
-    crl_server.ca = ca
-    now = datetime.now(UTC)
-    path, certificate = seal_p12(
-        tmp_path / "seal.p12", ca, not_before=now - DAY, not_after=now + 365 * DAY
-    )
+    crl_server, ca, path, certificate = _ca_publishing_crls(tmp_path)
     ca.revoked.add(certificate.serial_number)
     tsa = TimestampServer()
     settings.SEAL_TSA_URL = tsa.url
