@@ -25,7 +25,8 @@ from django.template.response import TemplateResponse
 from django.utils import translation
 from django.views.decorators.cache import never_cache
 
-from consent.models import ConsentSession, PatientLink
+from consent.audit.events import Origin, staff_access_record
+from consent.models import AuditEvent, ConsentSession, PatientLink
 from consent.selectors.dashboard import session_visible_or_none
 from consent.selectors.journey import patient_link_session
 from consent.services import links
@@ -123,4 +124,22 @@ def visible_session_or_404(request: StaffRequest, public_id: UUID | str) -> Cons
     session = session_visible_or_none(user=request.user, public_id=public_id)
     if session is None:
         raise Http404
+    return session
+
+
+def access_record(request: StaffRequest, *, action: str, **fields: Any) -> AuditEvent:
+    """Note that this staff member looked at health data, before the page is shown."""
+    return staff_access_record(
+        user=request.user, origin=Origin.of(request), action=action, **fields
+    )
+
+
+def viewed_session_or_404(
+    request: StaffRequest, public_id: UUID | str, *, page: str
+) -> ConsentSession:
+    """`visible_session_or_404`, with the look at it recorded (`session.viewed`, which page)."""
+    session = visible_session_or_404(request, public_id)
+    access_record(
+        request, action="session.viewed", obj=session, session=session, payload={"page": page}
+    )
     return session

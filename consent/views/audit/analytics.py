@@ -8,7 +8,6 @@ speaks HTTP.
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
-from consent.audit.events import Origin, staff_access_record
 from consent.forms.audit import VersionForm
 from consent.models import AuditEvent, ProcedureVersion
 from consent.selectors.analytics import (
@@ -17,7 +16,7 @@ from consent.selectors.analytics import (
     procedure_versions_with_sessions,
     version_analytics,
 )
-from consent.views.access import StaffRequest, auditor_required
+from consent.views.access import StaffRequest, access_record, auditor_required
 from consent.views.audit.charts import analytics_charts
 
 
@@ -27,9 +26,8 @@ def analytics(request: StaffRequest) -> HttpResponse:
     form, version = _version_chosen(request, choices)
     figures = version_analytics(version=version) if version else None
     charts = analytics_charts(figures) if figures and figures.session_count else None
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
+    access_record(
+        request,
         action="analytics.viewed",
         role=AuditEvent.Role.AUDITOR,
         payload={"procedure_version": version.pk if version else None},

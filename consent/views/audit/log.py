@@ -7,9 +7,8 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods
 
 from consent.audit.chain import PRE_PINNING, AuditVerification, audit_verify
-from consent.audit.events import Origin, staff_access_record
 from consent.selectors.records import audit_event_or_none, audit_events_count
-from consent.views.access import StaffRequest, auditor_required
+from consent.views.access import StaffRequest, access_record, auditor_required
 
 
 @require_http_methods(["GET", "POST"])
@@ -42,9 +41,8 @@ def log_verify(request: StaffRequest) -> HttpResponse:
 
 def _verified(request: StaffRequest, audit: AuditVerification) -> None:
     report = audit.chain
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
+    access_record(
+        request,
         action="audit_log.verified",
         payload={
             "intact": audit.intact,

@@ -2,7 +2,7 @@
 
 Read-only for the auditor role (consent.views.access.auditor_required); physicians get 403 and
 a patient's cookie reaches none of it. Every page that shows health data writes an audit event
-first (consent.audit.staff_access_record): an auditor can see who looked at a record.
+first (consent.views.access.access_record): an auditor can see who looked at a record.
 """
 
 import csv
@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from consent.audit.events import Origin, staff_access_record
 from consent.forms.audit import RecordFilterForm
 from consent.models import ConsentRecord
 from consent.record.fhir import FHIR_JSON_CONTENT_TYPE, FhirExportError, record_fhir_bundle
@@ -33,7 +32,7 @@ from consent.selectors.records import (
     records_csv_rows,
     records_filtered,
 )
-from consent.views.access import StaffRequest, auditor_required
+from consent.views.access import StaffRequest, access_record, auditor_required
 from consent.views.records import record_download_response
 
 RECORDS_PER_PAGE = 50
@@ -99,9 +98,8 @@ def _filters_keep(request: HttpRequest, form: RecordFilterForm) -> None:
 
 
 def _searched(request: StaffRequest, filters: dict[str, Any], page: Page) -> None:
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
+    access_record(
+        request,
         action="records.searched",
         payload={
             "filters": filters_for_log(filters),
@@ -124,9 +122,8 @@ def record_list_csv(request: StaffRequest) -> HttpResponseBase:
     """The filtered list as CSV: identifiers and outcomes only (no names or birth dates)."""
     _form, filters = _filters(request)
     sessions = records_filtered(filters)
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
+    access_record(
+        request,
         action="records.exported",
         payload={"format": "csv", "filters": filters_for_log(filters)},
     )
@@ -146,9 +143,8 @@ def record_list_csv(request: StaffRequest) -> HttpResponseBase:
 def record_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
     """One session's record: decision, signatures, addenda, the PDF, and every audit event."""
     history = _history_or_404(public_id)
-    viewed = staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
+    viewed = access_record(
+        request,
         action="record.viewed",
         obj=history.session,
         session=history.session,
@@ -188,9 +184,8 @@ def record_fhir(request: StaffRequest, public_id: UUID) -> HttpResponse:
     history = _history_or_404(public_id)
     if history.record is None:
         raise Http404
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
+    access_record(
+        request,
         action="record.exported",
         obj=history.record,
         session=history.session,

@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from consent import lifecycle, rules
-from consent.audit.events import Origin, staff_access_record
+from consent.audit.events import Origin
 from consent.forms.staff import (
     AddendumForm,
     DiscussionForm,
@@ -56,6 +56,7 @@ from consent.views.access import (
     StaffRequest,
     sessions_change_required,
     sessions_view_required,
+    viewed_session_or_404,
     visible_session_or_404,
 )
 from consent.views.records import record_download_response
@@ -236,15 +237,7 @@ def _written(
 def review(request: StaffRequest, public_id: str) -> HttpResponse:
     """Every answer and attempt, reading times, the patient's questions, the discussion and
     the signatures of one session; forms where the responsible physician may act now."""
-    session = visible_session_or_404(request, public_id)
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
-        action="session.viewed",
-        obj=session,
-        session=session,
-        payload={"page": "review"},
-    )
+    session = viewed_session_or_404(request, public_id, page="review")
     return _review_page(request, session)
 
 

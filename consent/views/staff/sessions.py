@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent import lifecycle, services
-from consent.audit.events import Origin, staff_access_record
+from consent.audit.events import Origin
 from consent.forms.staff import CancelForm, ConsentSessionForm, DashboardFilterForm
 from consent.lifecycle import Action, Turn
 from consent.models import ConsentSession
@@ -27,9 +27,11 @@ from consent.selectors.journey import journey_get, patient_questions_list
 from consent.services import links, sessions
 from consent.views.access import (
     StaffRequest,
+    access_record,
     sessions_change_required,
     sessions_create_required,
     sessions_view_required,
+    viewed_session_or_404,
     visible_session_or_404,
 )
 
@@ -45,9 +47,8 @@ def session_list(request: StaffRequest) -> HttpResponse:
     status = form.cleaned_data["status"] if form.is_valid() else ""
     sessions = consent_sessions_dashboard(user=request.user, status=status)
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
+    access_record(
+        request,
         action="sessions.listed",
         payload={"status": status, "page": page.number, "results": page.paginator.count},
     )
@@ -110,15 +111,7 @@ def session_create(request: StaffRequest) -> HttpResponse:
 @require_GET
 @sessions_view_required
 def session_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
-    session = visible_session_or_404(request, public_id)
-    staff_access_record(
-        user=request.user,
-        origin=Origin.of(request),
-        action="session.viewed",
-        obj=session,
-        session=session,
-        payload={"page": "detail"},
-    )
+    session = viewed_session_or_404(request, public_id, page="detail")
     patient_url = _new_patient_url(request)
     return TemplateResponse(
         request,
