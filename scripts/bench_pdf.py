@@ -4,9 +4,11 @@
 
 Builds a realistic finalized MitraClip session through the services (one wrong attempt, a
 flagged item, a patient question, an interpreter, drawn signatures), then calls
-`consent.record.pdf.record_pdf_render` --runs times after one warm-up render, and prints the median,
-min and max, the page count and the PDF size. Machines here are shared and noisy: compare
-medians, not single numbers. Files go to a temporary MEDIA_ROOT that is removed afterwards.
+the record's render (unsealed and sealed) --runs times after one warm-up, interleaved with the
+floors of ../shared/bench (T0: one paragraph; R0: a plain 5-page record), and prints medians,
+the medians of the per-round ratios, the page count and the PDF size. Machines here are shared
+and noisy: compare medians and ratios, not single numbers. Files go to a temporary MEDIA_ROOT
+that is removed afterwards.
 """
 
 import argparse
@@ -60,12 +62,52 @@ def main() -> None:
         print(f"built and finalized a session in {time.perf_counter() - started:.2f} s")
         session = record.session
 
-        pdf = record_pdf_render(session, record.record_id)  # warm: fonts, templates, CSS
-        timings = []
+        import weasyprint
+
+        from consent.record.pdf import record_document_pdf
+
+        bench = ROOT.parent / "shared" / "bench"
+        floors = {
+            name: (bench / file).read_text(encoding="utf-8")
+            for name, file in (("T0", "t0.html"), ("R0", "reference-record.html"))
+        }
+
+        def render_floor(name: str) -> bytes:
+            return weasyprint.HTML(string=floors[name]).write_pdf()
+
+        steps = {
+            "T0": lambda: render_floor("T0"),
+            "R0": lambda: render_floor("R0"),
+            "unsealed": lambda: record_document_pdf(session, record.record_id),
+            "sealed": lambda: record_pdf_render(session, record.record_id),
+        }
+        for step in steps.values():  # warm: fonts, templates, CSS, the seal key
+            step()
+        rounds: list[dict[str, float]] = []
         for _ in range(args.runs):
-            started = time.perf_counter()
-            pdf = record_pdf_render(session, record.record_id)
-            timings.append((time.perf_counter() - started) * 1000)
+            # Interleaved, so that a busy moment of the machine weighs on every step alike.
+            times = {}
+            for name, step in steps.items():
+                started = time.perf_counter()
+                step()
+                times[name] = (time.perf_counter() - started) * 1000
+            rounds.append(times)
+        pdf = record_pdf_render(session, record.record_id)
+        timings = [r["sealed"] for r in rounds]
+
+        def ratio(top: str, floor: str) -> float:
+            return statistics.median(r[top] / r[floor] for r in rounds)
+
+        print(f"{args.runs} interleaved rounds after one warm-up (medians):")
+        for name in steps:
+            print(f"  {name:>8}: {statistics.median(r[name] for r in rounds):7.0f} ms")
+        print(
+            f"  ratios (median of per-round ratios): unsealed/T0 {ratio('unsealed', 'T0'):.1f}x, "
+            f"sealed/T0 {ratio('sealed', 'T0'):.1f}x, R0/T0 {ratio('R0', 'T0'):.1f}x, "
+            f"unsealed/R0 {ratio('unsealed', 'R0'):.2f}x, sealed/R0 {ratio('sealed', 'R0'):.2f}x"
+        )
+        seal = statistics.median((r["sealed"] - r["unsealed"]) / r["T0"] for r in rounds)
+        print(f"  the seal's share (sealed - unsealed) / T0: {seal:.1f}x")
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
         print(f"record_pdf_render, {args.runs} runs after one warm-up:")
         print(
