@@ -334,3 +334,27 @@ def test_a_revoked_seal_certificate_seals_nothing(settings, tmp_path):
         crl_server.stop()
         tsa.stop()
     assert not ConsentRecord.objects.exists()
+
+
+def test_the_seal_key_is_parsed_once_for_many_seals(monkeypatch):
+    """Parsing the RSA key is most of a seal's cost: it happens once per process, not twice a
+    seal as pyHanko's SimpleSigner would, and every seal still verifies."""
+    import weasyprint
+
+    from consent.record import seal
+    from consent.record.verification import Verdict, verify_bytes
+
+    parse = seal.serialization.load_der_private_key
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(seal.serialization, "load_der_private_key", counting)
+    seal._signer.cache_clear()
+    document = weasyprint.HTML(string="<p>One paragraph.</p>").write_pdf()
+    sealed = [seal.pdf_seal(document, record_id=f"CR-2026-00000{n}") for n in (1, 2, 3)]
+    assert len(calls) == 1
+    assert all(verify_bytes(data).facts.seal.intact for data in sealed)
+    assert verify_bytes(sealed[0]).verdict != Verdict.UNREADABLE
