@@ -496,6 +496,22 @@ class Addendum(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The addendum's own sealed document (consent/record/addendum.py, docs/record-format.md
+    # "Addendum document"): its id (CR-2026-000123-A1), its canonical JSON as hashed and
+    # attached to its PDF, and the PDF. Empty only on addenda made before addenda were sealed.
+    addendum_id = models.CharField(max_length=48, null=True, blank=True, unique=True)
+    addendum_json = models.TextField(blank=True)
+    addendum_sha256 = models.CharField(max_length=64, blank=True)
+    pdf = models.FileField(upload_to="addenda/%Y/%m/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_size = models.PositiveIntegerField(default=0)
+    # A withdrawal may carry the patient's signature: drawn (PNG) and the typed name. Stored
+    # here, never as a Signature row: a finalized session takes no new signatures.
+    patient_printed_name = models.CharField(max_length=200, blank=True)
+    patient_signature_image = models.BinaryField(null=True, blank=True)
+    patient_signed_at = models.DateTimeField(null=True, blank=True)
+    # The form's one-time key: a replayed or double-submitted POST finds the addendum it made.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
