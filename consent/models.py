@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from consent import clock
+
 
 class ProcedureVersion(models.Model):
     """One imported content pack: immutable, identified by the SHA-256 of its canonical content."""
@@ -495,7 +497,8 @@ class Addendum(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Given by the service: the same moment is printed in the addendum's sealed document.
+    created_at = models.DateTimeField(default=clock.now)
     # The addendum's own sealed document (consent/record/addendum.py, docs/record-format.md
     # "Addendum document"): its id (CR-2026-000123-A1), its canonical JSON as hashed and
     # attached to its PDF, and the PDF. Empty only on addenda made before addenda were sealed.
