@@ -45,6 +45,18 @@ def fake_pdf_renderer(monkeypatch: pytest.MonkeyPatch) -> bytes:
     return FAKE_PDF
 
 
+@pytest.fixture
+def timestamp_authority(tmp_path):
+    """An RFC 3161 responder on a free local port (tests/record/ca.py): its URL, the requests
+    it got, and the path of its certificate (for SEAL_TSA_TRUSTED_CERTS). The record tests
+    seal with it; the audit tests timestamp checkpoints with it."""
+    from tests.record.ca import TimestampServer
+
+    server = TimestampServer()
+    yield server.url, server.requests_seen, server.certificate_pem(tmp_path / "tsa.pem")
+    server.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_history_triggers():
     """Let test teardown empty the database although history tables refuse DELETE/TRUNCATE.

@@ -15,6 +15,13 @@ Anyone can check one with standard tools::
 `checkpoints_verify` compares every checkpoint with the chain as it stands and names what
 happened: a chain rewritten with recomputed hashes, events deleted from the tail, a truncated
 log; and a checkpoint file that is forged, cut, unsealed or sealed by another key.
+
+Its timestamp is judged by the seal's rule (consent.record.timestamps): its time is believed
+only from an authority of SEAL_TSA_TRUSTED_CERTS whose token is sound and stamps this
+checkpoint's signature. A token from another authority is a warning (the checkpoint still
+anchors the chain; only its time is the checkpoint's own claim); a token that does not cover
+the checkpoint, does not verify or cannot be read is a failure, since nothing we write looks
+like that: the file was changed after it was written.
 """
 
 import enum
@@ -32,13 +39,17 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import transaction
 from django.utils.translation import gettext as _
-from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+from pyhanko.sign.validation.generic_cms import (
+    async_validate_detached_cms,
+    extract_self_reported_ts,
+)
 from pyhanko_certvalidator import ValidationContext
 
 from consent import clock
 from consent.audit.chain import CHAIN_VERSION, chain_head
 from consent.models import AuditEvent
 from consent.record import loops
+from consent.record.timestamps import Stamp, Timestamp, timestamp_judged
 
 logger = logging.getLogger(__name__)
 
@@ -174,17 +185,67 @@ class CheckpointCheck:
     message: str
     content: dict[str, Any] = field(default_factory=dict)
     kind: Kind | None = None
-    timestamped_at: datetime | None = None
+    timestamp: Timestamp = field(default_factory=lambda: Timestamp(Stamp.ABSENT))
+
+    @property
+    def timestamped_at(self) -> datetime | None:
+        """The time a trusted timestamp authority gives the checkpoint, else None."""
+        return self.timestamp.time
 
     @property
     def ok(self) -> bool:
-        return self.verdict == Verdict.SEALED and self.kind == Kind.AGREES
+        """Sealed by the institution, agreeing with the chain, and no token was tampered with
+        (a token from an untrusted authority is only a warning)."""
+        return (
+            self.verdict == Verdict.SEALED
+            and self.kind == Kind.AGREES
+            and not self.timestamp.tampered
+        )
+
+    @property
+    def warning(self) -> bool:
+        """Good, but its timestamp's authority is not trusted: its time is its own claim."""
+        return self.ok and self.timestamp.stamp == Stamp.UNTRUSTED
+
+    @property
+    def state(self) -> str:
+        """One word for reports: ok, warning, or what is wrong."""
+        if self.verdict != Verdict.SEALED:
+            return str(self.verdict)
+        if self.kind is not None and self.kind != Kind.AGREES:
+            return str(self.kind)
+        if self.timestamp.tampered:
+            return f"timestamp_{self.timestamp.stamp}"
+        return "warning" if self.warning else "ok"
 
 
 def _trust_roots() -> list[Any]:
     from consent.record.verification import _trust_roots as roots
 
     return roots()
+
+
+def _unstamped(seal: bytes) -> cms.SignedData:
+    """The seal's SignedData without its unsigned attributes (the timestamp token).
+
+    They are not covered by the signature: the seal is validated without them and the token
+    judged on its own, by our rule, so that a damaged or foreign token neither hides the
+    seal's verdict nor lends the checkpoint a time.
+    """
+    signed_data = cms.ContentInfo.load(seal)["content"]
+    signed_data["signer_infos"][0]["unsigned_attrs"] = None
+    return signed_data
+
+
+def _moment(timestamp: Timestamp, signer_info: cms.SignerInfo) -> datetime | None:
+    """When the seal's certificate is judged, as for the PDF seal: the trusted timestamp's
+    time, else the time the signature states (None: now)."""
+    if timestamp.time is not None:
+        return timestamp.time
+    try:
+        return extract_self_reported_ts(signer_info)
+    except Exception:  # a damaged signing time: judge it now
+        return None
 
 
 def checkpoint_read(name: str, *, storage: Storage | None = None) -> CheckpointCheck:
@@ -200,11 +261,16 @@ def checkpoint_read(name: str, *, storage: Storage | None = None) -> CheckpointC
             name, Verdict.UNSEALED, _("it has no seal file: it cannot be trusted.")
         )
     try:
-        signed_data = cms.ContentInfo.load(seal)["content"]
-        signed_data["signer_infos"][0]["signature"].native  # noqa: B018 - parse it all now
-        context = ValidationContext(trust_roots=_trust_roots(), allow_fetching=False)
+        signer_info = cms.ContentInfo.load(seal)["content"]["signer_infos"][0]
+        signer_info["signature"].native  # noqa: B018 - parse it all now
+        timestamp = timestamp_judged(signer_info)
+        context = ValidationContext(
+            trust_roots=_trust_roots(),
+            allow_fetching=False,
+            moment=_moment(timestamp, signer_info),
+        )
         status = loops.run(
-            async_validate_detached_cms(data, signed_data, signer_validation_context=context)
+            async_validate_detached_cms(data, _unstamped(seal), signer_validation_context=context)
         )
     except Exception as error:  # asn1crypto and pyHanko raise many kinds on damaged input
         logger.info("checkpoint seal unreadable: %s", type(error).__name__)
@@ -246,14 +312,16 @@ def checkpoint_read(name: str, *, storage: Storage | None = None) -> CheckpointC
         return CheckpointCheck(
             name, Verdict.TRUNCATED, _("its sealed content is not a checkpoint.")
         )
-    timestamp = status.timestamp_validity
     return CheckpointCheck(
-        name,
-        Verdict.SEALED,
-        _("sealed by the institution."),
-        content,
-        timestamped_at=timestamp.timestamp if timestamp is not None else None,
+        name, Verdict.SEALED, _("sealed by the institution."), content, timestamp=timestamp
     )
+
+
+def _with_timestamp(message: str, timestamp: Timestamp) -> str:
+    """`message`, then what the checkpoint's timestamp is worth (nothing when it has none)."""
+    if timestamp.stamp == Stamp.ABSENT:
+        return message
+    return f"{message} {timestamp.described(subject=_('this checkpoint'))}"
 
 
 def checkpoint_against_chain(check: CheckpointCheck) -> CheckpointCheck:
@@ -307,7 +375,12 @@ def checkpoint_against_chain(check: CheckpointCheck) -> CheckpointCheck:
         kind = Kind.AGREES
         message = _("event %(seq)s has the hash sealed on %(written)s.") % values
     return CheckpointCheck(
-        check.name, check.verdict, message, check.content, kind, check.timestamped_at
+        check.name,
+        check.verdict,
+        _with_timestamp(message, check.timestamp),
+        check.content,
+        kind,
+        check.timestamp,
     )
 
 
@@ -320,10 +393,20 @@ def checkpoint_names(storage: Storage | None = None) -> list[str]:
     return sorted(name for name in files if name.endswith(".json"))
 
 
-def checkpoints_verify() -> list[CheckpointCheck]:
-    """Every checkpoint in the storage, oldest first, checked and compared with the chain."""
+class CheckpointChecks(list[CheckpointCheck]):
+    """The checks of every checkpoint, oldest first, with the ones a report names."""
+
+    @property
+    def warnings(self) -> list[CheckpointCheck]:
+        """Good checkpoints whose timestamp comes from an untrusted authority: said, not failed."""
+        return [check for check in self if check.warning]
+
+
+def checkpoints_verify() -> CheckpointChecks:
+    """Every checkpoint in the storage, oldest first, checked and compared with the chain
+    (each with what its timestamp is worth)."""
     storage = checkpoint_storage()
-    checks = []
+    checks = CheckpointChecks()
     for name in checkpoint_names(storage):
         check = checkpoint_read(name, storage=storage)
         checks.append(checkpoint_against_chain(check) if check.verdict == Verdict.SEALED else check)

@@ -29,23 +29,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from asn1crypto import cms
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
-from pyhanko.sign.validation.generic_cms import (
-    extract_tst_data_iter,
-    message_imprint_checker,
-    validate_tst_signed_data,
-)
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus, TimestampSignatureStatus
+from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
@@ -55,6 +48,7 @@ from consent.models import AuditEvent, ConsentRecord
 from consent.record import loops
 from consent.record.pdf import RECORD_ATTACHMENT
 from consent.record.seal import FIELD_NAME, SealUnavailable, seal_signer, seal_trust_roots
+from consent.record.timestamps import Stamp, Timestamp, certificates_loaded, timestamp_judged
 
 logger = logging.getLogger(__name__)
 
@@ -136,16 +130,6 @@ class Verification:
         return self.verdict == Verdict.AUTHENTIC
 
 
-def _certificates_loaded(paths: list[Any]) -> list[Any]:
-    roots: list[Any] = []
-    for path in paths:
-        try:
-            roots.extend(load_certs_from_pemder([str(path)]))
-        except (OSError, ValueError) as error:
-            logger.warning("trusted certificate %s not loaded: %s", path, type(error).__name__)
-    return roots
-
-
 def _trust_roots() -> list[Any]:
     """The current seal's CA and the certificates of earlier keys (SEAL_TRUSTED_CERTS).
 
@@ -155,47 +139,21 @@ def _trust_roots() -> list[Any]:
     roots: list[Any] = []
     with contextlib.suppress(SealUnavailable):
         roots.extend(seal_trust_roots(seal_signer()))
-    return roots + _certificates_loaded(settings.SEAL_TRUSTED_CERTS)
+    return roots + certificates_loaded(settings.SEAL_TRUSTED_CERTS)
 
 
-def _tsa_trust_roots() -> list[Any]:
-    """The roots of the timestamp authorities whose time we believe (SEAL_TSA_TRUSTED_CERTS).
-
-    Only these: sealing does not record the configured authority's root anywhere verification
-    could read it later, and a token's own certificates prove nothing about who made it.
-    """
-    return _certificates_loaded(settings.SEAL_TSA_TRUSTED_CERTS)
-
-
-def _timestamp_token(embedded: EmbeddedPdfSignature) -> cms.SignedData | None:
-    """The SignedData of the seal's RFC 3161 signature timestamp token, if it carries one."""
-    if not embedded.signer_info["unsigned_attrs"].native:
-        return None
-    return next(extract_tst_data_iter(embedded.signer_info, signed=False), None)
-
-
-def _trusted_timestamp_time(
-    reader: PdfFileReader, embedded: EmbeddedPdfSignature, token: cms.SignedData
-) -> datetime | None:
-    """The token's time if it is sound, stamps this seal's signature, and its authority chains
-    to a root of SEAL_TSA_TRUSTED_CERTS; else None.
+def _seal_timestamp(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> Timestamp:
+    """The seal's timestamp judged by the rule of consent.record.timestamps: its time counts
+    only if it is sound, stamps this seal's signature, and its authority chains to a root of
+    SEAL_TSA_TRUSTED_CERTS.
 
     The authority's certificate is judged at the token's own time, with the chain and
     revocation data the file carries, as the seal's certificate is judged at the seal's time.
     """
-    roots = _tsa_trust_roots()
-    if not roots:  # an empty root list would make pyHanko fall back to the system's roots
-        return None
-    moment = token["encap_content_info"]["content"].parsed["gen_time"].native
-    context = _validation_context(reader, moment, roots=roots)
-    status = TimestampSignatureStatus(
-        **loops.run(
-            validate_tst_signed_data(token, context, message_imprint_checker(embedded.signer_info))
-        )
+    return timestamp_judged(
+        embedded.signer_info,
+        context_for=lambda moment, roots: _validation_context(reader, moment, roots=roots),
     )
-    if status.intact and status.valid and status.trusted:
-        return status.timestamp
-    return None
 
 
 def _validation_context(
@@ -246,8 +204,8 @@ def seal_facts(data: bytes) -> SealFacts:
         if not signatures:
             return SealFacts(problem=_("The file carries no seal of ours."))
         embedded = signatures[-1]
-        token = _timestamp_token(embedded)
-        stamped_at = _trusted_timestamp_time(reader, embedded, token) if token else None
+        timestamp = _seal_timestamp(reader, embedded)
+        stamped_at = timestamp.time
         judged_at = stamped_at or embedded.self_reported_timestamp
         context = _validation_context(reader, judged_at)
         status: PdfSignatureStatus = loops.call(validate_pdf_signature, embedded, context)
@@ -285,7 +243,7 @@ def seal_facts(data: bytes) -> SealFacts:
         signer=_subject(certificate),
         signed_at=status.signer_reported_dt,
         timestamped_at=stamped_at,
-        timestamp_untrusted=token is not None and stamped_at is None,
+        timestamp_untrusted=timestamp.stamp != Stamp.ABSENT and stamped_at is None,
         judged_at=judged_at,
         certificate_expires=certificate.not_valid_after if certificate is not None else None,
         problem=problem,

@@ -1,5 +1,7 @@
 """Sealed checkpoints anchor the chain: rewrites, tail deletions and truncations are named, and
-a forged, cut, unsealed or foreign checkpoint gets its own verdict."""
+a forged, cut, unsealed or foreign checkpoint gets its own verdict. A checkpoint's timestamp
+gives it a time only from a trusted authority (a real local one, tests/record/ca.py), and a
+token that was swapped, cut or altered is named."""
 
 import asyncio
 import base64
@@ -13,7 +15,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from pyhanko.sign import signers
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 from consent.audit.chain import audit_verify, chain_head
 from consent.audit.checkpoint import (
@@ -23,7 +24,6 @@ from consent.audit.checkpoint import (
     checkpoint_names,
     checkpoint_read,
     checkpoint_storage,
-    checkpoint_write,
     checkpoints_verify,
 )
 from consent.audit.events import audit_record
@@ -93,16 +93,6 @@ def test_a_checkpoint_verifies_with_openssl(anchored, tmp_path):
     result = subprocess.run(command, capture_output=True, check=False)  # noqa: S603
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["event_count"] == 20
-
-
-def test_a_checkpoint_carries_a_timestamp_when_an_authority_is_set(monkeypatch):
-    signer = seal_signer()
-    stamper = DummyTimeStamper(tsa_cert=signer.signing_cert, tsa_key=signer.signing_key)
-    monkeypatch.setattr("consent.record.seal.seal_timestamper", lambda: stamper)
-    append(2)
-    check = checkpoint_read(checkpoint_write())
-    assert check.verdict == Verdict.SEALED
-    assert check.timestamped_at is not None
 
 
 def test_a_checkpoint_is_sealed_where_an_event_loop_runs():
@@ -285,3 +275,221 @@ def test_the_page_reports_sealed_checkpoints(anchored, client):
     assert "The audit log is intact." in body
     assert "1 sealed checkpoint checked outside the database." in body
     assert "event 20 has the hash sealed on" in body
+
+
+# Timestamps: a checkpoint's time is believed only from a trusted authority
+
+TRUSTED = "a trusted authority."
+UNTRUSTED = "Timestamp from an untrusted authority (Second Timestamp Authority;"
+NOT_COVERED = "Timestamp does not cover this checkpoint: the token was made for other content"
+CUT = "Timestamp is cut or damaged: the token cannot be read."
+ALTERED = "Timestamp is forged or altered: the token's own signature does not verify."
+
+
+@pytest.fixture
+def trusted_authority(settings, timestamp_authority):
+    """Checkpoints are timestamped by the local authority, and its root is trusted."""
+    url, requests_seen, certificate = timestamp_authority
+    settings.SEAL_TSA_URL = url
+    settings.SEAL_TSA_TRUSTED_CERTS = [certificate]
+    return requests_seen
+
+
+@pytest.fixture
+def second_authority(settings, trusted_authority):
+    """A second local authority, sound but not trusted (the first one stays the trusted root)."""
+    from tests.record.ca import TimestampServer
+
+    server = TimestampServer(name="Second Timestamp Authority")
+    settings.SEAL_TSA_URL = server.url
+    yield server
+    server.stop()
+
+
+def stamped(count: int = 20) -> str:
+    """`count` events, sealed and timestamped in a checkpoint, then five more."""
+    append(count)
+    call_command("audit_checkpoint", "--quiet")
+    append(5)
+    return checkpoint_names()[-1]
+
+
+def signer_info(name: str):
+    from asn1crypto import cms
+
+    return cms.ContentInfo.load(path_of(name + SEAL_SUFFIX).read_bytes())["content"][
+        "signer_infos"
+    ][0]
+
+
+def token_of(name: str):
+    """The checkpoint's RFC 3161 token (a cms.ContentInfo)."""
+    (attribute,) = signer_info(name)["unsigned_attrs"]
+    assert attribute["type"].native == "signature_time_stamp_token"
+    return attribute["values"][0]
+
+
+def token_put(name: str, token) -> None:
+    """Replace the checkpoint's token, leaving its signature and signed attributes as they are
+    (the unsigned attributes are outside the signature: anyone with the files can do this)."""
+    from asn1crypto import cms
+
+    content_info = cms.ContentInfo.load(path_of(name + SEAL_SUFFIX).read_bytes())
+    content_info["content"]["signer_infos"][0]["unsigned_attrs"] = cms.CMSAttributes(
+        [{"type": "signature_time_stamp_token", "values": [token]}]
+    )
+    path_of(name + SEAL_SUFFIX).write_bytes(content_info.dump())
+
+
+def audit_page() -> str:
+    from tests.factories import auditor, logged_in
+
+    return logged_in(auditor()).post("/audit/log/").content.decode()
+
+
+def test_a_checkpoint_timestamped_by_a_trusted_authority_gets_its_time(trusted_authority, capsys):
+    from datetime import UTC, datetime, timedelta
+
+    name = stamped()
+    assert len(trusted_authority) >= 1  # the authority was asked
+    check = checkpoint_read(name)
+    assert check.verdict == Verdict.SEALED
+    assert check.timestamp.stamp == "trusted"
+    assert check.timestamped_at is not None
+    assert abs(check.timestamped_at - datetime.now(UTC)) < timedelta(minutes=1)
+    call_command("verify_audit")
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith(f"checkpoint {name}"))
+    assert f"checkpoint {name} [ok]: event 20 has the hash sealed on" in line
+    assert f"Timestamped at {check.timestamped_at:%Y-%m-%d %H:%M:%S}" in line
+    assert "by Local Timestamp Authority, " + TRUSTED in line
+    body = audit_page()
+    assert "The audit log is intact." in body
+    assert "by Local Timestamp Authority, " + TRUSTED in body
+
+
+def test_a_timestamp_from_an_untrusted_authority_gives_no_time_and_a_warning(
+    second_authority, capsys
+):
+    """Sound, and stamping this checkpoint, but its authority is not in SEAL_TSA_TRUSTED_CERTS:
+    the checkpoint still anchors the chain (the institution sealed it), its time is not
+    believed, and verify_audit says so without failing."""
+    name = stamped()
+    check = checkpoint_read(name)
+    assert (check.verdict, check.timestamp.stamp) == (Verdict.SEALED, "untrusted")
+    assert check.timestamp.claimed_at is not None  # it states a time ...
+    assert check.timestamped_at is None  # ... which is not believed
+    call_command("verify_audit")  # a warning: exit 0
+    out = capsys.readouterr().out
+    assert f"checkpoint {name} [warning]: event 20 has the hash sealed on" in out
+    assert UNTRUSTED in out
+    assert "its time is not believed." in out
+    body = audit_page()
+    assert "The audit log is intact." in body
+    assert "1 checkpoint anchors the chain, but its timestamp does not prove its time:" in body
+    assert UNTRUSTED in body
+
+
+def test_without_trusted_roots_no_timestamp_is_believed(settings, trusted_authority, capsys):
+    settings.SEAL_TSA_TRUSTED_CERTS = []
+    name = stamped()
+    check = checkpoint_read(name)
+    assert (check.timestamp.stamp, check.timestamped_at) == ("untrusted", None)
+    call_command("verify_audit")
+    assert f"checkpoint {name} [warning]" in capsys.readouterr().out
+
+
+def splice(settings) -> str:
+    """A token made for another checkpoint, by the trusted authority, put into this one."""
+    name = stamped()
+    other = stamped(1)
+    token_put(name, token_of(other))
+    path_of(other).unlink()
+    path_of(other + SEAL_SUFFIX).unlink()
+    return name
+
+
+def cut(settings) -> str:
+    """The token cut short (its DER header still says how long the cut part is)."""
+    from asn1crypto import cms
+
+    name = stamped()
+    der = token_of(name).dump()
+    header = 4 if der[1] == 0x82 else 3 if der[1] == 0x81 else 2
+    contents = der[header:][: len(der) // 2]
+    length = len(contents)
+    cut_der = b"\x30\x82" + length.to_bytes(2) + contents if length > 255 else None
+    assert cut_der is not None
+    token_put(name, cms.ContentInfo.load(cut_der))
+    return name
+
+
+def backdate(settings) -> str:
+    """The token's time moved a year back, its signature left as it was: a forged time."""
+    from datetime import timedelta
+
+    from asn1crypto import cms, core, tsp
+
+    name = stamped()
+    token = cms.ContentInfo.load(token_of(name).dump())
+    info = token["content"]["encap_content_info"]["content"].parsed
+    edited = tsp.TSTInfo.load(info.dump())
+    edited["gen_time"] = info["gen_time"].native - timedelta(days=365)
+    token["content"]["encap_content_info"]["content"] = core.ParsableOctetString(edited.dump())
+    token_put(name, token)
+    return name
+
+
+def edit_json(settings) -> str:
+    """The checkpoint's JSON edited after it was sealed and timestamped."""
+    name = stamped()
+    path = path_of(name)
+    content = json.loads(path.read_bytes())
+    content["head_seq"], content["event_count"] = 25, 25
+    content["head_hash"] = AuditEvent.objects.get(seq=25).hash
+    path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
+    return name
+
+
+@pytest.mark.parametrize(
+    ("attack", "state", "message"),
+    [
+        (splice, "timestamp_mismatched", NOT_COVERED),
+        (cut, "timestamp_damaged", CUT),
+        (backdate, "timestamp_invalid", ALTERED),
+        (edit_json, "forged", "the checkpoint was forged or edited"),
+    ],
+    ids=["spliced token", "cut token", "backdated token", "json edited after timestamping"],
+)
+def test_a_tampered_timestamp_or_checkpoint_fails_verification(
+    trusted_authority, settings, attack, state, message
+):
+    name = attack(settings)
+    (check,) = checkpoints_verify()
+    assert check.state == state
+    assert not check.ok
+    assert check.timestamped_at is None  # a tampered checkpoint is given no time
+    if state != "forged":  # its sealed content still stands: it is compared with the chain
+        assert (check.verdict, check.kind) == (Verdict.SEALED, Kind.AGREES)
+    failure = verify_audit_fails()
+    assert f"checkpoint {name} [{state}]:" in failure
+    assert message in failure
+    body = audit_page()
+    assert "The audit log is intact." not in body
+    assert "fails 1 check of what it pins or of its checkpoints" in body
+    assert f"Checkpoint {name}:" in body
+    assert message.replace("'", "&#x27;") in body
+    event = AuditEvent.objects.filter(action="audit_log.verified").get()
+    assert (event.payload["intact"], event.payload["bad_checkpoints"]) == (False, 1)
+
+
+def test_the_seal_and_the_checkpoints_judge_timestamps_with_one_rule(trusted_authority):
+    """The PDF seal's verification and the checkpoints read SEAL_TSA_TRUSTED_CERTS through the
+    same helper (consent.record.timestamps), not two copies."""
+    from consent.audit import checkpoint
+    from consent.record import timestamps, verification
+
+    assert checkpoint.timestamp_judged is timestamps.timestamp_judged
+    assert verification.timestamp_judged is timestamps.timestamp_judged
+    name = stamped()
+    assert timestamps.timestamp_judged(signer_info(name)).stamp == "trusted"

@@ -119,9 +119,12 @@ class CRLServer:
 
 class TimestampServer:
     """An RFC 3161 authority (pyHanko's DummyTimeStamper) on 127.0.0.1, stamping `fixed_dt`
-    when given (a seal made in the past), else the current time."""
+    when given (a seal made in the past), else the current time; `name` is its certificate's
+    common name (a second authority is told apart by it)."""
 
-    def __init__(self, fixed_dt: datetime | None = None) -> None:
+    def __init__(
+        self, fixed_dt: datetime | None = None, *, name: str = "Local Timestamp Authority"
+    ) -> None:
         from asn1crypto import keys as asn1_keys
         from asn1crypto import tsp
         from asn1crypto import x509 as asn1_x509
@@ -129,12 +132,12 @@ class TimestampServer:
         from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=BITS)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Local Timestamp Authority")])
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         now = datetime.now(UTC)
         certificate = (
             x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
+            .subject_name(subject)
+            .issuer_name(subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=3650))

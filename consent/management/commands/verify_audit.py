@@ -39,8 +39,7 @@ def audit_lines(audit: AuditVerification) -> list[str]:
         ]
     lines += [f"{finding.subject}: {finding.message}" for finding in audit.problems]
     for check in audit.checkpoints:
-        state = "ok" if check.ok else (check.kind or check.verdict)
-        lines.append(f"checkpoint {check.name} [{state}]: {check.message}")
+        lines.append(f"checkpoint {check.name} [{check.state}]: {check.message}")
     if not audit.checkpoints:
         lines.append("no checkpoint found: the chain is not anchored outside the database")
     if audit.pre_pinning:
