@@ -26,6 +26,7 @@ patient_patterns = (
         path("patient/decision/decline/", decision.decline, name="decline"),
         path("patient/decision/companion/", decision.companion, name="companion"),
         path("patient/record.pdf", decision.record_copy, name="record_copy"),
+        path("patient/addenda/<str:addendum_id>.pdf", decision.addendum_copy, name="addendum_copy"),
     ],
     "patient",
 )
@@ -55,6 +56,11 @@ staff_patterns = (
         path("sessions/<uuid:public_id>/finalize/", review.finalize, name="finalize"),
         path("sessions/<uuid:public_id>/record.pdf", review.record_pdf, name="record_pdf"),
         path("sessions/<uuid:public_id>/addenda/", review.addendum, name="addendum"),
+        path(
+            "sessions/<uuid:public_id>/addenda/<str:addendum_id>.pdf",
+            review.addendum_pdf,
+            name="addendum_pdf",
+        ),
         # Verifying a record's PDF (consent/views/staff/verification.py).
         path("verify/", verification.verify_upload, name="verify_upload"),
         path("records/<str:record_id>/verify/", verification.record_verify, name="record_verify"),
@@ -69,6 +75,11 @@ audit_patterns = (
         path("records.csv", audit.record_list_csv, name="record_list_csv"),
         path("sessions/<uuid:public_id>/", audit.record_detail, name="record_detail"),
         path("sessions/<uuid:public_id>/record.pdf", audit.record_pdf, name="record_pdf"),
+        path(
+            "sessions/<uuid:public_id>/addenda/<str:addendum_id>.pdf",
+            audit.addendum_pdf,
+            name="addendum_pdf",
+        ),
         path("sessions/<uuid:public_id>/fhir.json", audit.record_fhir, name="record_fhir"),
         path("log/", log.log_verify, name="log_verify"),
         # Comprehension analytics (consent/views/audit/analytics.py).

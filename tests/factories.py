@@ -424,3 +424,37 @@ def finalized_session(**kwargs) -> ConsentSession:
     """The session of a `finalized_record` (same keywords), as read back from the database."""
     record = finalized_record(**kwargs)
     return ConsentSession.objects.get(pk=record.session_id)
+
+
+FAKE_ADDENDUM_PDF = (
+    b"%PDF-1.7\n% a stand-in for an addendum's PDF in tests that do not look inside it\n"
+)
+
+
+def fake_addendum_render(_document: dict, _canonical: bytes) -> bytes:
+    """Stand in for consent.record.addendum.addendum_pdf_render where the PDF is not under test."""
+    return FAKE_ADDENDUM_PDF
+
+
+def addendum_added(
+    *,
+    record: ConsentRecord,
+    kind: str,
+    text: str,
+    author: User | None = None,
+    real_pdf: bool = False,
+    **kwargs,
+):
+    """An addendum under `record` by its physician (password given). Its PDF is
+    FAKE_ADDENDUM_PDF unless `real_pdf` (rendered and sealed: only where the PDF is under test)."""
+    from consent.services import addenda
+
+    return addenda.addendum_add(
+        record=record,
+        kind=kind,
+        text=text,
+        author=author or record.session.physician,
+        password=PASSWORD,
+        render_pdf=None if real_pdf else fake_addendum_render,
+        **kwargs,
+    )

@@ -28,7 +28,7 @@ from consent.services import review as review_services
 from consent.services import sessions as session_services
 from consent.services import signatures as signature_services
 from tests import factories
-from tests.factories import BIRTH_DATE, FAKE_PDF, PASSWORD
+from tests.factories import BIRTH_DATE, FAKE_PDF, PASSWORD, addendum_added
 
 pytestmark = pytest.mark.django_db
 
@@ -102,9 +102,8 @@ def _first_open_question(session: ConsentSession):
 def _answer(session: ConsentSession) -> object:
     """Answer the first question, in a round not stored yet (a stored round is a replay)."""
     question = _first_open_question(session)
-    data = factories.right_answer(question)["answer"]
-    answer = [int(data)] if question.kind == "single" else data
     stored = session.attempts.filter(question=question).count()
+    answer = factories.right_value(question.wording_for_round(stored + 1))
     return journey_services.answer_submit(
         session=session, question=question, answer=answer, round_number=stored + 1
     )
@@ -148,7 +147,7 @@ SERVICES: dict[Action, Callable[[ConsentSession], object]] = {
         password=PASSWORD,
         render_pdf=lambda _session, _record_id: FAKE_PDF,
     ),
-    Action.ADDENDUM: lambda s: signature_services.addendum_add(
+    Action.ADDENDUM: lambda s: addendum_added(
         record=_record_of(s), kind="correction", text="Typo in the notes.", author=s.physician
     ),
     Action.CANCEL: lambda s: session_services.session_cancel(

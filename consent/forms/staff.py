@@ -3,6 +3,7 @@
 They parse what staff post; the services (consent/services/) act on it.
 """
 
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol, cast
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consent.forms import choice_field
+from consent.forms.patient import png_data_url, png_data_url_decode
 from consent.models import (
     Addendum,
     ConsentSession,
@@ -193,10 +195,18 @@ class SignForm(forms.Form):
 
 
 class AddendumForm(forms.Form):
+    """A withdrawal or a correction: a signing act (password), the patient's signature optional.
+
+    The patient signs on the physician's screen with the pad they signed their decision on
+    (signature.js): typed full name, drawing optional. `submission_key` is the form's one-time
+    key: a second submit of the same form finds the addendum the first one made.
+    """
+
     kind = forms.ChoiceField(
         label=_("Kind of addendum"),
         choices=Addendum.Kind.choices,
         widget=forms.RadioSelect,
+        error_messages={"required": _("Choose whether this is a withdrawal or a correction.")},
     )
     text = forms.CharField(
         label=_("Text of the addendum"),
@@ -204,6 +214,51 @@ class AddendumForm(forms.Form):
         widget=_textarea(4),
         error_messages={"required": _("Write the text of the addendum.")},
     )
+    patient_name = forms.CharField(
+        label=_("Patient's full name (when the patient signs the withdrawal)"),
+        required=False,
+        max_length=NAME_MAX,
+    )
+    signature = forms.CharField(required=False, strip=True, widget=forms.HiddenInput)
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={
+            "required": _("Enter your password to add the addendum. Nothing was added.")
+        },
+    )
+    submission_key = forms.CharField(
+        widget=forms.HiddenInput, max_length=64, initial=lambda: uuid.uuid4().hex
+    )
+
+    def clean_patient_name(self) -> str:
+        return " ".join(self.cleaned_data["patient_name"].split())
+
+    def clean_signature(self) -> bytes | None:
+        return png_data_url_decode(self.cleaned_data["signature"])
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        signed = data.get("patient_name") or data.get("signature")
+        if signed and data.get("kind") == Addendum.Kind.CORRECTION:
+            self.add_error(
+                "patient_name", _("Only a withdrawal of consent carries the patient's signature.")
+            )
+        elif data.get("signature") and not data.get("patient_name"):
+            self.add_error(
+                "patient_name", _("The patient drew a signature: type their full name too.")
+            )
+        return data
+
+    @property
+    def drawing_data_url(self) -> str:
+        """The accepted drawing, drawn again when the page comes back with a message."""
+        if not self.is_bound or "signature" in self.errors or not hasattr(self, "cleaned_data"):
+            return ""
+        image = self.cleaned_data.get("signature")
+        return png_data_url(image) if image else ""
 
 
 class PhysicianChoiceField(forms.ModelChoiceField):

@@ -292,7 +292,7 @@ class _MetadataKeepingWriter(IncrementalPdfFileWriter):
         return
 
 
-def pdf_seal(pdf: bytes, *, record_id: str) -> bytes:
+def pdf_seal(pdf: bytes, *, record_id: str, reason: str = "") -> bytes:
     """Seal a PDF with an invisible PAdES signature, as an incremental update.
 
     The update keeps the document's PDF version and its XMP metadata (PDF/A-3b needs both).
@@ -302,7 +302,7 @@ def pdf_seal(pdf: bytes, *, record_id: str) -> bytes:
     timestamper = seal_timestamper()
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
-        reason=f"Finalized informed consent record {record_id}",
+        reason=reason or f"Finalized informed consent record {record_id}",
         location=settings.INSTITUTION_NAME,
         subfilter=SigSeedSubFilter.PADES,
         md_algorithm=DIGEST,

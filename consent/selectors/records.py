@@ -378,3 +378,10 @@ def audit_event_or_none(*, pk: int) -> AuditEvent | None:
 
 def audit_events_count() -> int:
     return AuditEvent.objects.count()
+
+
+def record_addenda_list(*, record: ConsentRecord | None) -> list[Addendum]:
+    """A record's addenda (withdrawals, corrections), oldest first; none without a record."""
+    if record is None:
+        return []
+    return list(Addendum.objects.filter(record=record).select_related("created_by"))

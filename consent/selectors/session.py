@@ -360,6 +360,11 @@ class AddendumData:
     text: str
     created_at: str | None
     created_by: str
+    # Its sealed document (empty for addenda made before addenda were sealed).
+    addendum_id: str = ""
+    pdf_sha256: str = ""
+    patient_printed_name: str = ""
+    patient_drew: bool = False
 
     @property
     def created(self) -> datetime | None:
@@ -593,6 +598,10 @@ def _stored(session: ConsentSession) -> StoredRecordData | None:
                 text=addendum.text,
                 created_at=utc_text(addendum.created_at),
                 created_by=person_name(addendum.created_by),
+                addendum_id=addendum.addendum_id or "",
+                pdf_sha256=addendum.pdf_sha256,
+                patient_printed_name=addendum.patient_printed_name,
+                patient_drew=bool(addendum.patient_signature_image),
             )
             for addendum in Addendum.objects.filter(record=record).select_related("created_by")
         ],

@@ -7,7 +7,7 @@ from datetime import datetime
 from consent.models import Addendum, AuditEvent, PatientLink, Signature
 from consent.rules import VERBAL_TEACHBACK_KINDS, Outcome
 from consent.selectors.journey import journey_get
-from consent.services import links, sessions
+from consent.services import addenda, links, sessions
 from consent.services import review as review_services
 from consent.services import signatures as signature_services
 from demo.accounts import DEMO_PHYSICIAN_PASSWORD
@@ -169,8 +169,9 @@ class StaffSteps(StoryBase):
         if self.plan.withdrawn:
             t = self.later_at_clinic(t, 5, 60)
             yield t
-            signature_services.addendum_add(
+            addenda.addendum_add(
                 record=record,
+                password=DEMO_PHYSICIAN_PASSWORD,
                 kind=Addendum.Kind.WITHDRAWAL,
                 text=what.choice(WITHDRAWAL_TEXTS),
                 author=self.doctor,
@@ -179,8 +180,9 @@ class StaffSteps(StoryBase):
         if self.plan.corrected:
             t = self.later_at_clinic(t, 1, 20)
             yield t
-            signature_services.addendum_add(
+            addenda.addendum_add(
                 record=record,
+                password=DEMO_PHYSICIAN_PASSWORD,
                 kind=Addendum.Kind.CORRECTION,
                 text=what.choice(CORRECTION_TEXTS),
                 author=self.doctor,

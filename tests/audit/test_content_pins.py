@@ -10,9 +10,10 @@ from django.core.management import CommandError, call_command
 
 from consent.audit.chain import PRE_PINNING, RECORD_FINALIZED, audit_verify
 from consent.models import AuditEvent, ConsentRecord
+from consent.services import addenda
 from consent.services import signatures as signature_services
 from tests.audit.tampering import delete_tail, rewrite_chain, sql, without_triggers
-from tests.factories import finalized_record
+from tests.factories import addendum_added, finalized_record
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def sha256(data: bytes) -> str:
 @pytest.fixture
 def record() -> ConsentRecord:
     record = finalized_record()
-    signature_services.addendum_add(
+    addendum_added(
         record=record,
         kind="correction",
         text="Date of the procedure moved.",
@@ -140,7 +141,7 @@ def test_a_missing_finalization_event_is_named_once_pinning_began(record):
 def test_data_made_before_content_pinning_still_verifies(monkeypatch, capsys):
     """Events written as before this change: no record event, no hashes in the payloads."""
     real = signature_services.audit_record
-    new_keys = ("evidence_sha256", "image_sha256", "text_sha256")
+    new_keys = ("evidence_sha256", "image_sha256", "text_sha256", "json_sha256", "pdf_sha256")
 
     def as_before(**kwargs):
         if kwargs["action"] == RECORD_FINALIZED:
@@ -151,10 +152,9 @@ def test_data_made_before_content_pinning_still_verifies(monkeypatch, capsys):
         return real(**kwargs)
 
     monkeypatch.setattr(signature_services, "audit_record", as_before)
+    monkeypatch.setattr(addenda, "audit_record", as_before)
     record = finalized_record()
-    signature_services.addendum_add(
-        record=record, kind="withdrawal", text="No.", author=record.finalized_by
-    )
+    addendum_added(record=record, kind="withdrawal", text="No.", author=record.finalized_by)
     monkeypatch.undo()
     audit = audit_verify()
     assert audit.intact, problems()

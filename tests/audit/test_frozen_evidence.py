@@ -20,7 +20,6 @@ from consent.models import (
     QuestionReview,
     SectionView,
 )
-from consent.services import signatures as signature_services
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +74,7 @@ def copy_row(table: str) -> str:
 def record() -> ConsentRecord:
     """A finalized record with evidence in every table, and a correction added to it."""
     record = factories.finalized_record(read_through=True)
-    signature_services.addendum_add(
+    factories.addendum_added(
         record=record, kind="correction", text="A note.", author=record.finalized_by
     )
     session = record.session

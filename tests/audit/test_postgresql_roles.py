@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 
 from consent.audit import triggers
 from consent.models import AuditEvent
-from tests.factories import consent_session
+from tests.factories import addendum_added, consent_session
 
 pytestmark = [
     pytest.mark.django_db,
@@ -69,16 +69,13 @@ def test_the_whole_flow_runs_as_the_app_role(app_role):
     # Everything below, from creating the session to the addendum, the patient's sign-out and
     # a staff sign-in, runs with the application role's rights only.
     from consent.services import sessions as session_services
-    from consent.services import signatures as signature_services
     from tests import factories
 
     with connection.cursor() as cursor:
         cursor.execute(f"SET ROLE {APP_ROLE}")
     try:
         record = factories.finalized_record(read_through=True)
-        signature_services.addendum_add(
-            record=record, kind="correction", text="A note.", author=record.finalized_by
-        )
+        addendum_added(record=record, kind="correction", text="A note.", author=record.finalized_by)
         other = factories.consent_session(doctor=record.finalized_by, patient_name="Other")
         factories.issue_link(other)
         session_services.session_cancel(

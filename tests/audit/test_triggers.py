@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 from consent.audit import triggers
 from consent.models import AuditEvent, ConsentRecord, ConsentSession, Signature
 from consent.services import signatures as signature_services
-from tests.factories import PASSWORD, attested_session, consent_session
+from tests.factories import PASSWORD, addendum_added, attested_session, consent_session
 
 pytestmark = pytest.mark.django_db
 
@@ -32,9 +32,7 @@ def record():
         password=PASSWORD,
         render_pdf=lambda session, record_id: b"%PDF-1.7 test",
     )
-    signature_services.addendum_add(
-        record=record, kind="correction", text="A note.", author=record.finalized_by
-    )
+    addendum_added(record=record, kind="correction", text="A note.", author=record.finalized_by)
     return record
 
 
@@ -69,9 +67,7 @@ def test_an_unfinished_session_can_still_change():
 
 def test_audit_events_can_still_be_appended(record):
     before = AuditEvent.objects.count()
-    signature_services.addendum_add(
-        record=record, kind="withdrawal", text="Withdrawn.", author=record.finalized_by
-    )
+    addendum_added(record=record, kind="withdrawal", text="Withdrawn.", author=record.finalized_by)
     assert AuditEvent.objects.count() == before + 1
 
 

@@ -10,9 +10,15 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from consent.models import Addendum, AuditEvent
-from consent.services import signatures as signature_services
 from tests.browser.steps import DESKTOP, PHONE, staff_log_in
-from tests.factories import auditor, consent_session, decided_session, finalized_record, physician
+from tests.factories import (
+    addendum_added,
+    auditor,
+    consent_session,
+    decided_session,
+    finalized_record,
+    physician,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +38,7 @@ def population():
     doctor = physician(username="dr.adams")
     kept = finalized_record(doctor=doctor, patient_name="Alice Consenting")
     withdrawn = finalized_record(doctor=doctor, patient_name="Carla Withdrawing")
-    signature_services.addendum_add(
+    addendum_added(
         record=withdrawn, kind=Addendum.Kind.WITHDRAWAL, text="Withdrew by phone.", author=doctor
     )
     finalized_record(

@@ -9,9 +9,9 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from consent.models import ConsentSession
-from consent.services import signatures as signature_services
 from tests.browser.steps import DESKTOP, PHONE, staff_log_in
 from tests.factories import (
+    addendum_added,
     attested_session,
     auditor,
     consent_session,
@@ -62,7 +62,7 @@ def test_physician_pages_pass_axe_at_desktop_and_phone_width(live_server, new_co
     )
     waiting = consent_session(doctor=doctor, version=ready.procedure_version)
     ConsentSession.objects.filter(pk=waiting.pk).update(patient_name="Paul Waiting")
-    signature_services.addendum_add(
+    addendum_added(
         record=finalized.record,
         kind="correction",
         text="The record number is MRN-124, not MRN-123.",

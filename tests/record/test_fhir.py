@@ -37,6 +37,7 @@ from consent.services import signatures as signature_services
 from tests.factories import (
     FAKE_PDF,
     PASSWORD,
+    addendum_added,
     decided_session,
     finalized_record,
     physician,
@@ -253,7 +254,7 @@ def test_declined_record_is_a_rejected_deny():
 
 def test_withdrawn_consent_is_inactive_from_the_withdrawal():
     record = finalized_record()
-    addendum = signature_services.addendum_add(
+    addendum = addendum_added(
         record=record,
         kind=Addendum.Kind.WITHDRAWAL,
         text="The patient withdrew their consent by telephone.",
@@ -271,7 +272,7 @@ def test_withdrawn_consent_is_inactive_from_the_withdrawal():
 
 def test_correction_addendum_leaves_the_consent_active():
     record = finalized_record()
-    signature_services.addendum_add(
+    addendum_added(
         record=record,
         kind=Addendum.Kind.CORRECTION,
         text="The record number was mistyped.",
@@ -440,7 +441,7 @@ def test_query_count_does_not_grow_with_answers_or_signatures():
 
 def withdrawn_record() -> ConsentRecord:
     record = finalized_record()
-    signature_services.addendum_add(
+    addendum_added(
         record=record,
         kind=Addendum.Kind.WITHDRAWAL,
         text="The patient withdrew their consent by telephone.",

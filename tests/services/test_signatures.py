@@ -21,6 +21,7 @@ from consent.services import ServiceError
 from consent.services import signatures as signature_services
 from tests.factories import (
     PASSWORD,
+    addendum_added,
     attested_session,
     physician,
     ready_session,
@@ -253,17 +254,17 @@ def test_nothing_of_a_finalized_record_can_be_changed_through_the_models():
 def test_withdrawal_and_correction_are_addenda_never_edits():
     record = finalized()
     doctor = record.finalized_by
-    signature_services.addendum_add(
+    addendum_added(
         record=record, kind="withdrawal", text="Patient withdrew consent by phone.", author=doctor
     )
-    signature_services.addendum_add(
+    addendum_added(
         record=record, kind="correction", text="Record number is MRN-124.", author=doctor
     )
     assert list(record.addenda.values_list("kind", flat=True)) == ["withdrawal", "correction"]
     with pytest.raises(RecordFinalized):
         Addendum.objects.first().save()
     with pytest.raises(ServiceError, match="Write the text"):
-        signature_services.addendum_add(record=record, kind="correction", text=" ", author=doctor)
+        addendum_added(record=record, kind="correction", text=" ", author=doctor)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -33,7 +33,7 @@ from consent.selectors.records import (
     records_filtered,
 )
 from consent.views.access import StaffRequest, access_record, auditor_required
-from consent.views.records import record_download_response
+from consent.views.records import addendum_download_response, record_download_response
 
 RECORDS_PER_PAGE = 50
 # The list's filters live in the server-side session, not in the URL: a search names a patient,
@@ -174,6 +174,16 @@ def record_pdf(request: StaffRequest, public_id: UUID) -> HttpResponseBase:
         raise Http404
     return record_download_response(
         request, history.record, role=role_of(request.user), actor=request.user
+    )
+
+
+@require_GET
+@auditor_required
+def addendum_pdf(request: StaffRequest, public_id: UUID, addendum_id: str) -> HttpResponseBase:
+    """An addendum's stored, sealed PDF, byte for byte; the download is written to the log."""
+    history = _history_or_404(public_id)
+    return addendum_download_response(
+        request, history.session, addendum_id, role=role_of(request.user), actor=request.user
     )
 
 

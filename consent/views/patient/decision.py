@@ -37,10 +37,11 @@ from consent.selectors.journey import (
     patient_decision_get,
     session_signed_by,
 )
+from consent.selectors.records import record_addenda_list
 from consent.services import ServiceError
 from consent.services import signatures as signature_services
 from consent.views.access import patient_required
-from consent.views.records import record_download_response
+from consent.views.records import addendum_download_response, record_download_response
 
 
 def _decided(session: ConsentSession) -> bool:
@@ -286,6 +287,7 @@ def _done(request: HttpRequest, session: ConsentSession) -> HttpResponse:
             "companions": decision.companions,
             "open_roles": decision.open_roles,
             "record": decision.record,
+            "addenda": record_addenda_list(record=decision.record),
         },
     )
 
@@ -298,3 +300,12 @@ def record_copy(request: HttpRequest, session: ConsentSession) -> HttpResponseBa
     if record is None:
         raise Http404
     return record_download_response(request, record, role=AuditEvent.Role.PATIENT)
+
+
+@require_GET
+@patient_required
+def addendum_copy(
+    request: HttpRequest, session: ConsentSession, addendum_id: str
+) -> HttpResponseBase:
+    """The patient's copy of an addendum to their record (a withdrawal, a correction)."""
+    return addendum_download_response(request, session, addendum_id, role=AuditEvent.Role.PATIENT)

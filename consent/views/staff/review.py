@@ -49,7 +49,7 @@ from consent.selectors.session import (
     session_patient_question_get,
     session_record_get,
 )
-from consent.services import ServiceError, signatures
+from consent.services import ServiceError, addenda, signatures
 from consent.services import review as review_services
 from consent.views.access import (
     CHANGE_PERMISSION,
@@ -59,7 +59,7 @@ from consent.views.access import (
     viewed_session_or_404,
     visible_session_or_404,
 )
-from consent.views.records import record_download_response
+from consent.views.records import addendum_download_response, record_download_response
 
 # What happens next, by the first step the session allows now: the words for the responsible
 # physician, and for anyone else where they differ. A session that allows none is closed.
@@ -375,24 +375,47 @@ def record_pdf(request: StaffRequest, public_id: str) -> HttpResponseBase:
 @require_POST
 @sessions_change_required
 def addendum(request: StaffRequest, public_id: str) -> HttpResponse:
-    """A withdrawal of consent or a correction, added under the finalized record."""
+    """A withdrawal of consent or a correction, added under the finalized record as its own
+    sealed document; the physician's password, and for a withdrawal the patient's signature."""
     session = visible_session_or_404(request, public_id)
     form = AddendumForm(request.POST)
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="addendum-form")
     record = session_record_get(session=session)
-
-    def write() -> object:
+    data = form.cleaned_data
+    try:
         if record is None:
             raise ServiceError(signatures.ERROR_NOT_FINALIZED)
-        return signatures.addendum_add(
-            record=record, author=request.user, origin=Origin.of(request), **form.cleaned_data
+        made = addenda.addendum_add(
+            record=record,
+            kind=data["kind"],
+            text=data["text"],
+            author=request.user,
+            password=data["password"],
+            patient_name=data["patient_name"],
+            patient_image=data["signature"],
+            submission_key=data["submission_key"],
+            origin=Origin.of(request),
         )
-
-    return _written(
+    except ServiceError as refused:
+        if not lifecycle.can(session, Action.ADDENDUM):
+            messages.error(request, str(refused))
+            return redirect(_review_url(session))
+        # The page comes back with what was written (never the password) and the reason.
+        form.add_error(None, str(refused))
+        return _review_page(request, session, bound=form, anchor="addendum-form")
+    messages.success(
         request,
-        session,
-        anchor="record",
-        success=_("The addendum was added to the record."),
-        write=write,
+        _("The addendum %(id)s was added and sealed.") % {"id": made.addendum_id},
+    )
+    return redirect(_review_url(session, "record"))
+
+
+@require_GET
+@sessions_view_required
+def addendum_pdf(request: StaffRequest, public_id: str, addendum_id: str) -> HttpResponseBase:
+    """An addendum's stored, sealed PDF, byte for byte; the download is audited."""
+    session = visible_session_or_404(request, public_id)
+    return addendum_download_response(
+        request, session, addendum_id, role=role_of(request.user), actor=request.user
     )

@@ -17,9 +17,9 @@ from fhir.resources.bundle import Bundle
 
 from consent.audit import triggers
 from consent.models import Addendum, AuditEvent, ConsentSession
-from consent.services import signatures as signature_services
 from tests.factories import (
     FAKE_PDF,
+    addendum_added,
     auditor,
     consent_session,
     decided_session,
@@ -62,7 +62,7 @@ def records(the_auditor):
         doctor=doctor_b, patient_name="Bruno Declining", decline_reason="Prefers to wait"
     )
     withdrawn = finalized_record(doctor=doctor_a, patient_name="Carla Withdrawing")
-    signature_services.addendum_add(
+    addendum_added(
         record=withdrawn,
         kind=Addendum.Kind.WITHDRAWAL,
         text="Withdrew by phone on the day before.",

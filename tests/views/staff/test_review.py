@@ -171,7 +171,12 @@ def _write_cases():
         "addendum": (
             lambda: finalized_session(read_through=True, drawn=False),
             lambda s: url(s, "addenda/"),
-            lambda s: {"kind": "correction", "text": "The record number is MRN-124."},
+            lambda s: {
+                "kind": "correction",
+                "text": "The record number is MRN-124.",
+                "password": PASSWORD,
+                "submission_key": "k" * 32,
+            },
         ),
     }
 
@@ -691,7 +696,12 @@ def test_an_addendum_is_added_under_the_finalized_record(fake_pdf_renderer):
     client = logged_in(session.physician)
     response = client.post(
         url(session, "addenda/"),
-        {"kind": "withdrawal", "text": "The patient withdrew consent by phone on 3 March."},
+        {
+            "kind": "withdrawal",
+            "text": "The patient withdrew consent by phone on 3 March.",
+            "password": PASSWORD,
+            "submission_key": "k" * 32,
+        },
     )
     assert response["Location"] == url(session, "review/#record")
     body = page(client.get(url(session, "review/")))
@@ -706,7 +716,7 @@ def test_an_addendum_before_finalization_is_refused():
     body = follow_text(
         logged_in(session.physician),
         url(session, "addenda/"),
-        {"kind": "correction", "text": "Too early."},
+        {"kind": "correction", "text": "Too early.", "password": PASSWORD, "submission_key": "k"},
     )
     assert str(signature_services.ERROR_NOT_FINALIZED) in body
     assert not AuditEvent.objects.filter(session=session, action__startswith="addendum").exists()
@@ -715,7 +725,8 @@ def test_an_addendum_before_finalization_is_refused():
 def test_an_addendum_without_text_is_refused(fake_pdf_renderer):
     session = finalized_session(read_through=True, drawn=False)
     response = logged_in(session.physician).post(
-        url(session, "addenda/"), {"kind": "correction", "text": ""}
+        url(session, "addenda/"),
+        {"kind": "correction", "text": "", "password": PASSWORD, "submission_key": "k"},
     )
     assert response.status_code == 400
     assert "Write the text of the addendum." in page(response)
