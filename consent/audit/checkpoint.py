@@ -164,6 +164,7 @@ class Verdict(enum.StrEnum):
     TRUNCATED = "truncated"
     FORGED = "forged"
     FOREIGN = "foreign"
+    CERTIFICATE_NOT_VALID = "certificate_not_valid"
 
 
 class Kind(enum.StrEnum):
@@ -237,15 +238,20 @@ def _unstamped(seal: bytes) -> cms.SignedData:
     return signed_data
 
 
-def _moment(timestamp: Timestamp, signer_info: cms.SignerInfo) -> datetime | None:
+def _moment(timestamp: Timestamp, signer_info: cms.SignerInfo, data: bytes) -> datetime | None:
     """When the seal's certificate is judged, as for the PDF seal: the trusted timestamp's
-    time, else the time the signature states (None: now)."""
+    time, else the time the seal states (a signing-time attribute, else the sealed
+    `written_at`; None: now)."""
     if timestamp.time is not None:
         return timestamp.time
     try:
-        return extract_self_reported_ts(signer_info)
-    except Exception:  # a damaged signing time: judge it now
+        stated = extract_self_reported_ts(signer_info)
+        if stated is not None:
+            return stated
+        written = datetime.fromisoformat(json.loads(data)["written_at"])
+    except Exception:  # no time stated, or not readably: judge it now
         return None
+    return written if written.tzinfo is not None else None
 
 
 def checkpoint_read(name: str, *, storage: Storage | None = None) -> CheckpointCheck:
@@ -264,11 +270,8 @@ def checkpoint_read(name: str, *, storage: Storage | None = None) -> CheckpointC
         signer_info = cms.ContentInfo.load(seal)["content"]["signer_infos"][0]
         signer_info["signature"].native  # noqa: B018 - parse it all now
         timestamp = timestamp_judged(signer_info)
-        context = ValidationContext(
-            trust_roots=_trust_roots(),
-            allow_fetching=False,
-            moment=_moment(timestamp, signer_info),
-        )
+        moment = _moment(timestamp, signer_info, data)
+        context = ValidationContext(trust_roots=_trust_roots(), allow_fetching=False, moment=moment)
         status = loops.run(
             async_validate_detached_cms(data, _unstamped(seal), signer_validation_context=context)
         )
@@ -299,8 +302,32 @@ def checkpoint_read(name: str, *, storage: Storage | None = None) -> CheckpointC
             _("its content is not what was sealed: the checkpoint was forged or edited."),
             content,
         )
+    certificate = status.signing_cert
+    judged_at = moment or datetime.now(UTC)
+    if (
+        not status.trusted
+        and certificate is not None
+        and not certificate.not_valid_before <= judged_at <= certificate.not_valid_after
+    ):
+        return CheckpointCheck(
+            name,
+            Verdict.CERTIFICATE_NOT_VALID,
+            _(
+                "its seal's certificate was not valid when it was sealed (%(time)s, %(source)s): "
+                "it had expired or was not yet valid."
+            )
+            % {
+                "time": judged_at.isoformat(timespec="seconds"),
+                "source": _("a trusted timestamp's time")
+                if timestamp.time is not None
+                else _("the time the seal states")
+                if moment is not None
+                else _("now: the seal states no time"),
+            },
+            content,
+        )
     if not status.trusted:
-        signer = status.signing_cert.subject.human_friendly if status.signing_cert else "?"
+        signer = certificate.subject.human_friendly if certificate else "?"
         return CheckpointCheck(
             name,
             Verdict.FOREIGN,
@@ -318,10 +345,14 @@ def checkpoint_read(name: str, *, storage: Storage | None = None) -> CheckpointC
 
 
 def _with_timestamp(message: str, timestamp: Timestamp) -> str:
-    """`message`, then what the checkpoint's timestamp is worth (nothing when it has none)."""
+    """`message` with what the checkpoint's timestamp is worth (nothing when it has none); a
+    tampered token first, since it is what fails."""
     if timestamp.stamp == Stamp.ABSENT:
         return message
-    return f"{message} {timestamp.described(subject=_('this checkpoint'))}"
+    said = timestamp.described(subject=_("this checkpoint"))
+    if timestamp.tampered:
+        return f"{said} {_('Its sealed content:')} {message}"
+    return f"{message} {said}"
 
 
 def checkpoint_against_chain(check: CheckpointCheck) -> CheckpointCheck:

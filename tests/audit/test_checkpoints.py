@@ -493,3 +493,58 @@ def test_the_seal_and_the_checkpoints_judge_timestamps_with_one_rule(trusted_aut
     assert verification.timestamp_judged is timestamps.timestamp_judged
     name = stamped()
     assert timestamps.timestamp_judged(signer_info(name)).stamp == "trusted"
+
+
+# The seal's certificate is judged when the checkpoint was sealed, as the PDF seal's is
+
+
+@pytest.fixture
+def sealed_two_years_ago(settings, tmp_path):
+    """A seal certificate valid only two years ago, and an authority stamping that time: a
+    checkpoint written then, checked today. Returns the authority's certificate path."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.record.ca import PASSPHRASE, TimestampServer, local_ca, seal_p12
+
+    then = datetime.now(UTC) - timedelta(days=730)
+    day = timedelta(days=1)
+    path, _certificate = seal_p12(
+        tmp_path / "old-seal.p12", local_ca(), not_before=then - day, not_after=then + day
+    )
+    settings.SEAL_P12_PATH, settings.SEAL_P12_PASSPHRASE = path, PASSPHRASE
+    server = TimestampServer(fixed_dt=then)
+    settings.SEAL_TSA_URL = server.url
+    yield then, server.certificate_pem(tmp_path / "old-tsa.pem")
+    server.stop()
+
+
+def test_a_checkpoint_is_judged_at_its_trusted_time_not_today(
+    settings, sealed_two_years_ago, capsys
+):
+    from datetime import timedelta
+
+    then, authority = sealed_two_years_ago
+    settings.SEAL_TSA_TRUSTED_CERTS = [authority]
+    name = stamped()
+    (check,) = checkpoints_verify()
+    assert (check.verdict, check.state) == (Verdict.SEALED, "ok")
+    assert check.timestamped_at is not None
+    assert abs(check.timestamped_at - then) < timedelta(seconds=5)
+    call_command("verify_audit")
+    assert f"checkpoint {name} [ok]" in capsys.readouterr().out
+
+
+def test_an_untrusted_timestamp_does_not_rescue_an_expired_seal_certificate(
+    settings, sealed_two_years_ago
+):
+    """The same checkpoint, but nobody trusts the authority: the certificate is judged at the
+    time the seal states (today), when it had expired."""
+    settings.SEAL_TSA_TRUSTED_CERTS = []
+    name = stamped()
+    (check,) = checkpoints_verify()
+    assert check.verdict == Verdict.CERTIFICATE_NOT_VALID
+    assert check.timestamped_at is None
+    failure = verify_audit_fails()
+    assert f"checkpoint {name} [certificate_not_valid]:" in failure
+    assert "its seal's certificate was not valid when it was sealed" in failure
+    assert "the time the seal states" in failure
