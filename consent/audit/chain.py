@@ -45,8 +45,17 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(CHAIN_VERSION + canonical_bytes(event_fields(event))).hexdigest()
+def event_hash(event: AuditEvent, version: int = CURRENT_CHAIN_VERSION) -> str:
+    fields = SERIALIZERS[version](event_fields(event))
+    return hashlib.sha256(CHAIN_PREFIXES[version] + fields).hexdigest()
+
+
+def event_version(event: AuditEvent) -> int | None:
+    """The chain version whose hash the event carries, or None when none matches."""
+    for version in CHAIN_PREFIXES:
+        if event_hash(event, version) == event.hash:
+            return version
+    return None
 
 
 def chain_lock() -> None:
@@ -96,8 +105,15 @@ def chain_verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
             )
         elif event.prev_hash != previous_hash:
             reason = "previous-hash link does not match the event before it (reordered or inserted)"
-        elif event_hash(event) != event.hash:
+        elif (version := event_version(event)) is None:
             reason = "content does not match its hash (the event was altered)"
+        elif version < newest_version:
+            reason = (
+                f"hashed in chain version {version} after an event of version "
+                f"{newest_version} (versions never go back: the event was rewritten)"
+            )
+        else:
+            newest_version = version
         if reason:
             return ChainReport(
                 count=count,
@@ -207,7 +223,7 @@ def _record_findings(
     return findings
 
 
-def _file_digest(record: ConsentRecord) -> str | None:
+def _file_digest(record: ConsentRecord | Addendum) -> str | None:
     try:
         with record.pdf.open("rb") as handle:
             digest = hashlib.sha256()
@@ -243,7 +259,7 @@ def content_verify() -> list[Finding]:
             findings.append(Finding(subject, f"its drawn image differs from event {event.seq}"))
     added = _events_by_object([f"addendum.{kind}" for kind in Addendum.Kind.values])
     for addendum in Addendum.objects.order_by("pk").iterator():
-        subject = f"addendum {addendum.pk} ({addendum.kind})"
+        subject = _addendum_subject(addendum)
         event = added.get(str(addendum.pk))
         if event is None:
             findings.append(Finding(subject, "its addendum event is missing from the log"))
@@ -251,8 +267,39 @@ def content_verify() -> list[Finding]:
         text_hash = _pinned(event, "text_sha256")
         if text_hash is None:
             findings.append(Finding(subject, PRE_PINNING, problem=False))
-        elif text_hash != sha256_hex(addendum.text.encode("utf-8")):
+            continue
+        if text_hash != sha256_hex(addendum.text.encode("utf-8")):
             findings.append(Finding(subject, f"its text differs from event {event.seq}"))
+        findings += _addendum_document_findings(addendum, event)
+    return findings
+
+
+def _addendum_subject(addendum: Addendum) -> str:
+    """`addendum 7 (withdrawal, CR-2026-000123-A1)`; without its id when made before sealing."""
+    named = f", {addendum.addendum_id}" if addendum.addendum_id else ""
+    return f"addendum {addendum.pk} ({addendum.kind}{named})"
+
+
+def _addendum_document_findings(addendum: Addendum, event: AuditEvent) -> list[Finding]:
+    """A sealed addendum's JSON, PDF and patient drawing against the hashes its event pins."""
+    pinned_json = _pinned(event, "json_sha256")
+    if pinned_json is None:
+        return []  # an addendum made before addenda were sealed: its text is all it has
+    subject = _addendum_subject(addendum)
+    findings: list[Finding] = []
+    stored_json = sha256_hex(addendum.addendum_json.encode("utf-8"))
+    if stored_json != addendum.addendum_sha256 or stored_json != pinned_json:
+        findings.append(Finding(subject, f"its JSON differs from event {event.seq}"))
+    pdf_digest = _file_digest(addendum) if addendum.pdf else None
+    if pdf_digest is None:
+        findings.append(Finding(subject, "its PDF file is missing"))
+    elif pdf_digest != _pinned(event, "pdf_sha256") or addendum.pdf_sha256 != pdf_digest:
+        findings.append(Finding(subject, f"its PDF file differs from event {event.seq}"))
+    image = bytes(addendum.patient_signature_image) if addendum.patient_signature_image else None
+    if _pinned(event, "image_sha256") != (sha256_hex(image) if image else None):
+        findings.append(
+            Finding(subject, f"the patient's drawn signature differs from event {event.seq}")
+        )
     return findings
 
 

@@ -29,7 +29,7 @@ from consent.models import Addendum, ConsentRecord, ConsentSession, Signature
 from consent.record.canonical import SNAPSHOT_KEYS
 from consent.rules import Decision
 from consent.selectors.records import StoredRecordChanged, record_document_get
-from consent.selectors.session import utc_text
+from consent.selectors.session import person_name, utc_text
 
 # The media type of FHIR JSON: what a view serving the bundle answers with.
 FHIR_JSON_CONTENT_TYPE = "application/fhir+json"
@@ -50,6 +50,7 @@ XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 RECORD_ID_PATH = "/fhir/sid/consent-record-id"
 RECORD_PDF_SHA256_PATH = "/fhir/sid/consent-record-pdf-sha256"
 RECORD_JSON_SHA256_PATH = "/fhir/sid/consent-record-json-sha256"
+ADDENDUM_ID_PATH = "/fhir/sid/consent-addendum-id"
 PATIENT_RECORD_NUMBER_PATH = "/fhir/sid/patient-record-number"
 STAFF_USERNAME_PATH = "/fhir/sid/staff-username"
 PROCEDURE_PATH = "/fhir/CodeSystem/procedure"
@@ -132,6 +133,12 @@ def record_fhir_bundle(record: ConsentRecord, *, base_url: str) -> dict[str, Any
             export.questionnaire_response(),
             export.provenance(),
         ]
+        # Each sealed addendum: its own document, and the Provenance of the change it made.
+        for addendum in Addendum.objects.filter(record=record).exclude(addendum_id=None):
+            resources += [
+                export.addendum_document_reference(addendum),
+                export.addendum_provenance(addendum),
+            ]
     # ISO 8601 times in UTC with whole seconds: compared as text, in time order.
     last_change = max(moment for moment in (document["finalized_at"], withdrawn_at) if moment)
     bundle = {
@@ -140,7 +147,7 @@ def record_fhir_bundle(record: ConsentRecord, *, base_url: str) -> dict[str, Any
         "type": "collection",
         "timestamp": last_change,
         "entry": [
-            {"fullUrl": export.url(resource["resourceType"]), "resource": resource}
+            {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
             for resource in resources
         ],
     }
@@ -546,6 +553,149 @@ class _Export:
             },
             "recorded": self.document["finalized_at"],
             "activity": _concept(DATA_OPERATION_SYSTEM, "CREATE", "create"),
+            "agent": agents,
+            "signature": entries,
+        }
+
+    def addendum_document_reference(self, addendum: Addendum) -> dict[str, Any]:
+        """An addendum's sealed PDF/A: a document of its own that appends to the record's."""
+        key = f"DocumentReference/{addendum.addendum_id}"
+        pdf_path = reverse(
+            "audit:addendum_pdf", args=[self.session.public_id, addendum.addendum_id]
+        )
+        return {
+            "resourceType": "DocumentReference",
+            "id": self.id(key),
+            "text": _narrative(
+                _("Sealed addendum %(id)s to consent record %(record_id)s: %(kind)s.")
+                % {
+                    "id": addendum.addendum_id,
+                    "record_id": self.record.record_id,
+                    "kind": addendum.get_kind_display(),
+                }
+            ),
+            "masterIdentifier": {
+                "system": self.system(ADDENDUM_ID_PATH),
+                "value": addendum.addendum_id,
+            },
+            "identifier": [
+                {
+                    "use": "secondary",
+                    "system": self.system(RECORD_PDF_SHA256_PATH),
+                    "value": addendum.pdf_sha256,
+                }
+            ],
+            "status": "current",
+            "docStatus": "final",
+            "type": _concept(LOINC_SYSTEM, *CONSENT_DOCUMENT_LOINC),
+            "subject": self.reference("Patient"),
+            "date": utc_text(addendum.created_at),
+            "author": [self.reference("Practitioner")],
+            "authenticator": self.reference("Organization"),
+            "custodian": self.reference("Organization"),
+            # The record stays; the addendum appends to it (relatesTo "appends").
+            "relatesTo": [{"code": "appends", "target": self.reference("DocumentReference")}],
+            "description": str(addendum.get_kind_display()),
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "application/pdf",
+                        "url": self.base_url + pdf_path,
+                        "size": addendum.pdf_size,
+                        "title": addendum.addendum_id,
+                        "creation": utc_text(addendum.created_at),
+                    }
+                }
+            ],
+            "context": {"related": [self.reference("Consent")]},
+        }
+
+    def addendum_provenance(self, addendum: Addendum) -> dict[str, Any]:
+        """Who changed the consent's standing, when, and how they signed: a withdrawal nullifies
+        the consent, a correction revises the record."""
+        withdrawal = addendum.kind == Addendum.Kind.WITHDRAWAL
+        when = utc_text(addendum.created_at)
+        physician = person_name(addendum.created_by)
+        agents: list[dict[str, Any]] = [
+            {
+                "type": _concept(PARTICIPANT_TYPE_SYSTEM, "author", "Author"),
+                "who": {**self.reference("Practitioner"), "display": physician},
+            }
+        ]
+        manifestation = canonical_bytes(
+            {
+                "addendum_id": addendum.addendum_id,
+                "addendum_sha256": addendum.addendum_sha256,
+                "kind": addendum.kind,
+                "method": "password",
+                "printed_name": physician,
+                "signed_at": when,
+            }
+        )
+        entries = [
+            {
+                "type": [
+                    {
+                        "system": SIGNATURE_TYPE_SYSTEM,
+                        "code": "1.2.840.10065.1.12.1.1",
+                        "display": "Author's Signature",
+                    }
+                ],
+                "when": when,
+                "who": {**self.reference("Practitioner"), "display": physician},
+                "sigFormat": "application/json",
+                "data": base64.b64encode(manifestation).decode("ascii"),
+            }
+        ]
+        if addendum.patient_printed_name:
+            patient = {**self.reference("Patient"), "display": addendum.patient_printed_name}
+            agents.append(
+                {"role": [_concept(SIGNER_TYPE_SYSTEM, "PAT", "Patient")], "who": patient}
+            )
+            image = bytes(addendum.patient_signature_image or b"")
+            entries.append(
+                {
+                    "type": [
+                        {
+                            "system": SIGNATURE_TYPE_SYSTEM,
+                            "code": "1.2.840.10065.1.12.1.1",
+                            "display": "Author's Signature",
+                        }
+                    ],
+                    "when": utc_text(addendum.patient_signed_at or addendum.created_at),
+                    "who": patient,
+                    "sigFormat": "image/png" if image else "application/json",
+                    "data": base64.b64encode(
+                        image
+                        or canonical_bytes(
+                            {"printed_name": addendum.patient_printed_name, "signed_at": when}
+                        )
+                    ).decode("ascii"),
+                }
+            )
+        key = f"Provenance/{addendum.addendum_id}"
+        return {
+            "resourceType": "Provenance",
+            "id": self.id(key),
+            "text": _narrative(
+                _("%(kind)s %(id)s by %(name)s on %(when)s.")
+                % {
+                    "kind": addendum.get_kind_display(),
+                    "id": addendum.addendum_id,
+                    "name": physician,
+                    "when": when,
+                }
+            ),
+            "target": [
+                self.reference("Consent"),
+                self.reference(f"DocumentReference/{addendum.addendum_id}"),
+            ],
+            "recorded": when,
+            "activity": (
+                _concept(DATA_OPERATION_SYSTEM, "NULLIFY", "nullify")
+                if withdrawal
+                else _concept(DATA_OPERATION_SYSTEM, "UPDATE", "revise")
+            ),
             "agent": agents,
             "signature": entries,
         }

@@ -83,12 +83,14 @@ def export(record: ConsentRecord) -> dict:
 
 
 def resource(bundle: dict, resource_type: str) -> dict:
-    (found,) = [
+    """The record's own resource of this type (an addendum's DocumentReference and Provenance
+    come after the record's: tests/record/test_addendum_fhir.py)."""
+    found = [
         entry["resource"]
         for entry in bundle["entry"]
         if entry["resource"]["resourceType"] == resource_type
     ]
-    return found
+    return found[0]
 
 
 def identifier(consent: dict, path: str) -> str:
