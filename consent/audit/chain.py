@@ -45,17 +45,8 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def event_hash(event: AuditEvent, version: int = CURRENT_CHAIN_VERSION) -> str:
-    fields = SERIALIZERS[version](event_fields(event))
-    return hashlib.sha256(CHAIN_PREFIXES[version] + fields).hexdigest()
-
-
-def event_version(event: AuditEvent) -> int | None:
-    """The chain version whose hash the event carries, or None when none matches."""
-    for version in CHAIN_PREFIXES:
-        if event_hash(event, version) == event.hash:
-            return version
-    return None
+def event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(CHAIN_VERSION + canonical_bytes(event_fields(event))).hexdigest()
 
 
 def chain_lock() -> None:
@@ -105,15 +96,8 @@ def chain_verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
             )
         elif event.prev_hash != previous_hash:
             reason = "previous-hash link does not match the event before it (reordered or inserted)"
-        elif (version := event_version(event)) is None:
+        elif event_hash(event) != event.hash:
             reason = "content does not match its hash (the event was altered)"
-        elif version < newest_version:
-            reason = (
-                f"hashed in chain version {version} after an event of version "
-                f"{newest_version} (versions never go back: the event was rewritten)"
-            )
-        else:
-            newest_version = version
         if reason:
             return ChainReport(
                 count=count,
