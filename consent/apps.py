@@ -6,12 +6,16 @@ class ConsentConfig(AppConfig):
     verbose_name = "Informed consent"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_migrate, pre_save
 
         from consent.roles import roles_ensure_after_migrate
+        from consent.text import normalize_before_save
 
         post_migrate.connect(roles_ensure_after_migrate, sender=self)
         post_migrate.connect(_history_triggers_after_migrate, sender=self)
+        for model in [*self.get_models(), get_user_model()]:
+            pre_save.connect(normalize_before_save, sender=model, dispatch_uid=f"nfc-{model}")
 
 
 def _history_triggers_after_migrate(using: str = "default", **kwargs: object) -> None:

@@ -17,10 +17,16 @@ from typing import Any
 
 from django.db import connection
 
-from consent.canonical import canonical_bytes
+from consent.canonical import SERIALIZERS
 from consent.models import Addendum, AuditEvent, ConsentRecord, Signature
 
-CHAIN_VERSION = b"consent-audit-chain-v1\n"
+# Each version's prefix, newest first. An event is hashed over its version's prefix and its
+# fields in that version's canonical form (consent/canonical.py): version 2 is RFC 8785, version
+# 1 the `json.dumps` form of the events written before it. New events are always version 2, and
+# along the chain a version never goes back (`chain_verify`).
+CHAIN_PREFIXES = {2: b"consent-audit-chain-v2\n", 1: b"consent-audit-chain-v1\n"}
+CURRENT_CHAIN_VERSION = 2
+CHAIN_VERSION = CHAIN_PREFIXES[CURRENT_CHAIN_VERSION]
 GENESIS_HASH = "0" * 64
 # An arbitrary constant naming this lock among the database's advisory locks.
 ADVISORY_LOCK_KEY = 0x636F6E73656E74  # "consent"
@@ -45,8 +51,17 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(CHAIN_VERSION + canonical_bytes(event_fields(event))).hexdigest()
+def event_hash(event: AuditEvent, version: int = CURRENT_CHAIN_VERSION) -> str:
+    fields = SERIALIZERS[version](event_fields(event))
+    return hashlib.sha256(CHAIN_PREFIXES[version] + fields).hexdigest()
+
+
+def event_version(event: AuditEvent) -> int | None:
+    """The chain version whose hash the event carries, or None when none matches."""
+    for version in CHAIN_PREFIXES:
+        if event_hash(event, version) == event.hash:
+            return version
+    return None
 
 
 def chain_lock() -> None:
@@ -87,6 +102,7 @@ def chain_verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
     if events is None:
         events = AuditEvent.objects.order_by("seq", "pk").iterator(chunk_size=2000)
     count, expected_seq, previous_hash = 0, 1, GENESIS_HASH
+    newest_version = min(CHAIN_PREFIXES)
     for event in events:
         reason = ""
         if event.seq != expected_seq:
@@ -96,8 +112,15 @@ def chain_verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
             )
         elif event.prev_hash != previous_hash:
             reason = "previous-hash link does not match the event before it (reordered or inserted)"
-        elif event_hash(event) != event.hash:
+        elif (version := event_version(event)) is None:
             reason = "content does not match its hash (the event was altered)"
+        elif version < newest_version:
+            reason = (
+                f"hashed in chain version {version} after an event of version "
+                f"{newest_version} (versions never go back: the event was rewritten)"
+            )
+        else:
+            newest_version = version
         if reason:
             return ChainReport(
                 count=count,
@@ -306,6 +329,12 @@ class AuditVerification:
     @property
     def bad_checkpoints(self) -> list[Any]:
         return [check for check in self.checkpoints if not check.ok]
+
+    @property
+    def checkpoint_warnings(self) -> list[Any]:
+        """Good checkpoints whose timestamp's authority is not trusted (their time is their own
+        claim): said, not failed."""
+        return [check for check in self.checkpoints if check.warning]
 
     @property
     def pre_pinning(self) -> int:

@@ -14,8 +14,10 @@ from django.http import HttpRequest
 
 from consent import clock
 from consent.audit.chain import chain_link
+from consent.canonical import nfc
 from consent.models import AuditEvent, ConsentSession
 from consent.roles import role_of
+from consent.text import text_fields_normalize
 
 CLIENT_MAX = 300
 
@@ -70,9 +72,11 @@ def audit_record(
         object_id=str(obj.pk) if obj is not None else "",
         session=session,
         address=origin.ip,
-        client=origin.user_agent[:CLIENT_MAX],
+        client=nfc(origin.user_agent)[:CLIENT_MAX],
         payload=payload or {},
     )
+    # Stored text is NFC (consent/text.py); the hash is taken now, so normalize first.
+    text_fields_normalize(event)
     chain_link(event)
     event.save(force_insert=True)
     return event

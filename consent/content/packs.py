@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from consent.canonical import canonical_bytes
+from consent.canonical import canonical_bytes, nfc
 
 SCHEMA_VERSION = 1
 # Identifiers are stored in indexed columns; prose fields have no limit.
@@ -121,7 +121,8 @@ def parse_pack(raw: bytes, *, source_name: str) -> Pack:
             [f"{source_name}: is not UTF-8 text (invalid byte on line {line}); save it as UTF-8"]
         ) from error
     try:
-        data = tomllib.loads(text)
+        # Text is stored, and hashed, in NFC (consent/text.py).
+        data = nfc(tomllib.loads(text))
     except tomllib.TOMLDecodeError as error:
         raise PackError([f"{source_name}: is not valid TOML: {error}"]) from error
     content = _Validator(source_name).validate(data)

@@ -14,7 +14,7 @@ def chain_existing_events(apps, schema_editor):
     for seq, event in enumerate(AuditEvent.objects.order_by("pk").iterator(), start=1):
         event.seq = seq
         event.prev_hash = previous
-        event.hash = event_hash(event)
+        event.hash = event_hash(event, version=1)
         event.save(update_fields=["seq", "prev_hash", "hash"])
         previous = event.hash
 

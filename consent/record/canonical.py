@@ -11,12 +11,14 @@ Two uses:
 import hashlib
 from typing import Any
 
-from consent.canonical import canonical_bytes
+from consent.canonical import SERIALIZERS, canonical_bytes
 from consent.models import ConsentSession
 from consent.selectors.session import RecordData, record_data_get
 
 RECORD_FORMAT = "consent-record"
-RECORD_FORMAT_VERSION = 1
+# 2: RFC 8785 canonical JSON (consent/canonical.py). Records of version 1 were serialized by
+# `json.dumps`; their stored bytes and hashes verify as they are.
+RECORD_FORMAT_VERSION = 2
 # What every signer vouches for. Reading times are left out on purpose: a patient may re-read
 # a page after the attestation without that voiding anyone's signature.
 SNAPSHOT_KEYS = (
@@ -54,6 +56,13 @@ def snapshot_hash_of(data: RecordData) -> str:
 def snapshot_hash(session: ConsentSession) -> str:
     """The evidence hash of a session as it stands now."""
     return snapshot_hash_of(record_data_get(session=session))
+
+
+def snapshot_hashes(session: ConsentSession) -> list[str]:
+    """The evidence hash of a session as it stands now, in every canonical version, newest
+    first: a signature made before an upgrade vouches for the same evidence with an older one."""
+    snapshot = evidence_snapshot(record_data_get(session=session))
+    return [hashlib.sha256(serialize(snapshot)).hexdigest() for serialize in SERIALIZERS.values()]
 
 
 def record_document(data: RecordData, record_id: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from consent.models import (
     ConsentSession,
     Signature,
 )
-from consent.record.canonical import record_json, snapshot_hash, snapshot_hash_of
+from consent.record.canonical import record_json, snapshot_hash_of, snapshot_hashes
 from consent.selectors.session import RecordData, record_data_get
 from consent.services import ServiceError, check_responsible
 
@@ -140,7 +140,7 @@ def _signature(
         raise ServiceError(ERROR_ALREADY_SIGNED)
     signature = Signature.objects.create(
         session=session,
-        snapshot_hash=snapshot_hash_of(evidence) if evidence else snapshot_hash(session),
+        snapshot_hash=snapshot_hash_of(evidence or record_data_get(session=session)),
         kind=kind,
         signer=signer,
         printed_name=printed_name,
@@ -376,8 +376,14 @@ def _check_snapshots(
 
     With `log`, the voided signature is recorded in its own committed transaction first.
     """
-    current = snapshot_hash(session)
-    stale = Signature.objects.filter(session=session).exclude(snapshot_hash=current).first()
+    # A signature made before the canonical form changed holds the older form's hash of the
+    # same evidence: either form vouches for it (docs/record-format.md, "Versions").
+    current, *earlier = snapshot_hashes(session)
+    stale = (
+        Signature.objects.filter(session=session)
+        .exclude(snapshot_hash__in=[current, *earlier])
+        .first()
+    )
     if stale is None:
         return
     if log:

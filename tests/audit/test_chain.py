@@ -199,3 +199,40 @@ def test_an_inserted_event_is_found(chain, index, consistent):
     report = tampered(lambda: insert_forged(seq, consistent=consistent))
     # A naive forgery breaks at itself; a consistent one at the event it pushed along.
     assert report.broken_seq == (seq + 1 if consistent else seq)
+
+
+def rehash_as_version_1(seqs: list[int]) -> None:
+    """Rewrite the given events, and relink those after them, as version 1 of the chain would
+    have hashed them (events written before RFC 8785); later events keep version 2."""
+    previous = GENESIS_HASH
+    for event in AuditEvent.objects.order_by("seq"):
+        event.prev_hash = previous
+        event.hash = event_hash(event, version=1 if event.seq in seqs else 2)
+        sql(
+            "UPDATE consent_auditevent SET prev_hash = %s, hash = %s WHERE id = %s",
+            [event.prev_hash, event.hash, event.pk],
+        )
+        previous = event.hash
+
+
+def test_events_hashed_before_rfc_8785_keep_verifying_before_newer_ones():
+    append(6)
+    report = tampered(lambda: rehash_as_version_1([1, 2, 3]))
+    assert report.intact
+    assert report.count == 6
+
+
+def test_an_event_hashed_in_version_1_after_a_version_2_event_is_reported():
+    """Versions never go back along the chain: an event rewritten in the older form after a
+    newer one is named, even though its hash matches that older form."""
+    append(6)
+    report = tampered(lambda: rehash_as_version_1([1, 4]))
+    assert report.broken_seq == 4
+    assert "versions never go back" in report.reason
+
+
+def test_new_events_are_hashed_in_rfc_8785_form():
+    from consent.audit.chain import event_version
+
+    append(2)
+    assert [event_version(e) for e in AuditEvent.objects.order_by("seq")] == [2, 2]

@@ -557,3 +557,27 @@ def test_command_exits_zero_for_a_good_pack(command_env, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "mitraclip (en) version 2026.1 imported" in result.stdout
     assert stored_versions(database) == 1
+
+
+def test_pack_content_hashes_alike_in_both_canonical_versions():
+    """Pack content is strings, integers and booleans (numbers with a fraction are kept as
+    written, as text), which RFC 8785 writes exactly as version 1 did: versions imported before
+    it keep their hash, and importing the same file again still says "unchanged"."""
+    from consent.canonical import canonical_bytes, canonical_bytes_v1
+
+    content = load_pack(MITRACLIP_PATH).content
+    assert canonical_bytes(content) == canonical_bytes_v1(content)
+
+
+def test_pack_text_is_stored_and_hashed_in_nfc(tmp_path):
+    """A pack saved by an editor that writes "é" as e + U+0301 imports as the same content, with
+    the same hash, as one written with U+00E9."""
+    composed = valid_pack()
+    composed["title"] = "Réparation de la valve"
+    decomposed = valid_pack()
+    decomposed["title"] = "Re\u0301paration de la valve"
+    assert load_pack(write_pack(tmp_path, decomposed)).content_hash == (
+        load_pack(write_pack(tmp_path / "..", composed)).content_hash
+    )
+    import_pack(write_pack(tmp_path, decomposed))
+    assert ProcedureVersion.objects.get().title == "Réparation de la valve"

@@ -2,24 +2,37 @@
 
 A fixed session, made through the real services on a stopped clock, must give exactly the same
 canonical JSON and evidence hash whatever the code that gathers it: records and signatures
-already stored are checked against these bytes.
+already stored are checked against these bytes. The serialization is RFC 8785: the document's
+test vectors, and a real record, are recomputed by an independent implementation (the
+JavaScript `canonicalize` package, installed by `make install-dev`, run by Node.js).
 """
 
 import hashlib
+import json
 import re
+import shutil
+import subprocess
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
+from django.conf import settings
 
 from consent.audit import chain
-from consent.canonical import canonical_bytes
+from consent.canonical import SERIALIZERS, canonical_bytes, canonical_bytes_v1, nfc
 from consent.content import packs
 from consent.models import ConsentSession
 from consent.record import canonical
-from consent.record.canonical import record_json_of, snapshot_hash
+from consent.record.canonical import (
+    record_document,
+    record_json_of,
+    snapshot_hash,
+    snapshot_hashes,
+)
 from consent.selectors.session import record_data_get
 from consent.services import signatures as signature_services
 from tests.factories import decided_session
@@ -34,10 +47,21 @@ RECORD_ID = "CR-2026-000001"
 HEAD = "f" * 64
 LINK = re.compile(r"\(link \d+\)")
 
-# Pinned again when the fixed session's reading moved before its answers (reading time now
-# counts only until the answers lock): the same serialization, one event earlier in the list.
-RECORD_SHA256 = "e361bc2d4709ae678e09905ee99684b30c2fce505b5e69fb0b12a6749247ac44"
-SNAPSHOT_SHA256 = "cac29b4e7f452043494da1285767a4d1a678f0a573a8ce95640164f58fe0dc0a"
+# Version 2 (RFC 8785) bytes of the fixed session's record and evidence snapshot.
+RECORD_SHA256 = "ac2367b81e64d05eb59e5ee769a709f36c7b103fa08ab004e3728182d562d18c"
+SNAPSHOT_SHA256 = "462987dfe472686c16dde5aa6f2354afeb9afc789a5655a907c1d0a8e2fae1eb"
+# The same data in version 1 (`json.dumps`) form, as pinned before RFC 8785, when the fixed
+# session's reading moved before its answers: the new form changed the serializer, not the data.
+RECORD_V1_SHA256 = "e361bc2d4709ae678e09905ee99684b30c2fce505b5e69fb0b12a6749247ac44"
+SNAPSHOT_V1_SHA256 = "cac29b4e7f452043494da1285767a4d1a678f0a573a8ce95640164f58fe0dc0a"
+
+ROOT = Path(settings.BASE_DIR)
+NODE = shutil.which("node")
+CANONICALIZE = ROOT / "node_modules/canonicalize/lib/canonicalize.js"
+needs_node = pytest.mark.skipif(
+    NODE is None or not CANONICALIZE.exists(),
+    reason="Node.js and node_modules/canonicalize (make install-dev) are needed",
+)
 
 
 def fixed_session() -> ConsentSession:
@@ -58,20 +82,125 @@ def fixed_session() -> ConsentSession:
     return session
 
 
-def test_the_canonical_record_and_the_evidence_hash_keep_their_bytes():
+def fixed_record_data():
     session = fixed_session()
     data = record_data_get(session=session)
     events = [
         replace(e, actor_label=LINK.sub("(link 1)", e.actor_label)) for e in data.audit_events
     ]
-    data = replace(data, audit_chain_head_hash=HEAD, audit_events=events)
+    return session, replace(data, audit_chain_head_hash=HEAD, audit_events=events)
+
+
+def test_the_canonical_record_and_the_evidence_hash_keep_their_bytes():
+    session, data = fixed_record_data()
     assert hashlib.sha256(record_json_of(data, RECORD_ID)).hexdigest() == RECORD_SHA256
     assert snapshot_hash(session) == SNAPSHOT_SHA256
 
 
+def test_version_2_changes_the_serialization_not_the_data():
+    """The version 1 form of the same document still gives the bytes pinned before RFC 8785,
+    and a signature made then (holding the version 1 hash) still vouches for the evidence."""
+    session, data = fixed_record_data()
+    document = {**record_document(data, RECORD_ID), "format_version": 1}
+    assert hashlib.sha256(canonical_bytes_v1(document)).hexdigest() == RECORD_V1_SHA256
+    assert snapshot_hashes(session) == [SNAPSHOT_SHA256, SNAPSHOT_V1_SHA256]
+
+
 def test_one_canonical_serialization_for_records_packs_and_the_audit_chain():
-    value = {"b": [1, "é"], "a": {"z": None, "y": 1.5}}
-    expected = '{"a":{"y":1.5,"z":null},"b":[1,"é"]}'.encode()
-    assert canonical_bytes(value) == expected
-    assert packs.canonical_bytes is chain.canonical_bytes is canonical.canonical_bytes
-    assert packs.canonical_bytes is canonical_bytes
+    value = {"b": [1.0, "é"], "a": {"z": None, "y": 1.5}}
+    assert canonical_bytes(value) == '{"a":{"y":1.5,"z":null},"b":[1,"é"]}'.encode()
+    assert packs.canonical_bytes is canonical.canonical_bytes is canonical_bytes
+    assert chain.SERIALIZERS is canonical.SERIALIZERS is SERIALIZERS
+    assert SERIALIZERS[2] is canonical_bytes
+
+
+def documented_vectors() -> list[dict[str, Any]]:
+    text = (ROOT / "docs/record-format.md").read_text(encoding="utf-8")
+    block = text.split("```jsonl\n", 1)[1].split("```", 1)[0]
+    return [json.loads(line) for line in block.splitlines() if line.strip()]
+
+
+def test_the_documented_vectors_cover_what_differs_from_plain_json():
+    names = [vector["name"] for vector in documented_vectors()]
+    assert len(names) >= 5
+    assert any("UTF-16" in name for name in names)
+    assert any("numbers" in name for name in names)
+    assert any(vector["nfc"] for vector in documented_vectors())
+
+
+@pytest.mark.parametrize("vector", documented_vectors(), ids=lambda vector: vector["name"])
+def test_the_documented_vectors_hold(vector):
+    value = nfc(vector["input"]) if vector["nfc"] else vector["input"]
+    output = canonical_bytes(value)
+    assert output.decode("utf-8") == vector["canonical"]
+    assert hashlib.sha256(output).hexdigest() == vector["sha256"]
+
+
+NODE_SCRIPT = """
+const canonicalize = require(process.argv[1]);
+const crypto = require("crypto");
+const nfc = (value) => JSON.parse(JSON.stringify(value), (key, item) =>
+  typeof item === "string" ? item.normalize("NFC") : item);
+let text = "";
+process.stdin.on("data", (chunk) => { text += chunk; });
+process.stdin.on("end", () => {
+  const results = JSON.parse(text).map((vector) => {
+    const output = canonicalize(vector.nfc ? nfc(vector.input) : vector.input);
+    return crypto.createHash("sha256").update(output, "utf8").digest("hex");
+  });
+  process.stdout.write(JSON.stringify(results));
+});
+"""
+
+
+def independent_hashes(vectors_json: str) -> list[str]:
+    """SHA-256 of each vector's canonical form, computed by Node.js and `canonicalize`.
+
+    The vectors go as JSON text, so the other side parses numbers itself (`1.0` arrives as the
+    number 1, as any JSON reader sees it) and normalizes strings itself where asked."""
+    done = subprocess.run(  # noqa: S603 (our own script, run by the Node.js found on PATH)
+        [NODE, "-e", NODE_SCRIPT, str(CANONICALIZE)],
+        input=vectors_json,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+@needs_node
+def test_an_independent_implementation_agrees_with_the_documented_vectors():
+    text = (ROOT / "docs/record-format.md").read_text(encoding="utf-8")
+    block = text.split("```jsonl\n", 1)[1].split("```", 1)[0]
+    # The raw lines, as a JSON array: the other side reads the numbers as written.
+    vectors_json = "[" + ",".join(line for line in block.splitlines() if line.strip()) + "]"
+    assert independent_hashes(vectors_json) == [v["sha256"] for v in documented_vectors()]
+
+
+@needs_node
+def test_an_independent_implementation_recomputes_a_stored_record_hash():
+    """A finalized record's stored JSON, read back and canonicalized by another implementation
+    in another language, hashes to the record's stored `record_sha256`."""
+    from tests.factories import finalized_record
+
+    record = finalized_record()
+    assert json.loads(record.record_json)["format_version"] == 2
+    vector = '{"nfc": false, "input": ' + record.record_json + "}"
+    assert independent_hashes("[" + vector + "]") == [record.record_sha256]
+
+
+@needs_node
+def test_the_fixed_record_with_awkward_numbers_and_text_hashes_alike_elsewhere():
+    """The fixed session's record, with a fractional risk figure and decomposed text: both
+    implementations agree on bytes that plain `json.dumps` would write differently."""
+    _session, data = fixed_record_data()
+    document = record_document(data, RECORD_ID)
+    document["risks"][0]["max_per_100"] = 1.0
+    document["patient"]["name"] = "Jose\u0301 Garci\u0301a"
+    stored = nfc(document)
+    assert canonical_bytes(stored) != canonical_bytes_v1(stored)
+    vector = json.dumps({"nfc": True, "input": document}, ensure_ascii=True)
+    assert independent_hashes("[" + vector + "]") == [
+        hashlib.sha256(canonical_bytes(stored)).hexdigest()
+    ]

@@ -374,7 +374,25 @@ def test_the_canonical_record_is_stored_with_its_hash():
     record = finalized()
     document = json.loads(record.record_json)
     assert document["format"] == "consent-record"
-    assert document["format_version"] == 1
+    assert document["format_version"] == 2
     assert document["record_id"] == record.record_id
     assert document["patient"]["name"] == "Jeanne Testpatient"
     assert record.record_sha256 == hashlib.sha256(record.record_json.encode()).hexdigest()
+
+
+def test_a_signature_made_before_rfc_8785_still_vouches_for_the_same_evidence():
+    """A signature stored with the version 1 (`json.dumps`) hash of the evidence, as every
+    signature made before the upgrade is, lets the session finalize (a hash of other evidence,
+    in either form, is refused: test_evidence_changed_after_signing_...)."""
+    from consent.record.canonical import snapshot_hashes
+    from tests.audit.tampering import sql, without_triggers
+
+    session = signed_session()
+    current, version_1 = snapshot_hashes(session)
+    assert current != version_1
+    without_triggers()
+    sql(
+        "UPDATE consent_signature SET snapshot_hash = %s WHERE session_id = %s",
+        [version_1, session.pk],
+    )
+    assert finalized(session).record_id
