@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 import weasyprint
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext as _
 from weasyprint.urls import FatalURLFetchingError
 
 from consent.canonical import canonical_bytes
@@ -169,3 +170,174 @@ def addendum_pdf_render(document: dict[str, Any], canonical: bytes) -> bytes:
     reason = f"{document['kind_label']} {addendum_id} to consent record"
     unsealed = addendum_document_pdf(document, canonical)
     return pdf_seal(unsealed, record_id=addendum_id, reason=reason)
+
+
+# Verification (consent/record/verification.py): a record's addenda, and an addendum's own PDF.
+
+
+def _sealed_addenda(record: ConsentRecord) -> list[Addendum]:
+    return list(Addendum.objects.filter(record=record).select_related("created_by"))
+
+
+def _said(addendum: Addendum) -> dict[str, str]:
+    return {
+        "date": f"{addendum.created_at:%Y-%m-%d}",
+        "name": addendum.created_by.get_full_name() or addendum.created_by.get_username(),
+        "id": addendum.addendum_id or "",
+    }
+
+
+def addenda_notices(record: ConsentRecord) -> list[str]:
+    """Each addendum under the record, in plain words: what, when, by whom, its id."""
+    notices = []
+    for addendum in _sealed_addenda(record):
+        said = _said(addendum)
+        if addendum.kind == Addendum.Kind.WITHDRAWAL:
+            text = _("Consent withdrawn on %(date)s by %(name)s") % said
+        else:
+            text = _("Corrected on %(date)s by %(name)s") % said
+        if said["id"]:
+            text += " " + _("(addendum %(id)s)") % said
+        notices.append(text + ".")
+    return notices
+
+
+def addenda_verdict(record: ConsentRecord, verdict: Any, headline: str) -> tuple[Any, str]:
+    """An authentic record with a withdrawal (or a correction) added says so first."""
+    from consent.record.verification import Verdict
+
+    addenda = _sealed_addenda(record)
+    withdrawals = [a for a in addenda if a.kind == Addendum.Kind.WITHDRAWAL]
+    if withdrawals:
+        said = _said(withdrawals[0])
+        return Verdict.WITHDRAWN, (
+            _("Consent withdrawn on %(date)s by %(name)s.") % said
+            + " "
+            + _("Record %(id)s itself is authentic, exactly as it was finalized.")
+            % {"id": record.record_id}
+        )
+    if addenda:
+        said = _said(addenda[-1])
+        return Verdict.CORRECTED, (
+            _("Corrected on %(date)s by %(name)s.") % said
+            + " "
+            + _("Record %(id)s itself is authentic, exactly as it was finalized.")
+            % {"id": record.record_id}
+        )
+    return verdict, headline
+
+
+def _embedded_addendum(data: bytes) -> bytes | None:
+    from pypdf import PdfReader
+
+    try:
+        found = PdfReader(io.BytesIO(data)).attachments.get(ADDENDUM_ATTACHMENT) or []
+    except Exception:  # pypdf raises many kinds on damaged files
+        return None
+    return found[0] if found else None
+
+
+def addendum_identified(facts: Any, data: bytes) -> Addendum | None:
+    """The stored addendum a file is (by its SHA-256) or names (in its attached JSON)."""
+    addenda = Addendum.objects.select_related("record__session", "created_by")
+    found = addenda.filter(pdf_sha256=facts.sha256).exclude(pdf_sha256="").first()
+    if found is not None or not facts.readable or facts.embedded_json is not None:
+        return found
+    embedded = _embedded_addendum(data)
+    try:
+        named = json.loads(embedded) if embedded else {}
+    except ValueError:
+        return None
+    addendum_id = named.get("addendum_id") if isinstance(named, dict) else None
+    if not isinstance(addendum_id, str) or not addendum_id:
+        return None
+    return addenda.filter(addendum_id=addendum_id).first()
+
+
+def addendum_verified(data: bytes, facts: Any, addendum: Addendum) -> Any:
+    """Verify a file that is (or claims to be) an addendum: stored copy, identity, seal, the
+    attached JSON, and the record it names. Says which record it amends."""
+    from consent.record import verification as v
+
+    record = addendum.record
+    stored: bytes | None
+    try:
+        with addendum.pdf.open("rb") as handle:
+            stored = handle.read()
+    except (OSError, ValueError):
+        stored = None
+    stored_ok = stored is not None and hashlib.sha256(stored).hexdigest() == addendum.pdf_sha256
+    embedded = _embedded_addendum(data)
+    json_ok = (
+        embedded is not None
+        and hashlib.sha256(embedded).hexdigest() == addendum.addendum_sha256
+        and hashlib.sha256(addendum.addendum_json.encode("utf-8")).hexdigest()
+        == addendum.addendum_sha256
+    )
+    try:
+        named = json.loads(embedded or b"{}").get("record") or {}
+    except ValueError:
+        named = {}
+    names_record = (
+        named.get("record_id") == record.record_id
+        and named.get("record_sha256") == record.record_sha256
+        and named.get("pdf_sha256") == record.pdf_sha256
+    )
+    said = _said(addendum)
+    checks = [
+        v.Check(
+            "stored",
+            _("Stored copy unchanged"),
+            v.State.PASS if stored_ok else v.State.FAIL,
+            _("The stored addendum still has the SHA-256 noted when it was added.")
+            if stored_ok
+            else _("The stored addendum is missing or has changed since it was added."),
+        ),
+        v.Check(
+            "identical",
+            _("Identical to the stored addendum"),
+            v.State.PASS if facts.sha256 == addendum.pdf_sha256 else v.State.FAIL,
+            _("Byte for byte addendum %(id)s (SHA-256 %(sha)s…).")
+            % {"id": said["id"], "sha": addendum.pdf_sha256[:16]},
+        ),
+        v._seal_check(facts.seal),
+        v.Check(
+            "embedded",
+            _("Addendum data inside the PDF"),
+            v.State.PASS if json_ok else v.State.FAIL,
+            _("%(name)s matches the stored addendum.") % {"name": ADDENDUM_ATTACHMENT}
+            if json_ok
+            else _("The attached addendum data differs from the stored addendum."),
+        ),
+        v.Check(
+            "amends",
+            _("Record it amends"),
+            v.State.PASS if names_record else v.State.FAIL,
+            _("Names record %(id)s by its SHA-256 and its PDF's SHA-256, as stored.")
+            % {"id": record.record_id}
+            if names_record
+            else _("It does not name record %(id)s as stored.") % {"id": record.record_id},
+        ),
+    ]
+    kind = addendum.get_kind_display()
+    if all(check.state == v.State.PASS for check in checks):
+        verdict = (
+            v.Verdict.WITHDRAWN
+            if addendum.kind == Addendum.Kind.WITHDRAWAL
+            else v.Verdict.CORRECTED
+        )
+        headline = _(
+            "Authentic addendum %(id)s to record %(record_id)s: %(kind)s on %(date)s by %(name)s."
+        ) % {**said, "record_id": record.record_id, "kind": kind}
+    else:
+        verdict = v.Verdict.ALTERED
+        headline = _(
+            "Not authentic: this file claims to be addendum %(id)s to record %(record_id)s and "
+            "fails %(n)s of %(total)s checks."
+        ) % {
+            **said,
+            "record_id": record.record_id,
+            "n": sum(check.state != v.State.PASS for check in checks),
+            "total": len(checks),
+        }
+    return v.Verification(verdict, headline, facts, record, checks, addenda_notices(record))

@@ -64,6 +64,9 @@ class State(StrEnum):
 
 class Verdict(StrEnum):
     AUTHENTIC = "authentic"
+    # Authentic, and an addendum was added under the record since: never a bare "authentic".
+    WITHDRAWN = "withdrawn"
+    CORRECTED = "corrected"
     ALTERED = "altered"
     FOREIGN = "foreign"
     UNREADABLE = "unreadable"
@@ -124,10 +127,17 @@ class Verification:
     facts: FileFacts
     record: ConsentRecord | None
     checks: list[Check]
+    # What was added under the record since it was finalized, in plain words (addenda).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def authentic(self) -> bool:
         return self.verdict == Verdict.AUTHENTIC
+
+    @property
+    def amended(self) -> bool:
+        """Authentic, with a withdrawal or a correction added since: a warning, not a pass."""
+        return self.verdict in (Verdict.WITHDRAWN, Verdict.CORRECTED)
 
 
 def _trust_roots() -> list[Any]:
@@ -531,6 +541,11 @@ def verify_bytes(data: bytes, *, record: ConsentRecord | None = None) -> Verific
         )
         return Verification(Verdict.UNREADABLE, headline, facts, record, [])
     if record is None:
+        from consent.record.addendum import addendum_identified, addendum_verified
+
+        addendum = addendum_identified(facts, data)
+        if addendum is not None:
+            return addendum_verified(data, facts, addendum)
         record = _identify(facts)
     if record is None:
         headline = (
@@ -567,18 +582,23 @@ def verify_bytes(data: bytes, *, record: ConsentRecord | None = None) -> Verific
         _embedded_check(facts, record),
         _chain_check(record),
     ]
+    from consent.record.addendum import addenda_notices, addenda_verdict
+
+    notices = addenda_notices(record)
     if all(check.state == State.PASS for check in checks):
         verdict = Verdict.AUTHENTIC
         headline = _("Authentic: this is record %(id)s exactly as it was finalized.") % {
             "id": record.record_id
         }
+        # A withdrawal or a correction added since says so first, in plain sight.
+        verdict, headline = addenda_verdict(record, verdict, headline)
     else:
         verdict = Verdict.ALTERED
         headline = _("Not authentic: this file or its record fails %(n)s of %(total)s checks.") % {
             "n": sum(check.state != State.PASS for check in checks),
             "total": len(checks),
         }
-    return Verification(verdict, headline, facts, record, checks)
+    return Verification(verdict, headline, facts, record, checks, notices)
 
 
 def verification_recorded(
