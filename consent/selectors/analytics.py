@@ -20,6 +20,7 @@ from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from consent.models import (
+    Addendum,
     Attempt,
     ConsentSession,
     ProcedureVersion,
@@ -133,6 +134,8 @@ class VersionAnalytics:
     statuses: list[StatusCount]
     questions: list[QuestionOutcomes]
     sections: list[SectionReadingTime]
+    # Finalized consents later withdrawn by an addendum (a withdrawal is not a status).
+    withdrawals: int = 0
 
     @property
     def session_count(self) -> int:
@@ -187,12 +190,25 @@ def default_version(choices: list[VersionChoice]) -> ProcedureVersion | None:
 
 
 def version_analytics(*, version: ProcedureVersion) -> VersionAnalytics:
-    """Every figure of the analytics page for one procedure version, in six queries."""
+    """Every figure of the analytics page for one procedure version, in seven queries."""
     return VersionAnalytics(
         version=version,
         statuses=_status_counts(version),
         questions=_question_outcomes(version),
         sections=_section_reading_times(version),
+        withdrawals=_withdrawals(version),
+    )
+
+
+def _withdrawals(version: ProcedureVersion) -> int:
+    """Records of this version with a withdrawal addendum (each record counts once)."""
+    return (
+        Addendum.objects.filter(
+            record__session__procedure_version=version, kind=Addendum.Kind.WITHDRAWAL
+        )
+        .values("record")
+        .distinct()
+        .count()
     )
 
 

@@ -327,6 +327,8 @@ CSV_HEADER = (
     "decided_at",
     "finalized_at",
     "pdf_sha256",
+    # Each addendum as `<addendum id> <kind> <time>`, separated by "; " (oldest first).
+    "addenda",
 )
 
 
@@ -344,7 +346,7 @@ def records_csv_rows(
 ) -> Iterator[tuple[str, ...]]:
     """The CSV export's rows: identifiers and outcomes, no names, dates of birth or free text."""
     yield CSV_HEADER
-    for session in sessions.iterator(chunk_size=2000):
+    for session in sessions.prefetch_related("record__addenda").iterator(chunk_size=2000):
         try:
             record = session.record
         except ConsentRecord.DoesNotExist:
@@ -365,6 +367,10 @@ def records_csv_rows(
             _utc(session.decided_at),
             _utc(session.finalized_at),
             record.pdf_sha256 if record else "",
+            "; ".join(
+                f"{a.addendum_id or a.pk} {a.kind} {_utc(a.created_at)}"
+                for a in (record.addenda.all() if record else [])
+            ),
         )
 
 
