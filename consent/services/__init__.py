@@ -4,8 +4,8 @@ with its audit event written in that transaction.
 The modules are named for what they change: `links` (the patient's link and identity check),
 `sessions` (creating, cancelling, expiring), `journey` (reading, answering, asking), `review`
 (the physician's review), `signatures` (attestation, the patient's decision, companions,
-countersignature and finalization, addenda). Which step is allowed when is decided by
-`consent.lifecycle`, never here.
+countersignature and finalization), `addenda` (withdrawals and corrections, each a sealed
+document). Which step is allowed when is decided by `consent.lifecycle`, never here.
 """
 
 from django.contrib.auth.models import User

@@ -22,7 +22,6 @@ from consent.audit.checkpoint import checkpoint_after_commit
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import (
-    Addendum,
     AuditEvent,
     ConsentRecord,
     ConsentSession,
@@ -514,40 +513,6 @@ def _record_pinned(record: ConsentRecord, *, actor: User, origin: Origin | None)
             "chain_head_hash": head_hash,
         },
     )
-
-
-def addendum_add(
-    *,
-    record: ConsentRecord,
-    kind: str,
-    text: str,
-    author: User,
-    origin: Origin | None = None,
-) -> Addendum:
-    """Withdrawal of consent or a correction: a new linked row, never an edit of the record."""
-    if not text.strip():
-        raise ServiceError(ERROR_TEXT_REQUIRED)
-    if kind not in Addendum.Kind.values:
-        raise ValueError(kind)
-    with transaction.atomic():
-        session = lifecycle.lock(record.session, Action.ADDENDUM, error=ERROR_NOT_FINALIZED)
-        check_responsible(session, author)
-        addendum = Addendum.objects.create(
-            record=record, kind=kind, text=text.strip(), created_by=author
-        )
-        audit_record(
-            action=f"addendum.{kind}",
-            role=PHYSICIAN,
-            actor=author,
-            origin=origin,
-            obj=addendum,
-            session=session,
-            payload={
-                "record_id": record.record_id,
-                "text_sha256": hashlib.sha256(addendum.text.encode("utf-8")).hexdigest(),
-            },
-        )
-    return addendum
 
 
 def record_downloaded(
