@@ -331,12 +331,6 @@ class AuditVerification:
         return [check for check in self.checkpoints if not check.ok]
 
     @property
-    def checkpoint_warnings(self) -> list[Any]:
-        """Good checkpoints whose timestamp's authority is not trusted (their time is their own
-        claim): said, not failed."""
-        return [check for check in self.checkpoints if check.warning]
-
-    @property
     def pre_pinning(self) -> int:
         return sum(1 for finding in self.notes if finding.message == PRE_PINNING)
 
