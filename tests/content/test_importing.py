@@ -76,7 +76,7 @@ def test_good_pack_is_imported_as_a_procedure_version():
 
     version = ProcedureVersion.objects.get()
     pack = load_pack(MITRACLIP_PATH)
-    assert (version.slug, version.language, version.version) == ("mitraclip", "en", "2026.1")
+    assert (version.slug, version.language, version.version) == ("mitraclip", "en", "2026.2")
     assert version.title == pack.content["title"]
     assert version.summary == pack.content["summary"]
     assert version.reviewed_by == ""
@@ -90,7 +90,7 @@ def test_import_reports_the_version_and_its_hash():
 
     version = ProcedureVersion.objects.get()
     assert stdout == (
-        f"mitraclip.en.toml: mitraclip (en) version 2026.1 imported "
+        f"mitraclip.en.toml: mitraclip (en) version 2026.2 imported "
         f"[sha256 {version.content_hash[:16]}]\n"
     )
     assert stderr == ""
@@ -232,7 +232,7 @@ def test_new_import_writes_an_audit_event():
     assert event.object_id == str(version.pk)
     assert event.payload == {
         "slug": "mitraclip",
-        "version": "2026.1",
+        "version": "2026.2",
         "hash": version.content_hash,
     }
 
@@ -269,7 +269,7 @@ def test_importing_the_same_pack_again_says_unchanged():
 
     version = ProcedureVersion.objects.get()
     assert stdout == (
-        f"mitraclip.en.toml: mitraclip (en) version 2026.1 unchanged, already imported "
+        f"mitraclip.en.toml: mitraclip (en) version 2026.2 unchanged, already imported "
         f"[sha256 {version.content_hash[:16]}]\n"
     )
     assert stderr == ""
@@ -555,7 +555,7 @@ def test_command_exits_zero_for_a_good_pack(command_env, tmp_path):
     result = run_manage(env, "import_pack", str(copy))
 
     assert result.returncode == 0, result.stderr
-    assert "mitraclip (en) version 2026.1 imported" in result.stdout
+    assert "mitraclip (en) version 2026.2 imported" in result.stdout
     assert stored_versions(database) == 1
 
 

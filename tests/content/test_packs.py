@@ -1361,7 +1361,7 @@ def mitraclip() -> dict[str, Any]:
 def test_shipped_mitraclip_pack_validates():
     pack = load_pack(MITRACLIP_PATH)
 
-    assert pack.identity == ("mitraclip", "en", "2026.1")
+    assert pack.identity == ("mitraclip", "en", "2026.2")
 
 
 def test_mitraclip_has_at_least_eight_questions(mitraclip):

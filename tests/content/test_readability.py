@@ -9,13 +9,18 @@ import re
 import subprocess
 import sys
 import tomllib
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 import textstat
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from consent.content import readability
+from consent.content.importing import pack_import
+from consent.content.packs import load_pack, parse_pack
 from consent.content.readability import (
     FK_TARGET,
     SMOG_KINDS,
@@ -29,6 +34,7 @@ from consent.content.readability import (
     section_row,
     summary_lines,
 )
+from tests.content.test_packs import to_toml
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 MITRACLIP_PATH = BASE_DIR / "content" / "mitraclip.en.toml"
@@ -313,3 +319,223 @@ def test_the_script_exits_2_and_names_a_file_it_cannot_read(tmp_path):
 
     assert result.returncode == 2
     assert "missing.toml: cannot read pack" in result.stderr
+
+
+# The shipped MitraClip pack: targets
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=[s["key"] for s in SECTIONS])
+def test_mitraclip_section_is_within_the_flesch_kincaid_target(section):
+    assert section_row(section).scores.fk <= FK_TARGET
+
+
+DECISION_SECTIONS = [s for s in SECTIONS if s["kind"] in SMOG_KINDS]
+
+
+@pytest.mark.parametrize("section", DECISION_SECTIONS, ids=[s["key"] for s in DECISION_SECTIONS])
+def test_mitraclip_decision_section_is_within_the_smog_target(section):
+    assert section_row(section).scores.smog <= SMOG_TARGET
+
+
+def test_mitraclip_has_a_decision_section_of_each_kind_held_to_smog():
+    assert {s["kind"] for s in DECISION_SECTIONS} == set(SMOG_KINDS)
+
+
+def test_the_rewritten_mitraclip_pack_is_a_new_procedure_version():
+    # 2026.1 had the text before the rewrite; sessions made on it keep it.
+    assert MITRACLIP["version"] == "2026.2"
+
+
+def test_the_script_passes_the_shipped_pack():
+    result = run_script(str(MITRACLIP_PATH))
+
+    assert result.returncode == 0, result.stdout
+    assert f"All {len(SECTIONS)} sections are within target." in result.stdout
+
+
+# The shipped MitraClip pack: the same facts as its source
+#
+# The source is the patient-information text the pack was written from,
+# shared/source/000_0211c6e629621c52.txt (its README lists the facts a pack must carry). Every
+# figure it gives, with its unit, and the passage it comes from:
+SOURCE_FIGURES = {
+    # "What are the risks?": "Other complications are less common (less than 1 in 100 cases)"
+    "fewer than 1 in 100",
+    # "A short hospital stay": "a short hospital stay is planned, usually limited to one or two
+    # days"
+    "one or two days",
+    # "After the procedure": "discharge is usually granted quickly, often the next day or within
+    # 24 to 48 hours"
+    "24 to 48 hours",
+    # "Precautions": "Antiplatelet medication is therefore usually prescribed for about six
+    # months"
+    "six months",
+    # "At home": "Baths and swimming pools should be avoided for the first three to four days"
+    "three to four days",
+}
+# "What are the risks?": "The most common is bleeding, usually at the catheter insertion site."
+SOURCE_MOST_COMMON_RISK = "bleeding"
+# "What are the risks?": "Other complications are less common (less than 1 in 100 cases):
+# fluid accumulation around the heart (pericardial effusion), stroke, need for emergency surgery"
+SOURCE_UNDER_1_IN_100 = ("pericardial effusion", "stroke", "emergency surgery")
+# "What are the risks?": "Complete detachment of the device is extremely rare and has practically
+# not been observed."
+SOURCE_EXTREMELY_RARE = "come completely loose"
+
+_NUMBER = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_FIGURE = re.compile(
+    rf"\b(?:(?:fewer|less|more) than |about )?{_NUMBER}(?: (?:to|or) {_NUMBER})?"
+    r"(?: in 100\b| ?%| percent\b| (?:minute|hour|day|week|month|year)s?\b)",
+    re.IGNORECASE,
+)
+
+
+def plain_text(sections: list[dict[str, Any]]) -> str:
+    """The sections' text as the patient reads it, one sentence after the other."""
+    return " ".join(sentence for s in sections for sentence in markdown_sentences(s["body"]))
+
+
+def figures(text: str) -> set[str]:
+    """Every number with its unit or "in 100", as the source list writes it."""
+    found = set()
+    for match in _FIGURE.finditer(text):
+        figure = match.group(0).lower().replace("less than", "fewer than").removeprefix("about ")
+        found.add(figure)
+    return found
+
+
+def test_mitraclip_sections_give_exactly_the_figures_of_the_source():
+    assert figures(plain_text(SECTIONS)) == SOURCE_FIGURES
+
+
+def test_mitraclip_sections_have_no_number_outside_a_figure():
+    text = _FIGURE.sub("", plain_text(SECTIONS))
+
+    assert re.findall(r"\d+", text) == []
+
+
+def test_mitraclip_says_1_in_100_only_as_fewer_than_1_in_100():
+    text = plain_text(SECTIONS)
+
+    assert text.count("1 in 100") == text.count("fewer than 1 in 100") > 0
+
+
+def test_mitraclip_benefits_give_no_figure_the_source_does_not_give():
+    benefits = [s for s in SECTIONS if s["kind"] == "benefits"]
+
+    assert benefits
+    assert figures(plain_text(benefits)) == set()
+
+
+RISK_SECTIONS = [s for s in SECTIONS if s["kind"] == "risks"]
+
+
+def test_mitraclip_risks_section_names_bleeding_as_the_most_common_problem():
+    text = plain_text(RISK_SECTIONS).lower()
+
+    assert f"the most common problem is {SOURCE_MOST_COMMON_RISK}" in text
+
+
+def test_mitraclip_risks_section_lists_exactly_the_source_risks_under_1_in_100():
+    body = "\n".join(s["body"] for s in RISK_SECTIONS)
+    lead, _colon, after = body.partition("fewer than 1 in 100 people:")
+    items = [" ".join(item.split()).lower() for item in re.split(r"^- ", after, flags=re.M)[1:]]
+
+    assert lead and len(items) == len(SOURCE_UNDER_1_IN_100)
+    for risk, item in zip(SOURCE_UNDER_1_IN_100, items, strict=True):
+        assert risk in item, (risk, item)
+    assert all(SOURCE_MOST_COMMON_RISK not in item.split(".")[0] for item in items)
+
+
+def test_mitraclip_risks_section_says_the_clip_coming_loose_is_extremely_rare():
+    text = plain_text(RISK_SECTIONS).lower()
+
+    assert f"extremely rare for the clip to {SOURCE_EXTREMELY_RARE}" in text
+    assert "practically never been seen" in text
+
+
+def test_mitraclip_risk_entries_are_the_source_risks():
+    names = " | ".join(risk["name"].lower() for risk in MITRACLIP["risks"])
+
+    assert len(MITRACLIP["risks"]) == 2 + len(SOURCE_UNDER_1_IN_100)
+    for risk in (SOURCE_MOST_COMMON_RISK, *SOURCE_UNDER_1_IN_100, "completely loose"):
+        assert risk in names, risk
+
+
+# The checks above bite: a doctored copy of the pack fails them.
+
+
+def doctored(key: str, old: str, new: str) -> list[dict[str, Any]]:
+    sections = [dict(s) for s in SECTIONS]
+    section = next(s for s in sections if s["key"] == key)
+    assert old in section["body"]
+    section["body"] = section["body"].replace(old, new)
+    return sections
+
+
+def test_an_invented_figure_is_caught():
+    sections = doctored("risks", "The most common problem is", "About 5 in 100 have")
+
+    assert figures(plain_text(sections)) - SOURCE_FIGURES == {"5 in 100"}
+
+
+def test_a_dropped_fewer_than_is_caught():
+    sections = doctored("risks", "fewer than 1 in 100", "1 in 100")
+
+    assert figures(plain_text(sections)) - SOURCE_FIGURES == {"1 in 100"}
+
+
+def test_a_changed_duration_is_caught():
+    sections = doctored("at-home", "three to four days", "two days")
+
+    assert SOURCE_FIGURES - figures(plain_text(sections)) == {"three to four days"}
+
+
+# python manage.py readability
+
+
+def readability_command(*args: str) -> str:
+    stdout = StringIO()
+    call_command("readability", *args, stdout=stdout)
+    return stdout.getvalue()
+
+
+def test_the_command_reports_a_pack_file():
+    text = readability_command(str(MITRACLIP_PATH))
+
+    assert text.startswith(f"## {MITRACLIP_PATH}\n")
+    assert f"All {len(SECTIONS)} sections are within target." in text
+
+
+def test_the_command_fails_and_names_the_sections_over_target(tmp_path):
+    pack = tmp_path / "hard.toml"
+    pack.write_text(
+        f'[[sections]]\nkey = "why"\nkind = "purpose"\ntitle = "Why"\nbody = "{HARD}"\n'
+    )
+
+    with pytest.raises(CommandError, match=r"^1 section\(s\) over target\.$"):
+        readability_command(str(pack))
+
+
+def test_the_command_refuses_a_file_it_cannot_read(tmp_path):
+    with pytest.raises(CommandError, match=r"missing\.toml: cannot read pack"):
+        readability_command(str(tmp_path / "missing.toml"))
+
+
+@pytest.mark.django_db
+def test_the_command_reports_the_newest_imported_version_of_a_slug():
+    older = load_pack(MITRACLIP_PATH).content | {"version": "2000.1"}
+    older["sections"] = [dict(s, body=HARD) for s in older["sections"]]
+    pack_import(packs=[parse_pack(to_toml(older).encode(), source_name="older.toml")])
+    pack_import(packs=[load_pack(MITRACLIP_PATH)])
+
+    text = readability_command("mitraclip")
+
+    assert text.startswith(f"## mitraclip (en) version {MITRACLIP['version']}\n")
+    assert "within target" in text
+
+
+@pytest.mark.django_db
+def test_the_command_names_a_slug_that_is_not_imported():
+    with pytest.raises(CommandError, match='No "tavi" content pack is imported'):
+        readability_command("tavi")

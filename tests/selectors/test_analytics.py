@@ -222,7 +222,7 @@ def test_a_section_passed_faster_than_anyone_reads_is_pointed_out(crafted):
 def test_the_default_version_is_the_latest_imported_that_has_sessions(doctor):
     used = mitraclip_version()
     consent_session(version=used, doctor=doctor)
-    raw = MITRACLIP_PATH.read_bytes().replace(b'version = "2026.1"', b'version = "2026.2"', 1)
+    raw = MITRACLIP_PATH.read_bytes().replace(b'version = "2026.2"', b'version = "2026.3"', 1)
     newer = importing.pack_import(packs=[parse_pack(raw, source_name="newer.toml")])[0].version
     choices = versions_with_sessions()
     assert {c.version.pk: c.sessions for c in choices} == {used.pk: 1, newer.pk: 0}
@@ -312,7 +312,7 @@ def test_the_page_names_no_patient(crafted):
 
 
 def test_the_page_shows_the_version_chosen(crafted, doctor):
-    raw = MITRACLIP_PATH.read_bytes().replace(b'version = "2026.1"', b'version = "2026.2"', 1)
+    raw = MITRACLIP_PATH.read_bytes().replace(b'version = "2026.2"', b'version = "2026.3"', 1)
     newer = importing.pack_import(packs=[parse_pack(raw, source_name="newer.toml")])[0].version
     client = logged_in(auditor())
     assert client.get(URL).context["figures"].version == crafted
