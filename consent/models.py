@@ -4,7 +4,9 @@ patient links, what the patient did, and the audit event log.
 State changes are made by `consent.services`; the models only hold data and invariants.
 """
 
+import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -128,6 +130,14 @@ class Question(models.Model):
     correct = models.JSONField(null=True, blank=True)
     explanation = models.TextField()
     key_points = models.JSONField(default=list, blank=True)
+    # The right fact in one statement, said wherever the item is flagged; empty: built from
+    # the right answer (`Wording.fact_text`).
+    fact = models.TextField(blank=True)
+    # Why each wrong choice is wrong, parallel to `choices` ("" where the pack gives nothing).
+    choice_feedback = models.JSONField(default=list, blank=True)
+    # Other wordings of the same fact, asked after a re-teach: each a dict with prompt,
+    # choices, correct, and optionally explanation and choice_feedback (docs/content-packs.md).
+    variants = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["position"]
@@ -140,6 +150,85 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.prompt
+
+    @property
+    def wording_count(self) -> int:
+        return 1 + len(self.variants or [])
+
+    def wording(self, variant: int = 0) -> "Wording":
+        """The question as worded by the pack (0) or by one of its variants (1, 2, ...)."""
+        variants = self.variants or []
+        if not 0 < variant <= len(variants):
+            return Wording(
+                variant=0,
+                kind=self.kind,
+                prompt=self.prompt,
+                choices=list(self.choices or []),
+                correct=self.correct,
+                explanation=self.explanation,
+                choice_feedback=list(self.choice_feedback or []),
+                fact=self.fact,
+            )
+        other = variants[variant - 1]
+        return Wording(
+            variant=variant,
+            kind=self.kind,
+            prompt=str(other["prompt"]),
+            choices=list(other.get("choices", [])),
+            correct=other.get("correct"),
+            explanation=str(other.get("explanation", self.explanation)),
+            choice_feedback=list(other.get("choice_feedback", [])),
+            fact=self.fact,
+        )
+
+    def wording_for_round(self, round_number: int) -> "Wording":
+        """Round 1 asks the pack's wording; each re-ask after a re-teach the next variant."""
+        return self.wording((max(1, round_number) - 1) % self.wording_count)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One wording of a teach-back question: what the patient reads and how it is graded."""
+
+    variant: int
+    kind: str
+    prompt: str
+    choices: list[str]
+    # Indexes into `choices` (single, multiple), a boolean (true-false) or None (free text).
+    correct: Any
+    explanation: str
+    choice_feedback: list[str]
+    fact: str
+
+    def feedback_for(self, index: int) -> str:
+        """Why the choice at `index` is wrong, where the pack says so."""
+        if 0 <= index < len(self.choice_feedback):
+            return str(self.choice_feedback[index])
+        return ""
+
+    @property
+    def right_choices(self) -> list[str]:
+        if not isinstance(self.correct, list):
+            return []
+        return [self.choices[i] for i in self.correct if 0 <= i < len(self.choices)]
+
+    @property
+    def fact_text(self) -> str:
+        """The right fact as one statement, never a false statement alone: the pack's `fact`,
+        else built from the right answer."""
+        if self.fact:
+            return self.fact
+        if self.kind == Question.Kind.TRUE_FALSE:
+            if self.correct:
+                return self.prompt
+            return str(_("Not true: “%(statement)s”")) % {"statement": self.prompt}
+        if self.kind == Question.Kind.FREE_TEXT:
+            return self.explanation
+        return f"{self.prompt} {'; '.join(self.right_choices)}"
+
+
+def choice_order_secret_new() -> str:
+    return secrets.token_hex(32)
 
 
 class ConsentSession(models.Model):
@@ -185,6 +274,10 @@ class ConsentSession(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.TextField(blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
+    # Keys the seeds that order each question's choices for this patient (never shown).
+    choice_order_secret = models.CharField(
+        max_length=64, default=choice_order_secret_new, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -318,7 +411,14 @@ class Attempt(FrozenWithSession):
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="attempts")
     # 1 is the first try; round n + 1 follows the n-th re-teach.
     round = models.PositiveSmallIntegerField()
+    # Choice indexes of the wording shown (`Question.wording(variant)`), true/false, or text.
     answer = models.JSONField()
+    # Which wording was asked: 0 the pack's, n its n-th variant.
+    variant = models.PositiveSmallIntegerField(default=0)
+    # The choices' indexes in the order the patient saw them, top first (empty for true-false
+    # and free text), and the seed that ordered them (consent/choice_order.py).
+    shown_order = models.JSONField(default=list, blank=True)
+    order_seed = models.BigIntegerField(null=True, blank=True)
     # Null for free-text answers, which the physician assesses.
     is_correct = models.BooleanField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)

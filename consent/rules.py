@@ -15,7 +15,7 @@ from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, Whe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consent.models import Attempt, Question
+from consent.models import Attempt, Question, Wording
 
 
 class Outcome(StrEnum):
@@ -87,9 +87,16 @@ class QuestionProgress:
         return self.outcome == Outcome.FLAGGED
 
     @property
+    def wording(self) -> Wording:
+        """The wording of the latest attempt (the pack's own before any)."""
+        return self.question.wording(self.last.variant if self.last else 0)
+
+    @property
     def answer_display(self) -> str:
         """The latest answer as the patient gave it."""
-        return answer_text(self.question, self.last.answer) if self.last else ""
+        if self.last is None:
+            return ""
+        return answer_text(self.question.wording(self.last.variant), self.last.answer)
 
     @property
     def outcome_label(self) -> str:
@@ -104,7 +111,7 @@ class QuestionProgress:
         return max(0, self.max_reteach + 1 - len(self.attempts))
 
 
-def grade(question: Question, answer: Any) -> bool | None:
+def grade(question: Question | Wording, answer: Any) -> bool | None:
     """Say whether a (validated) answer is right; None for free text, which a person assesses."""
     if question.kind == Question.Kind.FREE_TEXT:
         return None
@@ -113,7 +120,7 @@ def grade(question: Question, answer: Any) -> bool | None:
     return sorted(answer) == sorted(question.correct or [])
 
 
-def answer_is_valid(question: Question, answer: Any, *, max_text: int) -> bool:
+def answer_is_valid(question: Question | Wording, answer: Any, *, max_text: int) -> bool:
     """Check an answer's shape against its question (the forms give the user-facing messages)."""
     kind = question.kind
     if kind == Question.Kind.TRUE_FALSE:
@@ -129,7 +136,7 @@ def answer_is_valid(question: Question, answer: Any, *, max_text: int) -> bool:
     return kind != Question.Kind.SINGLE or len(answer) == 1
 
 
-def answer_text(question: Question, answer: Any) -> str:
+def answer_text(question: Question | Wording, answer: Any) -> str:
     """Show an attempt's answer as the patient gave it: the chosen wording, or their text."""
     if question.kind == Question.Kind.FREE_TEXT:
         return str(answer)

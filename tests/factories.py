@@ -12,7 +12,7 @@ from django.test import Client
 from consent.audit.events import Origin
 from consent.content.importing import pack_import
 from consent.content.packs import load_pack
-from consent.models import ConsentRecord, ConsentSession, ProcedureVersion, Question
+from consent.models import ConsentRecord, ConsentSession, ProcedureVersion, Question, Wording
 from consent.roles import AUDITOR, PHYSICIAN, roles_ensure
 from consent.rules import Outcome
 from consent.selectors.journey import journey_get
@@ -105,28 +105,43 @@ def patient_client(session: ConsentSession, client: Client | None = None) -> Cli
     return client
 
 
-def right_answer(question) -> dict[str, object]:
-    """Form data that answers a question correctly (free text: a plausible sentence)."""
-    if question.kind == "single":
-        return {"answer": str(question.correct[0])}
-    if question.kind == "multiple":
-        return {"answer": [str(i) for i in question.correct]}
-    if question.kind == "true-false":
-        return {"answer": "true" if question.correct else "false"}
-    return {"answer": OWN_WORDS}
+class AnswerData(dict):
+    """Form data answering a question right or wrong, by meaning: `submit` words it again for
+    the round it posts (a re-ask may show another wording, whose choices have other keys)."""
+
+    def __init__(self, question, *, right: bool, round_number: int = 1) -> None:
+        self.question = question
+        self.right = right
+        super().__init__(_answer_form_data(question, right=right, round_number=round_number))
+
+    def for_round(self, round_number: int) -> dict[str, object]:
+        return _answer_form_data(self.question, right=self.right, round_number=round_number)
 
 
-def wrong_answer(question) -> dict[str, object]:
-    if question.kind == "single":
-        return {
-            "answer": str(next(i for i in range(len(question.choices)) if i != question.correct[0]))
-        }
-    if question.kind == "multiple":
-        wrong = [i for i in range(len(question.choices)) if i not in question.correct]
-        return {"answer": [str(wrong[0])]}
-    if question.kind == "true-false":
-        return {"answer": "false" if question.correct else "true"}
-    raise ValueError("free-text answers are never wrong")
+def _answer_form_data(question, *, right: bool, round_number: int) -> dict[str, object]:
+    from consent.choice_order import choice_key
+
+    wording = question.wording_for_round(round_number)
+    if wording.kind == "free-text":
+        if not right:
+            raise ValueError("free-text answers are never wrong")
+        return {"answer": OWN_WORDS}
+    if wording.kind == "true-false":
+        return {"answer": "true" if wording.correct == right else "false"}
+    value = right_value(wording) if right else wrong_value(wording)
+    assert isinstance(value, list)
+    keys = [choice_key(wording.choices[i]) for i in value]
+    return {"answer": keys[0] if wording.kind == "single" else keys}
+
+
+def right_answer(question, round_number: int = 1) -> AnswerData:
+    """Form data that answers a question correctly (free text: a plausible sentence): the
+    choices' keys, as the page posts them."""
+    return AnswerData(question, right=True, round_number=round_number)
+
+
+def wrong_answer(question, round_number: int = 1) -> AnswerData:
+    return AnswerData(question, right=False, round_number=round_number)
 
 
 def read_all_sections(client: Client, session: ConsentSession) -> None:
@@ -138,11 +153,14 @@ def read_all_sections(client: Client, session: ConsentSession) -> None:
 
 
 def submit(client: Client, number: int, data: dict[str, object], round_number: int = 1):
+    if isinstance(data, AnswerData):
+        data = data.for_round(round_number)
     return client.post(f"/patient/question/{number}/", {"round": round_number, **data})
 
 
-def right_value(question: Question, *, text: str = FREE_TEXT) -> Answer:
-    """A right answer in the shape the services store (free text: `text`)."""
+def right_value(question: Question | Wording, *, text: str = FREE_TEXT) -> Answer:
+    """A right answer in the shape the services store (free text: `text`). Give the round's
+    wording (`question.wording_for_round(n)`) for a re-ask: a variant has its own choices."""
     if question.kind == Question.Kind.FREE_TEXT:
         return text
     correct: Answer | None = question.correct
@@ -150,7 +168,7 @@ def right_value(question: Question, *, text: str = FREE_TEXT) -> Answer:
     return correct
 
 
-def wrong_value(question: Question) -> Answer:
+def wrong_value(question: Question | Wording) -> Answer:
     """A wrong answer in the shape the services store (not for free text)."""
     if question.kind == Question.Kind.TRUE_FALSE:
         return not question.correct
@@ -187,17 +205,19 @@ def patient_reads_and_answers(session: ConsentSession, *, ask: bool = True) -> C
         )
     for index, progress in enumerate(journey.progress):
         question = progress.question
+        # True for a right answer, False for a wrong one, in the round's wording.
         if index == 0:
-            answers = [wrong_value(question)] * (session.max_reteach + 1)
+            answers = [False] * (session.max_reteach + 1)
         elif index == 1:
-            answers = [wrong_value(question), right_value(question)]
+            answers = [False, True]
         else:
-            answers = [right_value(question)]
-        for round_number, answer in enumerate(answers, start=1):
+            answers = [True]
+        for round_number, meaning in enumerate(answers, start=1):
+            wording = question.wording_for_round(round_number)
             journey_services.answer_submit(
                 session=session,
                 question=question,
-                answer=answer,
+                answer=right_value(wording) if meaning else wrong_value(wording),
                 round_number=round_number,
                 origin=ORIGIN,
             )
@@ -302,10 +322,11 @@ def ready_session(
     for question in session.procedure_version.questions.order_by("position"):
         rounds = session.max_reteach + 1 if question.key == wrong_key else 1
         for round_number in range(1, rounds + 1):
+            wording = question.wording_for_round(round_number)
             if question.key == wrong_key:
-                answer = wrong_value(question)
+                answer = wrong_value(wording)
             else:
-                answer = right_value(question, text=OWN_WORDS)
+                answer = right_value(wording, text=OWN_WORDS)
             journey_services.answer_submit(
                 session=session,
                 question=question,

@@ -102,9 +102,8 @@ def _first_open_question(session: ConsentSession):
 def _answer(session: ConsentSession) -> object:
     """Answer the first question, in a round not stored yet (a stored round is a replay)."""
     question = _first_open_question(session)
-    data = factories.right_answer(question)["answer"]
-    answer = [int(data)] if question.kind == "single" else data
     stored = session.attempts.filter(question=question).count()
+    answer = factories.right_value(question.wording_for_round(stored + 1))
     return journey_services.answer_submit(
         session=session, question=question, answer=answer, round_number=stored + 1
     )

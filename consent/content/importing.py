@@ -113,6 +113,9 @@ def _procedure_version_create(pack: Pack) -> ProcedureVersion:
             correct=entry.get("correct"),
             explanation=entry["explanation"],
             key_points=entry.get("key_points", []),
+            fact=entry.get("fact", ""),
+            choice_feedback=entry.get("choice_feedback", []),
+            variants=entry.get("variants", []),
         )
         for position, entry in enumerate(content["questions"], start=1)
     )

@@ -72,6 +72,18 @@ QUESTION_FIELDS = {
     "correct": False,
     "explanation": True,
     "key_points": False,
+    # Optional additions (docs/content-packs.md): the right fact in one statement, why each
+    # wrong choice is wrong, and other wordings asked after a re-teach.
+    "fact": False,
+    "choice_feedback": False,
+    "variants": False,
+}
+VARIANT_FIELDS = {
+    "prompt": True,
+    "choices": False,
+    "correct": False,
+    "explanation": False,
+    "choice_feedback": False,
 }
 
 
@@ -332,8 +344,15 @@ class _Validator:
                 continue
             if kind in ("single", "multiple"):
                 self.check_choice_question(question, where)
+                self.check_choice_feedback(question, where)
             else:
                 self.refuse(question, "choices", where, f'a "{kind}" question has no choices')
+                self.refuse(
+                    question, "choice_feedback", where, f'a "{kind}" question has no choices'
+                )
+            if "fact" in question:
+                self.text(question, "fact", where)
+            self.check_variants(question, where)
             if kind == "true-false":
                 if "correct" not in question:
                     self.error(where, 'missing required field "correct" (true or false)')
@@ -408,6 +427,82 @@ class _Validator:
             )
         if question["kind"] == "multiple" and not correct:
             self.error(where, 'field "correct" must list at least one index')
+
+    def check_choice_feedback(self, question: dict[str, Any], where: str) -> None:
+        """`choice_feedback`: one text per choice, "" for a right choice or where none is given."""
+        if "choice_feedback" not in question:
+            return
+        feedback = question["choice_feedback"]
+        choices = question.get("choices")
+        if not isinstance(feedback, list) or not all(isinstance(item, str) for item in feedback):
+            self.error(where, 'field "choice_feedback" must be a list of text, one per choice')
+            return
+        if isinstance(choices, list) and len(feedback) != len(choices):
+            self.error(
+                where,
+                f'field "choice_feedback" has {len(feedback)} '
+                f"{'entry' if len(feedback) == 1 else 'entries'} for "
+                f"{_count(len(choices), 'choice')}; "
+                'give one per choice, in the same order ("" where there is nothing to say)',
+            )
+            return
+        correct = question.get("correct")
+        if isinstance(correct, list):
+            for i in correct:
+                if isinstance(i, int) and 0 <= i < len(feedback) and feedback[i].strip():
+                    self.error(
+                        where,
+                        f'choice_feedback[{i}] is for a right choice; leave it "" (feedback '
+                        "says why a wrong choice is wrong)",
+                    )
+
+    def check_variants(self, question: dict[str, Any], where: str) -> None:
+        """`variants`: other wordings of the same fact, each checked like the question."""
+        if "variants" not in question:
+            return
+        variants = question["variants"]
+        kind = question.get("kind")
+        if kind == "free-text":
+            self.refuse(question, "variants", where, "a free-text question has no variants")
+            return
+        if not isinstance(variants, list) or not variants:
+            self.error(where, 'field "variants" must be [[questions.variants]] entries')
+            return
+        seen = {" ".join(str(question.get("prompt", "")).split()).casefold()}
+        for index, variant in enumerate(variants):
+            place = f"{where}: variants[{index}]"
+            if not isinstance(variant, dict):
+                self.error(place, f"must be a table, not {_type_name(variant)}")
+                continue
+            for field in variant:
+                if field not in VARIANT_FIELDS:
+                    hint = _closest(field, VARIANT_FIELDS)
+                    suffix = f' (did you mean "{hint}"?)' if hint else ""
+                    self.error(place, f'unknown field "{field}"{suffix}')
+            if "prompt" not in variant:
+                self.error(place, 'missing required field "prompt"')
+            elif self.text(variant, "prompt", place):
+                same = " ".join(variant["prompt"].split()).casefold()
+                if same in seen:
+                    self.error(place, "repeats the prompt of another wording of this question")
+                seen.add(same)
+            if "explanation" in variant:
+                self.text(variant, "explanation", place)
+            shaped = {**variant, "kind": kind}
+            if kind in ("single", "multiple"):
+                self.check_choice_question(shaped, place)
+                self.check_choice_feedback(shaped, place)
+            elif kind == "true-false":
+                self.refuse(variant, "choices", place, 'a "true-false" question has no choices')
+                self.refuse(
+                    variant, "choice_feedback", place, 'a "true-false" question has no choices'
+                )
+                if "correct" not in variant:
+                    self.error(place, 'missing required field "correct" (true or false)')
+                elif not isinstance(variant["correct"], bool):
+                    self.error(
+                        place, 'field "correct" must be true or false for a true-false question'
+                    )
 
     def check_key_points(self, question: dict[str, Any], where: str) -> None:
         points = question.get("key_points")

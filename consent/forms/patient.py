@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
+from consent.choice_order import Presentation
 from consent.forms import choice_field
 from consent.models import Question, Signature
 from consent.services import ServiceError, signatures
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
 MESSAGE_CHOOSE_ONE = _("Choose an answer.")
 MESSAGE_CHOOSE_SOME = _("Choose at least one answer.")
 MESSAGE_TRUE_FALSE = _("Choose true or false.")
+# A key that is not one of the choices shown (a form from another page, or forged).
+MESSAGE_NOT_SHOWN_ONE = _(
+    "That answer is not one of the choices shown here, so nothing was saved. Choose an answer."
+)
+MESSAGE_NOT_SHOWN_SOME = _(
+    "That answer is not one of the choices shown here, so nothing was saved. Choose at least "
+    "one answer."
+)
 MESSAGE_WRITE_ANSWER = _("Write your answer in your own words.")
 MESSAGE_TOO_LONG = _(
     "Your answer is %(length)d characters long. Please shorten it to %(limit)d characters or "
@@ -84,29 +93,30 @@ class AnswerForm(forms.Form):
 
     round = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args: Any, question: Question, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, presentation: Presentation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.presentation = presentation
+        question = presentation.wording
         self.question = question
-        choices = list(enumerate(question.choices))
+        # Each choice is posted by its stable key, in the order this attempt shows them.
+        choices = [(choice.key, choice.text) for choice in presentation.choices]
         kind = question.kind
         if kind == Question.Kind.SINGLE:
-            field: forms.Field = forms.TypedChoiceField(
+            field: forms.Field = forms.ChoiceField(
                 choices=choices,
-                coerce=int,
                 widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
                 error_messages={
                     "required": MESSAGE_CHOOSE_ONE,
-                    "invalid_choice": MESSAGE_CHOOSE_ONE,
+                    "invalid_choice": MESSAGE_NOT_SHOWN_ONE,
                 },
             )
         elif kind == Question.Kind.MULTIPLE:
-            field = forms.TypedMultipleChoiceField(
+            field = forms.MultipleChoiceField(
                 choices=choices,
-                coerce=int,
                 widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
                 error_messages={
                     "required": MESSAGE_CHOOSE_SOME,
-                    "invalid_choice": MESSAGE_CHOOSE_SOME,
+                    "invalid_choice": MESSAGE_NOT_SHOWN_SOME,
                     "invalid_list": MESSAGE_CHOOSE_SOME,
                 },
             )
@@ -137,7 +147,12 @@ class AnswerForm(forms.Form):
                 MESSAGE_TOO_LONG, params={"length": len(answer), "limit": limit}
             )
         if self.question.kind == Question.Kind.SINGLE:
-            return [answer]
+            answer = [answer]
+        if self.question.kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
+            indexes = self.presentation.indexes_of(answer)
+            if indexes is None:  # the field has already refused a key not on the page
+                raise forms.ValidationError(MESSAGE_NOT_SHOWN_ONE)
+            return indexes
         return answer
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from consent import lifecycle
+from consent.choice_order import Presentation, presentation_of, presentation_stored
 from consent.lifecycle import Action
 from consent.models import (
     Attempt,
@@ -15,6 +16,7 @@ from consent.models import (
     Section,
     SectionView,
     Signature,
+    Wording,
 )
 from consent.rules import Outcome, QuestionProgress
 
@@ -74,6 +76,56 @@ def journey_get(*, session: ConsentSession) -> Journey:
     for attempt in Attempt.objects.filter(session=session).order_by("question_id", "round"):
         by_question[attempt.question_id].attempts.append(attempt)
     return Journey(session=session, sections=sections, progress=progress)
+
+
+def question_presentation(
+    *, session: ConsentSession, progress: QuestionProgress, round_number: int | None = None
+) -> Presentation:
+    """The question as a round shows it: a stored attempt's wording and order, or, for the
+    round to answer next (also for a round that is neither), the order its seed draws."""
+    if round_number is not None and 1 <= round_number <= len(progress.attempts):
+        attempt = progress.attempts[round_number - 1]
+        return presentation_stored(progress.question, attempt)
+    return presentation_of(session, progress.question, progress.next_round, progress.attempts)
+
+
+@dataclass(frozen=True)
+class ChoiceFeedback:
+    text: str
+    # Why this choice is wrong, in the pack's words; empty where the pack says nothing.
+    why: str
+
+
+@dataclass(frozen=True)
+class AnswerFeedback:
+    """What the result page says about an attempt: the wording asked, the wrong choices the
+    patient picked with why each is wrong, the right choices they left out, and the fact."""
+
+    wording: Wording
+    wrong_chosen: list[ChoiceFeedback]
+    right_missed: list[str]
+
+    @property
+    def reasons(self) -> list[ChoiceFeedback]:
+        return [choice for choice in self.wrong_chosen if choice.why]
+
+
+def answer_feedback(*, question: Question, attempt: Attempt | None) -> AnswerFeedback | None:
+    if attempt is None:
+        return None
+    wording = question.wording(attempt.variant)
+    if not isinstance(attempt.answer, list) or not isinstance(wording.correct, list):
+        return AnswerFeedback(wording=wording, wrong_chosen=[], right_missed=[])
+    chosen = [i for i in attempt.answer if 0 <= i < len(wording.choices)]
+    return AnswerFeedback(
+        wording=wording,
+        wrong_chosen=[
+            ChoiceFeedback(text=wording.choices[i], why=wording.feedback_for(i))
+            for i in chosen
+            if i not in wording.correct
+        ],
+        right_missed=[wording.choices[i] for i in wording.correct if i not in chosen],
+    )
 
 
 def patient_link_session(*, link_id: int) -> PatientLink | None:

@@ -35,9 +35,11 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from consent.audit.chain import chain_head
+from consent.choice_order import presentation_stored, shown_places
 from consent.models import (
     Addendum,
     Alternative,
+    Attempt,
     AuditEvent,
     ConsentRecord,
     ConsentSession,
@@ -193,7 +195,8 @@ class AlternativeData:
 
 @dataclass(frozen=True)
 class AttemptData:
-    """One answer the patient gave, in the words they chose or wrote."""
+    """One answer the patient gave, in the words they chose or wrote, to the question as it
+    was shown to them: its wording and its choices in the order on the page."""
 
     round: int
     answer: str
@@ -201,10 +204,28 @@ class AttemptData:
     correct: bool | None
     result: str  # RIGHT, WRONG or NOT_GRADED
     answered_at: str | None
+    # The wording asked: 0 the pack's own, n its n-th variant; and its prompt.
+    variant: int
+    prompt: str
+    # The choices top to bottom as the patient saw them, and the places (1 = top) they chose;
+    # both empty for true-false and free text.
+    choices_shown: list[str]
+    places_chosen: list[int]
+    # The seed that ordered the choices (decimal text; consent/choice_order.py draws the order
+    # again from it), None where nothing was shuffled.
+    order_seed: str | None
 
     @property
     def answered(self) -> datetime | None:
         return utc_moment(self.answered_at)
+
+    @property
+    def shown(self) -> list[tuple[int, str, bool]]:
+        """(place, choice, chosen) top to bottom, as the patient saw the choices."""
+        return [
+            (place, text, place in self.places_chosen)
+            for place, text in enumerate(self.choices_shown, start=1)
+        ]
 
 
 @dataclass(frozen=True)
@@ -237,6 +258,9 @@ class QuestionData:
     section_title: str
     # The right answer in the pack's words; empty for free text.
     correct_answer: str
+    # The right fact as one statement (the pack's `fact`, else built from the right answer):
+    # what a flagged item is about, never a false statement alone.
+    fact: str
     outcome: str
     outcome_label: str
     attempts: list[AttemptData]
@@ -656,22 +680,7 @@ def _questions(session: ConsentSession, progress: list[QuestionProgress]) -> lis
     for item in progress:
         question = item.question
         free_text = question.kind == Question.Kind.FREE_TEXT
-        attempts = [
-            AttemptData(
-                round=attempt.round,
-                answer=answer_text(question, attempt.answer),
-                correct=attempt.is_correct,
-                result=(
-                    NOT_GRADED
-                    if attempt.is_correct is None
-                    else RIGHT
-                    if attempt.is_correct
-                    else WRONG
-                ),
-                answered_at=utc_text(attempt.created_at),
-            )
-            for attempt in item.attempts
-        ]
+        attempts = [_attempt(question, attempt) for attempt in item.attempts]
         review = reviews.get(question.pk)
         questions.append(
             QuestionData(
@@ -686,6 +695,7 @@ def _questions(session: ConsentSession, progress: list[QuestionProgress]) -> lis
                     if free_text or question.correct is None
                     else answer_text(question, question.correct)
                 ),
+                fact=question.wording().fact_text,
                 outcome=str(item.outcome),
                 outcome_label=item.outcome_label,
                 attempts=attempts,
@@ -695,6 +705,25 @@ def _questions(session: ConsentSession, progress: list[QuestionProgress]) -> lis
             )
         )
     return questions
+
+
+def _attempt(question: Question, attempt: Attempt) -> AttemptData:
+    wording = question.wording(attempt.variant)
+    shown = presentation_stored(question, attempt) if attempt.shown_order else None
+    return AttemptData(
+        round=attempt.round,
+        answer=answer_text(wording, attempt.answer),
+        correct=attempt.is_correct,
+        result=(
+            NOT_GRADED if attempt.is_correct is None else RIGHT if attempt.is_correct else WRONG
+        ),
+        answered_at=utc_text(attempt.created_at),
+        variant=wording.variant,
+        prompt=wording.prompt,
+        choices_shown=[choice.text for choice in shown.choices] if shown else [],
+        places_chosen=shown_places(attempt),
+        order_seed=str(attempt.order_seed) if attempt.order_seed is not None else None,
+    )
 
 
 def _review(question: Question, review: QuestionReview) -> ReviewData:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
+from consent.choice_order import presentation_of
 from consent.lifecycle import Action
 from consent.models import (
     Attempt,
@@ -102,10 +103,14 @@ def answer_submit(
 ) -> SubmitResult:
     """Store one attempt at a question; finish the review when every question is settled.
 
-    `round_number` is the round the patient saw. A replayed or double-submitted form names a
-    round already stored: it changes nothing and returns the stored attempt.
+    `round_number` is the round the patient saw, and `answer` is given in that round's
+    wording (`Question.wording_for_round`): choice indexes into its `choices`. The attempt
+    stores the wording, the order its choices were shown in and the seed of that order
+    (consent/choice_order.py). A replayed or double-submitted form names a round already
+    stored: it changes nothing and returns the stored attempt.
     """
-    if not answer_is_valid(question, answer, max_text=settings.CONSENT_FREE_TEXT_MAX):
+    wording = question.wording_for_round(round_number)
+    if not answer_is_valid(wording, answer, max_text=settings.CONSENT_FREE_TEXT_MAX):
         raise ServiceError(ERROR_ANSWER_INVALID)
     with transaction.atomic():
         session = ConsentSession.objects.select_for_update().get(pk=session.pk)
@@ -120,6 +125,7 @@ def answer_submit(
             raise ServiceError(ERROR_ANSWER_INVALID)
         if round_number != progress.next_round:
             raise ServiceError(ERROR_ANSWER_INVALID)
+        shown = presentation_of(session, question, round_number, progress.attempts)
         try:
             with transaction.atomic():
                 attempt = Attempt.objects.create(
@@ -127,7 +133,10 @@ def answer_submit(
                     question=question,
                     round=round_number,
                     answer=answer,
-                    is_correct=grade(question, answer),
+                    is_correct=grade(shown.wording, answer),
+                    variant=shown.wording.variant,
+                    shown_order=shown.order,
+                    order_seed=shown.seed,
                 )
         except IntegrityError:
             return SubmitResult(
@@ -147,6 +156,8 @@ def answer_submit(
                 "round": round_number,
                 "correct": attempt.is_correct,
                 "outcome": progress.outcome.value,
+                "variant": shown.wording.variant,
+                "shown_order": shown.order,
                 # Choices are recorded; free text stays in its own row, not in the log.
                 "answer": answer if question.kind != Question.Kind.FREE_TEXT else None,
             },

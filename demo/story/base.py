@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from PIL import Image, ImageDraw
 
 from consent.audit.events import Origin
-from consent.models import ConsentSession, PatientLink, Question
+from consent.models import ConsentSession, PatientLink, Question, Wording
 from consent.services import links
 from demo.plans import SessionPlan
 
@@ -56,7 +56,7 @@ def signature_image(rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-def wrong_answer(question: Question, rng: random.Random) -> Any:
+def wrong_answer(question: Question | Wording, rng: random.Random) -> Any:
     if question.kind == Question.Kind.TRUE_FALSE:
         return not question.correct
     count = len(question.choices)
@@ -73,7 +73,7 @@ def wrong_answer(question: Question, rng: random.Random) -> Any:
     return answer
 
 
-def right_answer(question: Question) -> Any:
+def right_answer(question: Question | Wording) -> Any:
     if question.kind == Question.Kind.TRUE_FALSE:
         return bool(question.correct)
     return sorted(question.correct or ())

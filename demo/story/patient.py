@@ -118,11 +118,14 @@ class PatientSteps(StoryBase):
             else:
                 first = first_try_wrong(question, ability)
                 wrong = first
+                # Each round in its own wording: a re-ask may use one of the pack's variants.
                 while len(attempts) < rounds and what.random() < wrong:
-                    attempts.append(wrong_answer(question, what))
+                    attempts.append(
+                        wrong_answer(question.wording_for_round(len(attempts) + 1), what)
+                    )
                     wrong = wrong_again(first)
                 if len(attempts) < rounds:
-                    attempts.append(right_answer(question))
+                    attempts.append(right_answer(question.wording_for_round(len(attempts) + 1)))
             for round_number, answer in enumerate(attempts, start=1):
                 t += timedelta(seconds=what.uniform(15, 90))
                 if round_number > 1:

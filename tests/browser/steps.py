@@ -5,7 +5,7 @@ from datetime import date
 
 from playwright.sync_api import Page, Response, expect
 
-from consent.models import Question
+from consent.models import Question, Wording
 from tests.factories import BIRTH_DATE, PASSWORD
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -45,22 +45,32 @@ def skip_to_questions(page: Page, base_url: str, section_count: int) -> None:
     page.wait_for_url(re.compile(r"/patient/question/1/$"))
 
 
-def _wrong_choices(question: Question) -> list[int]:
+def _wrong_choices(question: Question | Wording) -> list[int]:
     return [i for i in range(len(question.choices)) if i not in question.correct][:1]
+
+
+def wording_on_screen(page: Page, question: Question) -> Wording:
+    """The wording of the question on screen: a re-ask may show one of the pack's variants."""
+    wordings = [question.wording(variant) for variant in range(question.wording_count)]
+    legend = page.locator("legend")
+    prompts = "|".join(re.escape(wording.prompt) for wording in wordings)
+    expect(legend).to_have_text(re.compile(rf"^\s*({prompts})\s*$"))
+    shown = legend.inner_text().strip()
+    return next(wording for wording in wordings if wording.prompt == shown)
 
 
 def choose(page: Page, question: Question, *, right: bool = True) -> None:
     """Fill in an answer to the question on screen, right or wrong, without sending it."""
-    expect(page.locator("legend")).to_have_text(question.prompt)
-    if question.kind == Question.Kind.FREE_TEXT:
+    wording = wording_on_screen(page, question)
+    if wording.kind == Question.Kind.FREE_TEXT:
         page.get_by_label("Write your answer in your own words").fill(FREE_TEXT_ANSWER)
-    elif question.kind == Question.Kind.TRUE_FALSE:
-        value = question.correct if right else not question.correct
+    elif wording.kind == Question.Kind.TRUE_FALSE:
+        value = wording.correct if right else not wording.correct
         page.get_by_role("radio", name="True" if value else "False", exact=True).check()
     else:
-        role = "radio" if question.kind == Question.Kind.SINGLE else "checkbox"
-        for index in question.correct if right else _wrong_choices(question):
-            page.get_by_role(role, name=question.choices[index], exact=True).check()
+        role = "radio" if wording.kind == Question.Kind.SINGLE else "checkbox"
+        for index in wording.correct if right else _wrong_choices(wording):
+            page.get_by_role(role, name=wording.choices[index], exact=True).check()
 
 
 def answer(page: Page, question: Question, *, right: bool = True) -> None:

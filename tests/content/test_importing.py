@@ -93,7 +93,8 @@ def test_import_reports_the_version_and_its_hash():
         f"mitraclip.en.toml: mitraclip (en) version 2026.2 imported "
         f"[sha256 {version.content_hash[:16]}]\n"
     )
-    assert stderr == ""
+    # Only the pack's warnings (consent/content/warnings.py), never an error.
+    assert all(" warning [" in line for line in stderr.splitlines())
 
 
 def test_reviewed_by_is_stored_when_the_pack_has_it(tmp_path):
@@ -272,7 +273,8 @@ def test_importing_the_same_pack_again_says_unchanged():
         f"mitraclip.en.toml: mitraclip (en) version 2026.2 unchanged, already imported "
         f"[sha256 {version.content_hash[:16]}]\n"
     )
-    assert stderr == ""
+    # Only the pack's warnings (consent/content/warnings.py), never an error.
+    assert all(" warning [" in line for line in stderr.splitlines())
 
 
 def test_importing_again_writes_no_audit_event():

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.content.importing import PackConflict, pack_import
 from consent.content.packs import Pack, PackError, load_pack
+from consent.content.warnings import pack_warnings
 
 
 class Command(BaseCommand):
@@ -13,8 +14,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", help="TOML content pack files")
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="refuse packs with warnings (questions that can be answered without "
+            "understanding), importing nothing",
+        )
 
-    def handle(self, *args: Any, paths: list[str], **options: Any) -> None:
+    def handle(self, *args: Any, paths: list[str], strict: bool = False, **options: Any) -> None:
         packs: list[Pack] = []
         problems: list[str] = []
         for path in paths:
@@ -23,6 +30,14 @@ class Command(BaseCommand):
             except PackError as error:
                 problems.extend(error.messages)
         problems.extend(_same_version_conflicts(packs))
+        # Questions that can be answered without understanding: printed, refused if --strict.
+        # (Printed only when nothing else is wrong: errors come first.)
+        warnings = [line for pack in packs for line in pack_warnings(pack)]
+        if strict:
+            problems.extend(warnings)
+        elif not problems:
+            for line in warnings:
+                self.stderr.write(line)
         if problems:
             for message in problems:
                 self.stderr.write(message)

@@ -27,9 +27,11 @@ from consent.record.icon_array import highlighted_count, icon_array_description,
 from consent.rules import Outcome, QuestionProgress
 from consent.selectors.journey import (
     Journey,
+    answer_feedback,
     journey_get,
     patient_decision_get,
     patient_questions_list,
+    question_presentation,
     section_risks_list,
     section_views_exist,
 )
@@ -226,9 +228,22 @@ def _question_page(
     return TemplateResponse(
         request,
         "consent/patient/question.html",
-        {"session": session, "journey": journey, "progress": progress, "form": form},
+        {
+            "session": session,
+            "journey": journey,
+            "progress": progress,
+            "form": form,
+            "wording": form.presentation.wording,
+        },
         status=400 if form.is_bound else 200,
     )
+
+
+def _posted_round(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("round", ""))
+    except ValueError:
+        return None
 
 
 @require_http_methods(["GET", "POST"])
@@ -240,7 +255,10 @@ def question(request: HttpRequest, session: ConsentSession, number: int) -> Http
         return redirect("patient:resume")
     if request.method == "GET":
         return _question_show(request, session, journey, progress)
-    form = AnswerForm(request.POST, question=progress.question)
+    shown = question_presentation(
+        session=session, progress=progress, round_number=_posted_round(request)
+    )
+    form = AnswerForm(request.POST, presentation=shown)
     if not form.is_valid():
         return _question_invalid(request, session, journey, progress, form)
     try:
@@ -268,7 +286,8 @@ def _question_show(
     current = journey.current_question
     if current is not None and current.number < progress.number:
         return redirect("patient:resume")
-    form = AnswerForm(question=progress.question, initial={"round": progress.next_round})
+    shown = question_presentation(session=session, progress=progress)
+    form = AnswerForm(presentation=shown, initial={"round": progress.next_round})
     return _question_page(request, session, journey, progress, form)
 
 
@@ -305,6 +324,7 @@ def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpRe
             "session": session,
             "journey": journey,
             "progress": progress,
+            "feedback": answer_feedback(question=progress.question, attempt=progress.last),
             "outcome": progress.outcome.value,
             "reteach_section": reteach_section,
             "risk_pictures": _risk_pictures(reteach_section) if reteach else [],
