@@ -539,3 +539,51 @@ def test_the_command_reports_the_newest_imported_version_of_a_slug():
 def test_the_command_names_a_slug_that_is_not_imported():
     with pytest.raises(CommandError, match='No "tavi" content pack is imported'):
         readability_command("tavi")
+
+
+# python manage.py import_pack prints the readability of what it imported
+
+
+def import_pack_command(path: Path) -> list[str]:
+    stdout = StringIO()
+    call_command("import_pack", str(path), stdout=stdout, stderr=StringIO())
+    return stdout.getvalue().splitlines()
+
+
+@pytest.mark.django_db
+def test_import_prints_one_readability_line_per_section_of_the_shipped_pack():
+    lines = import_pack_command(MITRACLIP_PATH)
+
+    assert " imported [sha256 " in lines[0]
+    assert lines[1].startswith("  readability (FK <= 6; SMOG <= 8")
+    sections = lines[2 : 2 + len(SECTIONS)]
+    assert [line.split(":")[0].strip() for line in sections] == [s["key"] for s in SECTIONS]
+    assert all(", FK " in line and ", SMOG " in line and "OVER" not in line for line in sections)
+    assert lines[2 + len(SECTIONS)] == f"  all {len(SECTIONS)} sections within target"
+
+
+@pytest.mark.django_db
+def test_import_names_the_sections_over_target_and_still_imports(tmp_path):
+    content = load_pack(MITRACLIP_PATH).content
+    content["sections"] = [
+        dict(s, body=HARD) if s["key"] == "purpose" else s for s in content["sections"]
+    ]
+    path = tmp_path / "hard.toml"
+    path.write_text(to_toml(content), encoding="utf-8")
+
+    lines = import_pack_command(path)
+
+    assert " imported [sha256 " in lines[0]
+    purpose = next(line for line in lines if line.startswith("  purpose: "))
+    assert "OVER: FK " in purpose and "; SMOG " in purpose
+    assert "  sections over target: purpose" in lines
+
+
+@pytest.mark.django_db
+def test_import_prints_no_report_for_a_version_already_imported():
+    import_pack_command(MITRACLIP_PATH)
+
+    lines = import_pack_command(MITRACLIP_PATH)
+
+    assert len(lines) == 1
+    assert " unchanged, already imported [sha256 " in lines[0]

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.content.importing import PackConflict, pack_import
 from consent.content.packs import Pack, PackError, load_pack
+from consent.content.readability import pack_report, summary_lines
 from consent.content.warnings import pack_warnings
 
 
@@ -53,6 +54,13 @@ class Command(BaseCommand):
                 f"{pack.source_name}: {version.slug} ({version.language}) version "
                 f"{version.version} {what} [sha256 {version.content_hash[:16]}]"
             )
+            if result.created:
+                # What was just imported, as the patient will read it (issue 11): one line per
+                # section, and the sections and questions over target named.
+                report = pack_report(pack.content, source=pack.source_name)
+                self.stdout.write("  readability (FK <= 6; SMOG <= 8 for the decision sections):")
+                for line in summary_lines(report):
+                    self.stdout.write(line)
 
 
 def _same_version_conflicts(packs: list[Pack]) -> list[str]:
