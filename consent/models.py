@@ -371,6 +371,11 @@ class PatientLink(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     failed_birth_date_tries = models.PositiveIntegerField(default=0)
     locked_at = models.DateTimeField(null=True, blank=True)
+    # Why staff made this link (required once the physician has attested: a new link then
+    # lets someone sign as the patient, so the record says who made it and why).
+    issue_reason = models.TextField(blank=True)
+    # Made after the physician's attestation (the record lists these links).
+    after_attestation = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -540,6 +545,21 @@ class Signature(FrozenWithSession):
     signed_at = models.DateTimeField()
     # SHA-256 of the evidence snapshot this signature vouched for (consent/canonical.py).
     snapshot_hash = models.CharField(max_length=64, blank=True)
+    # Where it was signed: a hash of the browser's session key (never the key), the address
+    # and the browser (as the audit log records them).
+    browser_session_sha256 = models.CharField(max_length=64, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    client = models.CharField(max_length=300, blank=True)
+    # A patient's signature made in a browser where a staff account was logged in: flagged in
+    # the record, with that account.
+    staff_browser = models.BooleanField(default=False)
+    staff_browser_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The patient's decision signed by their legal representative (printed_name is then the
+    # representative's name, the same as here); both empty when the patient signed.
+    representative_name = models.CharField(max_length=200, blank=True)
+    representative_relationship = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["signed_at", "pk"]

@@ -7,6 +7,7 @@ is given here as a query expression too, next to its Python form.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -232,3 +233,76 @@ def duration_text(seconds: float | None) -> str:
     if minutes:
         return f"{minutes} min {rest:02d} s"
     return f"{rest} s"
+
+
+# The right signer: the name the patient types must be the patient's
+
+
+# Letters that Unicode decomposition leaves whole: folded by hand, like the accents NFKD drops.
+_NAME_LETTERS = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "\u0131": "i"}
+)
+# Apostrophes, straight or curly (O'Brien), join a name's parts; other punctuation separates.
+_NAME_JOINERS = re.compile("['\u2019\u02bc`\u00b4]")
+_NAME_SEPARATORS = re.compile(r"[^\w]+|_")
+
+
+def name_parts(name: str) -> list[str]:
+    """A name as comparable parts: case, accents and punctuation folded away, in order.
+
+    "LÓPEZ, María-José O'Neil" gives ["maria", "jose", "oneil", "lopez"]. A comma marks a
+    name written family name first ("López, María"): the parts after it come first, so the
+    family name is last either way.
+    """
+    family, comma, given = name.partition(",")
+    ordered = f"{given} {family}" if comma else name
+    folded = unicodedata.normalize("NFKD", ordered.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = _NAME_JOINERS.sub("", folded.translate(_NAME_LETTERS))
+    return [part for part in _NAME_SEPARATORS.split(folded) if part]
+
+
+def typed_name_matches(typed: str, registered: str) -> bool:
+    """Whether a typed signature name is the registered patient's name, as people write it.
+
+    The rule (docs: consent/README.md, "The right signer"):
+
+    - case, accents, extra spaces, hyphens, apostrophes and dots do not matter ("maria
+      lopez", "LÓPEZ, María", "Maria-Lopez" all match "María López");
+    - the order does not matter ("Lopez Maria" matches "Maria Lopez");
+    - the typed name must contain the registered first given name and the family name (the
+      registered name's first and last parts);
+    - every part typed must be a part of the registered name, each used once; a single
+      letter may stand for a registered middle name it begins ("Maria E. Lopez" matches
+      "Maria Elena Lopez");
+    - so a middle name may be left out ("Maria Lopez" matches "Maria Elena Lopez"), but a
+      name the registration does not know is refused ("Maria Elena Lopez" does not match
+      "Maria Lopez"): nothing tells it apart from another person's name. The patient types
+      the name as registered, or a legal representative signs as such.
+    """
+    registered_parts = name_parts(registered)
+    typed_parts = name_parts(typed)
+    if not registered_parts or not typed_parts:
+        return False
+    last = len(registered_parts) - 1
+    # Registered parts not matched yet, by position; the first and the family name are taken
+    # first where a typed part could be either (a family name repeated as a middle name).
+    unused = dict(enumerate(registered_parts))
+    initials = []
+    for part in typed_parts:
+        places = [i for i, known in unused.items() if known == part]
+        if places:
+            del unused[last if last in places else places[0]]
+        elif len(part) == 1:
+            initials.append(part)
+        else:
+            return False
+    if 0 in unused or last in unused:
+        return False
+    # What is left are middle names: an initial stands for one it begins, once.
+    for initial in initials:
+        place = next((i for i, known in unused.items() if known.startswith(initial)), None)
+        if place is None:
+            return False
+        del unused[place]
+    return True

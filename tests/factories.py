@@ -74,9 +74,15 @@ def consent_session(
     )
 
 
+# Why a test makes a link (needed once the physician has attested; stored on the link).
+LINK_REASON = "A link for the patient's own browser."
+
+
 def issue_link(session: ConsentSession) -> str:
     """Issue a link and return its token-bearing path."""
-    _link, token = patient_link_issue(session=session, issued_by=session.physician)
+    _link, token = patient_link_issue(
+        session=session, issued_by=session.physician, reason=LINK_REASON
+    )
     return f"/link/{token}/"
 
 

@@ -114,7 +114,9 @@ def _record_of(session: ConsentSession) -> ConsentRecord:
 
 
 SERVICES: dict[Action, Callable[[ConsentSession], object]] = {
-    Action.LINK_ISSUE: lambda s: links.patient_link_issue(session=s, issued_by=s.physician),
+    Action.LINK_ISSUE: lambda s: links.patient_link_issue(
+        session=s, issued_by=s.physician, reason="The patient lost the link."
+    ),
     Action.REVIEW_START: lambda s: links.session_review_start(session=s, actor_label="patient"),
     Action.ANSWER: _answer,
     Action.ASK: lambda s: journey_services.patient_question_ask(

@@ -272,7 +272,44 @@ class SignedForm(forms.Form):
         return png_data_url(image) if image else ""
 
 
-class ConsentForm(SignedForm):
+MESSAGE_RELATIONSHIP_TOO_LONG = _(
+    "The relationship can be at most %(limit_value)d characters long."
+)
+
+
+class PatientSignedForm(SignedForm):
+    """The patient's own signature, or their legal representative's, who says so and gives
+    their relationship to the patient. The service checks the typed name against the
+    patient's (consent/rules.py `typed_name_matches`) unless a representative signs."""
+
+    as_representative = forms.BooleanField(
+        label=_("I am signing as the patient's legal representative"), required=False
+    )
+    relationship = forms.CharField(
+        label=_("Your relationship to the patient"),
+        required=False,
+        max_length=signatures.RELATIONSHIP_MAX,
+        error_messages={"max_length": MESSAGE_RELATIONSHIP_TOO_LONG},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        if data.get("as_representative"):
+            relationship = " ".join(data.get("relationship", "").split())
+            if not relationship and "relationship" not in self.errors:
+                self.add_error("relationship", signatures.ERROR_RELATIONSHIP_REQUIRED)
+            data["relationship"] = relationship
+        return data
+
+    @property
+    def signer_relationship(self) -> str | None:
+        """For the service: the relationship when a representative signs, None for the patient."""
+        if not self.cleaned_data.get("as_representative"):
+            return None
+        return str(self.cleaned_data.get("relationship", ""))
+
+
+class ConsentForm(PatientSignedForm):
     statements = forms.TypedMultipleChoiceField(
         label=_("Please confirm each statement"),
         choices=[(i, text) for i, text in enumerate(signatures.PATIENT_CONSENT_STATEMENTS)],
@@ -281,7 +318,7 @@ class ConsentForm(SignedForm):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         error_messages={"invalid_choice": MESSAGE_STATEMENTS, "invalid_list": MESSAGE_STATEMENTS},
     )
-    field_order = ["statements", "typed_name", "signature"]
+    field_order = ["statements", "typed_name", "as_representative", "relationship", "signature"]
 
     def clean_statements(self) -> list[int]:
         ticked = sorted(set(self.cleaned_data["statements"]))
@@ -290,7 +327,7 @@ class ConsentForm(SignedForm):
         return ticked
 
 
-class DeclineForm(SignedForm):
+class DeclineForm(PatientSignedForm):
     reason = forms.CharField(
         label=_("Your reason (if you want to give one)"),
         required=False,
@@ -298,7 +335,7 @@ class DeclineForm(SignedForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"max_length": MESSAGE_REASON_TOO_LONG},
     )
-    field_order = ["reason", "typed_name", "signature"]
+    field_order = ["reason", "typed_name", "as_representative", "relationship", "signature"]
 
 
 # Each companion's role: its label, and the statement its signer makes.

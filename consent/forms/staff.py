@@ -318,6 +318,22 @@ class CancelForm(forms.Form):
     )
 
 
+class LinkIssueForm(forms.Form):
+    """A new patient link; the reason is required once the physician has attested (the
+    service says so), optional before."""
+
+    reason = forms.CharField(
+        label=_("Why a new link?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=_(
+            "The physician has attested: whoever holds a new link can sign as the patient. "
+            "The reason is stored and shown on the review page and in the record."
+        ),
+    )
+
+
 class VerifyUploadForm(forms.Form):
     file = forms.FileField(
         label=_("The PDF to check"),

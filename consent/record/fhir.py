@@ -127,6 +127,7 @@ def record_fhir_bundle(record: ConsentRecord, *, base_url: str) -> dict[str, Any
             export.patient(),
             export.practitioner(),
             export.organization(),
+            export.related_person(),
             export.consent(pdf, withdrawn_at),
             export.document_reference(pdf),
             export.questionnaire(),
@@ -149,6 +150,7 @@ def record_fhir_bundle(record: ConsentRecord, *, base_url: str) -> dict[str, Any
         "entry": [
             {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
             for resource in resources
+            if resource is not None  # no RelatedPerson where the patient signed
         ],
     }
     return _pruned(bundle)
@@ -324,7 +326,8 @@ class _Export:
             "category": [_concept(LOINC_SYSTEM, *CONSENT_DOCUMENT_LOINC)],
             "patient": self.reference("Patient"),
             "dateTime": self.document["finalized_at"],
-            "performer": [self.reference("Patient")],
+            # Who decided: the patient, or the legal representative who signed for them.
+            "performer": [self.reference("RelatedPerson" if self._representative() else "Patient")],
             "organization": [self.reference("Organization")],
             "sourceAttachment": _attachment(pdf, self.base_url + pdf_path, record),
             # ppc-1 asks for a policy or a policy rule; no HL7 policy code names a treatment
@@ -349,6 +352,40 @@ class _Export:
                     }
                 ],
             },
+        }
+
+    def _representative(self) -> dict[str, Any] | None:
+        """The patient's decision signature when a legal representative made it (records made
+        before representatives were recorded have no such fields: the patient signed)."""
+        return next(
+            (
+                signature
+                for signature in self.document["signatures"]
+                if signature["kind"] in PATIENT_KINDS and signature.get("representative_name")
+            ),
+            None,
+        )
+
+    def related_person(self) -> dict[str, Any] | None:
+        """The legal representative who signed the decision for the patient, if one did."""
+        signature = self._representative()
+        if signature is None:
+            return None
+        name, relationship = (
+            signature["representative_name"],
+            signature.get("representative_relationship", ""),
+        )
+        return {
+            "resourceType": "RelatedPerson",
+            "id": self.id("RelatedPerson"),
+            "text": _narrative(
+                _("The patient's legal representative: %(name)s (%(relationship)s)")
+                % {"name": name, "relationship": relationship}
+            ),
+            "patient": self.reference("Patient"),
+            # The relationship in the signer's own words: no code is guessed from them.
+            "relationship": [{"text": relationship}],
+            "name": [{"text": name}],
         }
 
     def document_reference(self, pdf: bytes) -> dict[str, Any]:
@@ -513,11 +550,14 @@ class _Export:
             kind = signature["kind"]
             who = self._signer(signature)
             agent_type = AGENT_TYPES.get(kind)
+            # A representative signs on the patient's behalf.
+            on_behalf = self.reference("Patient") if _by_representative(signature) else None
             agents.append(
                 {
                     "type": _concept(PARTICIPANT_TYPE_SYSTEM, *agent_type) if agent_type else None,
                     "role": [_concept(SIGNER_TYPE_SYSTEM, *AGENT_ROLES[kind])],
                     "who": who,
+                    "onBehalfOf": on_behalf,
                 }
             )
             code, display = SIGNATURE_PURPOSES[kind]
@@ -527,6 +567,7 @@ class _Export:
                     "type": [{"system": SIGNATURE_TYPE_SYSTEM, "code": code, "display": display}],
                     "when": signature["signed_at"],
                     "who": who,
+                    "onBehalfOf": on_behalf,
                     "sigFormat": "image/png" if image else "application/json",
                     "data": image
                     or base64.b64encode(_manifestation(signature, snapshot_sha256)).decode(),
@@ -536,15 +577,7 @@ class _Export:
             "resourceType": "Provenance",
             "id": self.id("Provenance"),
             "text": _narrative(
-                *(
-                    _("%(kind)s: %(name)s, %(when)s")
-                    % {
-                        "kind": signature["kind_label"],
-                        "name": signature["printed_name"],
-                        "when": signature["signed_at"],
-                    }
-                    for signature in self.document["signatures"]
-                )
+                *(_signature_line(signature) for signature in self.document["signatures"])
             ),
             "target": [self.reference("Consent"), self.reference("QuestionnaireResponse")],
             "occurredPeriod": {
@@ -709,11 +742,36 @@ class _Export:
 
     def _signer(self, signature: dict[str, Any]) -> dict[str, str]:
         """The patient and the physician by reference; an interpreter or a witness by name."""
+        if _by_representative(signature):
+            return {**self.reference("RelatedPerson"), "display": signature["printed_name"]}
         if signature["kind"] in PATIENT_KINDS:
             return {**self.reference("Patient"), "display": signature["printed_name"]}
         if signature["kind"] in PHYSICIAN_KINDS:
             return {**self.reference("Practitioner"), "display": signature["printed_name"]}
         return {"display": signature["printed_name"]}
+
+
+def _by_representative(signature: dict[str, Any]) -> bool:
+    return signature["kind"] in PATIENT_KINDS and bool(signature.get("representative_name"))
+
+
+def _signature_line(signature: dict[str, Any]) -> str:
+    """One signature in the Provenance's narrative, with who signed for the patient and the
+    flag of a patient signature made beside a staff log-in."""
+    line = _("%(kind)s: %(name)s, %(when)s") % {
+        "kind": signature["kind_label"],
+        "name": signature["printed_name"],
+        "when": signature["signed_at"],
+    }
+    if _by_representative(signature):
+        line += " " + _("(the patient's legal representative: %(relationship)s)") % {
+            "relationship": signature.get("representative_relationship", "")
+        }
+    if signature.get("staff_browser"):
+        line += " " + _(
+            "Warning: signed in a browser where a staff account (%(user)s) was logged in."
+        ) % {"user": signature.get("staff_browser_user", "")}
+    return line
 
 
 def _manifestation(signature: dict[str, Any], snapshot_sha256: str) -> bytes:

@@ -173,6 +173,11 @@ class SignatureRow:
     meaning: str
     method_label: str
     signed: datetime | None
+    # The patient's decision signed by a legal representative: their relationship (else "").
+    representative_relationship: str = ""
+    # Signed in a browser where this staff account was logged in (flagged); "" otherwise.
+    staff_browser_user: str = ""
+    staff_browser: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,10 @@ def _summary_stored(
                 meaning=signature["meaning"],
                 method_label=signature["method_label"],
                 signed=utc_moment(signature["signed_at"]),
+                # Records made before the right-signer fields lack them.
+                representative_relationship=signature.get("representative_relationship", ""),
+                staff_browser_user=signature.get("staff_browser_user", ""),
+                staff_browser=bool(signature.get("staff_browser")),
             )
             for signature in document["signatures"]
         ],
@@ -261,6 +270,14 @@ def _summary_live(
                 meaning=signature.meaning,
                 method_label=signature.get_method_display(),
                 signed=signature.signed_at,
+                representative_relationship=signature.representative_relationship,
+                staff_browser_user=(
+                    signature.staff_browser_user.get_full_name()
+                    or signature.staff_browser_user.get_username()
+                    if signature.staff_browser_user
+                    else ""
+                ),
+                staff_browser=signature.staff_browser,
             )
             for signature in signatures
         ],
@@ -302,7 +319,9 @@ def record_history_get(*, public_id: Any) -> RecordHistory | None:
         except StoredRecordChanged:
             changed = True
     if summary is None:
-        signatures = list(session.signatures.order_by("signed_at", "pk"))
+        signatures = list(
+            session.signatures.select_related("staff_browser_user").order_by("signed_at", "pk")
+        )
         summary = _summary_live(session, signatures)
     addenda = list(Addendum.objects.filter(record__session=session).select_related("created_by"))
     events = list(

@@ -1,7 +1,7 @@
 """Everything a consent record shows, gathered once, as plain data.
 
 `record_data_get` reads a consent session and all it holds in a fixed number of queries
-(thirteen, however many answers, questions or events the session has; one more for the addenda
+(fourteen, however many answers, questions or events the session has; one more for the addenda
 of a finalized record) and returns a tree of frozen dataclasses whose leaves are strings,
 numbers, booleans and None. It is the one read model of a session: the physician's review page,
 the evidence hash each signature stores, the PDF record and the canonical JSON record all read
@@ -44,6 +44,7 @@ from consent.models import (
     ConsentRecord,
     ConsentSession,
     Discussion,
+    PatientLink,
     PatientQuestion,
     Question,
     QuestionReview,
@@ -350,10 +351,34 @@ class SignatureData:
     method_label: str
     # The drawn signature as base64 PNG, None for a typed or password signature.
     image_png_base64: str | None
+    # The patient's decision signed by their legal representative: their name (the printed
+    # name) and relationship to the patient; both empty when the patient signed.
+    representative_name: str
+    representative_relationship: str
+    # Where it was signed: SHA-256 of the browser's session key, the address and the client.
+    browser_session_sha256: str
+    address: str
+    client: str
+    # A patient's signature made in a browser where a staff account was logged in, and whose.
+    staff_browser: bool
+    staff_browser_user: str
 
     @property
     def signed(self) -> datetime | None:
         return utc_moment(self.signed_at)
+
+
+@dataclass(frozen=True)
+class LinkReissueData:
+    """A patient link made after the physician's attestation, with the reason given."""
+
+    issued_at: str | None
+    issued_by: str
+    reason: str
+
+    @property
+    def issued(self) -> datetime | None:
+        return utc_moment(self.issued_at)
 
 
 @dataclass(frozen=True)
@@ -433,6 +458,8 @@ class RecordData:
     attestation_statement: str
     signatures: list[SignatureData]
     decision: DecisionData
+    # Links made after the attestation (each lets someone sign as the patient), with why.
+    links_after_attestation: list[LinkReissueData]
     audit_events: list[AuditEventData]
     # The head of the whole audit chain when the record was made: any later cut of the log's
     # tail, or rewrite of its history, no longer matches what this record carries.
@@ -527,7 +554,7 @@ def _chain_head_of(session: ConsentSession) -> tuple[int, str]:
 
 
 def record_data_get(*, session: ConsentSession) -> RecordData:
-    """Gather everything the consent record shows, in thirteen queries (fourteen once finalized).
+    """Gather everything the consent record shows, in fourteen queries (fifteen once finalized).
 
     Works on a session under review, on one being finalized (all signatures exist, the status
     is still signed or declined) and on a finalized one alike.
@@ -559,7 +586,11 @@ def record_data_get(*, session: ConsentSession) -> RecordData:
         )
     titles = {section.key: section.title for section in journey.sections}
 
-    signatures = list(Signature.objects.filter(session=session).order_by("signed_at", "pk"))
+    signatures = list(
+        Signature.objects.filter(session=session)
+        .select_related("staff_browser_user")
+        .order_by("signed_at", "pk")
+    )
     by_kind = {signature.kind: signature for signature in signatures}
     countersignature = by_kind.get(Signature.Kind.COUNTERSIGNATURE)
     attestation = by_kind.get(Signature.Kind.ATTESTATION)
@@ -595,6 +626,7 @@ def record_data_get(*, session: ConsentSession) -> RecordData:
         attestation_statement=attestation.statement if attestation else "",
         signatures=[_signature(signature) for signature in signatures],
         decision=_decision(session, by_kind),
+        links_after_attestation=_links_after_attestation(session),
         audit_events=_audit_events(session),
         audit_chain_head_seq=head_seq,
         audit_chain_head_hash=head_hash,
@@ -786,7 +818,27 @@ def _signature(signature: Signature) -> SignatureData:
         method=signature.method,
         method_label=str(signature.get_method_display()),
         image_png_base64=base64.b64encode(image).decode("ascii") if image else None,
+        representative_name=signature.representative_name,
+        representative_relationship=signature.representative_relationship,
+        browser_session_sha256=signature.browser_session_sha256,
+        address=signature.address or "",
+        client=signature.client,
+        staff_browser=signature.staff_browser,
+        staff_browser_user=person_name(signature.staff_browser_user),
     )
+
+
+def _links_after_attestation(session: ConsentSession) -> list[LinkReissueData]:
+    return [
+        LinkReissueData(
+            issued_at=utc_text(link.created_at),
+            issued_by=person_name(link.created_by),
+            reason=link.issue_reason,
+        )
+        for link in PatientLink.objects.filter(session=session, after_attestation=True)
+        .select_related("created_by")
+        .order_by("created_at", "pk")
+    ]
 
 
 def _decision(session: ConsentSession, by_kind: dict[str, Signature]) -> DecisionData:

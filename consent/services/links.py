@@ -11,17 +11,25 @@ from datetime import date
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import AuditEvent, ConsentSession, PatientLink
+from consent.services import ServiceError
 from consent.services.sessions import ERROR_SESSION_CLOSED
 
 PATIENT = AuditEvent.Role.PATIENT
 STAFF = AuditEvent.Role.STAFF
 
 TOKEN_BYTES = 32  # 256 random bits; the link needs at least 128.
+REASON_MAX = 1000
+
+ERROR_REISSUE_REASON = _(
+    "The physician has already attested this session, so a new link lets someone sign as the "
+    "patient. Give the reason for the new link. No link was made."
+)
 
 
 def token_hash(token: str) -> str:
@@ -29,16 +37,24 @@ def token_hash(token: str) -> str:
 
 
 def patient_link_issue(
-    *, session: ConsentSession, issued_by: User, origin: Origin | None = None
+    *, session: ConsentSession, issued_by: User, origin: Origin | None = None, reason: str = ""
 ) -> tuple[PatientLink, str]:
     """Make a new link for the patient, revoking any earlier one; return it with its token.
 
-    The token is returned once, to be shown to staff; only its hash is stored.
+    The token is returned once, to be shown to staff; only its hash is stored. Once the
+    physician has attested, a new link lets whoever holds it sign as the patient: it then
+    needs a `reason`, stored on the link, audited, and shown on the review page and in the
+    record ("Link re-issued after attestation on ... by ...: <reason>"). Before, a reason is
+    optional.
     """
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = clock.now()
+    reason = reason.strip()
     with transaction.atomic():
         session = lifecycle.lock(session, Action.LINK_ISSUE, error=ERROR_SESSION_CLOSED)
+        after_attestation = session.attested_at is not None
+        if after_attestation and not reason:
+            raise ServiceError(ERROR_REISSUE_REASON)
         revoked = PatientLink.objects.filter(session=session, revoked_at__isnull=True).update(
             revoked_at=now
         )
@@ -47,6 +63,8 @@ def patient_link_issue(
             token_hash=token_hash(token),
             created_by=issued_by,
             expires_at=now + settings.CONSENT_LINK_TTL,
+            issue_reason=reason,
+            after_attestation=after_attestation,
         )
         audit_record(
             action="link.reissued" if revoked else "link.issued",
@@ -55,7 +73,12 @@ def patient_link_issue(
             origin=origin,
             obj=link,
             session=session,
-            payload={"expires_at": link.expires_at.isoformat(), "revoked_links": revoked},
+            payload={
+                "expires_at": link.expires_at.isoformat(),
+                "revoked_links": revoked,
+                "after_attestation": after_attestation,
+                "reason": reason,
+            },
         )
     return link, token
 

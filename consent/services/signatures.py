@@ -9,6 +9,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
@@ -19,7 +20,7 @@ from PIL import Image
 from consent import clock, lifecycle
 from consent.audit.chain import RECORD_FINALIZED, json_chain_head
 from consent.audit.checkpoint import checkpoint_after_commit
-from consent.audit.events import Origin, audit_record
+from consent.audit.events import CLIENT_MAX, Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import (
     AuditEvent,
@@ -28,12 +29,14 @@ from consent.models import (
     Signature,
 )
 from consent.record.canonical import record_json, snapshot_hash_of, snapshot_hashes
+from consent.rules import typed_name_matches
 from consent.selectors.session import RecordData, record_data_get
 from consent.services import ServiceError, check_responsible
 
 Kind = Signature.Kind
 PHYSICIAN = AuditEvent.Role.PHYSICIAN
 PATIENT = AuditEvent.Role.PATIENT
+PATIENT_KINDS = (Kind.PATIENT_CONSENT, Kind.PATIENT_REFUSAL)
 
 ATTESTATION_STATEMENT = _(
     "I explained the procedure, its benefits, risks and alternatives; the patient's "
@@ -83,6 +86,13 @@ ERROR_FREE_TEXT_UNREVIEWED = _(
 )
 ERROR_STATEMENTS = _("Please confirm each statement before signing.")
 ERROR_NAME_REQUIRED = _("Type your full name to sign.")
+ERROR_NAME_MISMATCH = _(
+    "The name you typed, '{typed}', does not match the patient's name. Type the patient's "
+    "name, or sign as their legal representative."
+)
+ERROR_RELATIONSHIP_REQUIRED = _(
+    "Say how you are related to the patient (for example: daughter, husband, guardian)."
+)
 ERROR_SIGNATURE_IMAGE = _("The drawn signature could not be read. Please draw it again.")
 ERROR_ALREADY_SIGNED = _("This has already been signed.")
 ERROR_TEXT_REQUIRED = _("Write the text of the addendum.")
@@ -98,6 +108,39 @@ ERROR_EVIDENCE_CHANGED = _(
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_SIGNATURE_BYTES = 512 * 1024
+RELATIONSHIP_MAX = Signature._meta.get_field("representative_relationship").max_length or 100
+
+
+class NameMismatch(ServiceError):
+    """The typed name is not the patient's, and nobody said they sign as a representative."""
+
+
+@dataclass(frozen=True)
+class Browser:
+    """The browser a signature came from, beyond the address and client (`Origin`).
+
+    `session_sha256` is the SHA-256 of its Django session key (the key itself, a credential,
+    is never stored); `staff_user` is the staff account logged in in that same browser, if any.
+    """
+
+    session_sha256: str = ""
+    staff_user: User | None = None
+
+    @classmethod
+    def of_session_key(cls, session_key: str | None, staff_user: User | None) -> "Browser":
+        digest = hashlib.sha256(session_key.encode("ascii")).hexdigest() if session_key else ""
+        return cls(session_sha256=digest, staff_user=staff_user)
+
+
+NO_BROWSER = Browser()
+
+
+@dataclass(frozen=True)
+class Representative:
+    """A legal representative signing the patient's decision for them."""
+
+    name: str
+    relationship: str
 
 
 def _check_password(
@@ -132,11 +175,17 @@ def _signature(
     role: str,
     actor_label: str = "",
     evidence: RecordData | None = None,
+    browser: Browser = NO_BROWSER,
+    representative: Representative | None = None,
 ) -> Signature:
     """Store a signature with the hash of the evidence it vouches for (`evidence`, when the
-    caller has just read it under the same lock, else read now)."""
+    caller has just read it under the same lock, else read now), the browser, address and
+    client it came from, and, for the patient's decision, a staff account logged in in that
+    browser (flagged) and the legal representative who signed."""
     if Signature.objects.filter(session=session, kind=kind).exists():
         raise ServiceError(ERROR_ALREADY_SIGNED)
+    origin = origin or Origin()
+    staff_user = browser.staff_user if kind in PATIENT_KINDS else None
     signature = Signature.objects.create(
         session=session,
         snapshot_hash=snapshot_hash_of(evidence or record_data_get(session=session)),
@@ -148,6 +197,13 @@ def _signature(
         method=method,
         image=image,
         signed_at=clock.now(),
+        browser_session_sha256=browser.session_sha256,
+        address=origin.ip,
+        client=origin.user_agent[:CLIENT_MAX],
+        staff_browser=staff_user is not None,
+        staff_browser_user=staff_user,
+        representative_name=representative.name if representative else "",
+        representative_relationship=representative.relationship if representative else "",
     )
     audit_record(
         action=f"signature.{kind}",
@@ -164,6 +220,9 @@ def _signature(
             # The chain pins what was signed: `verify_audit` compares these with the rows.
             "evidence_sha256": signature.snapshot_hash,
             "image_sha256": hashlib.sha256(image).hexdigest() if image is not None else None,
+            "browser_session_sha256": browser.session_sha256,
+            "staff_browser": signature.staff_browser,
+            "by_representative": bool(signature.representative_name),
         },
     )
     return signature
@@ -256,7 +315,12 @@ def patient_consent_sign(
     typed_name: str,
     image: bytes | None,
     origin: Origin | None = None,
+    browser: Browser = NO_BROWSER,
+    relationship: str | None = None,
 ) -> Signature:
+    """The patient consents. `relationship` given (even empty): a legal representative signs,
+    `typed_name` being their own name; else `typed_name` must be the patient's
+    (`consent.rules.typed_name_matches`)."""
     if confirmed_statements != len(PATIENT_CONSENT_STATEMENTS):
         raise ServiceError(ERROR_STATEMENTS)
     return _patient_decide(
@@ -267,6 +331,8 @@ def patient_consent_sign(
         typed_name=typed_name,
         image=image,
         origin=origin,
+        browser=browser,
+        relationship=relationship,
     )
 
 
@@ -277,7 +343,10 @@ def patient_decline(
     reason: str,
     image: bytes | None,
     origin: Origin | None = None,
+    browser: Browser = NO_BROWSER,
+    relationship: str | None = None,
 ) -> Signature:
+    """The patient declines (informed refusal); the signer as in `patient_consent_sign`."""
     return _patient_decide(
         session=session,
         kind=Kind.PATIENT_REFUSAL,
@@ -287,7 +356,27 @@ def patient_decline(
         image=image,
         reason=reason,
         origin=origin,
+        browser=browser,
+        relationship=relationship,
     )
+
+
+def patient_signer_check(
+    session: ConsentSession, typed_name: str, relationship: str | None
+) -> Representative | None:
+    """The right signer: the patient by their own name, or a representative saying so.
+
+    Returns the representative (None for the patient); refuses a typed name that is not the
+    patient's (`NameMismatch`), and a representative who gives no relationship.
+    """
+    if relationship is not None:
+        relationship = " ".join(relationship.split())
+        if not relationship:
+            raise ServiceError(ERROR_RELATIONSHIP_REQUIRED)
+        return Representative(name=typed_name, relationship=relationship[:RELATIONSHIP_MAX])
+    if not typed_name_matches(typed_name, session.patient_name):
+        raise NameMismatch(str(ERROR_NAME_MISMATCH).format(typed=typed_name))
+    return None
 
 
 def _patient_decide(
@@ -300,6 +389,8 @@ def _patient_decide(
     image: bytes | None,
     origin: Origin | None = None,
     reason: str = "",
+    browser: Browser = NO_BROWSER,
+    relationship: str | None = None,
 ) -> Signature:
     typed_name = " ".join(typed_name.split())
     if not typed_name:
@@ -307,6 +398,8 @@ def _patient_decide(
     image = signature_image_check(image)
     with transaction.atomic():
         session = lifecycle.lock(session, action)
+        # After the lock: a decision already made says so, whatever name was typed.
+        representative = patient_signer_check(session, typed_name, relationship)
         signature = _signature(
             session=session,
             kind=kind,
@@ -316,6 +409,9 @@ def _patient_decide(
             image=image,
             origin=origin,
             role=PATIENT,
+            actor_label="legal representative" if representative else "",
+            browser=browser,
+            representative=representative,
         )
         session.decided_at = signature.signed_at
         session.decline_reason = reason.strip()
@@ -323,7 +419,7 @@ def _patient_decide(
         audit_record(
             action=f"session.{session.status}",
             role=PATIENT,
-            actor_label="patient",
+            actor_label="legal representative" if representative else "patient",
             origin=origin,
             obj=session,
             session=session,
@@ -339,6 +435,7 @@ def companion_sign(
     typed_name: str,
     image: bytes | None,
     origin: Origin | None = None,
+    browser: Browser = NO_BROWSER,
 ) -> Signature:
     """An interpreter or a witness signs after the patient's decision."""
     if kind not in (Kind.INTERPRETER, Kind.WITNESS):
@@ -359,6 +456,7 @@ def companion_sign(
             image=image,
             origin=origin,
             role=kind,
+            browser=browser,
         )
 
 

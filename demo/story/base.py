@@ -22,6 +22,8 @@ from demo.plans import SessionPlan
 if TYPE_CHECKING:
     from demo.seeding import HistorySeeder
 
+# Why the demo's staff make a new link (required once the physician has attested).
+LINK_REASON = "The earlier link expired or was lost, or the patient signs on the clinic tablet."
 # How often a question is missed at the first try, by an average patient (MitraClip pack, from
 # where patients stumble in teach-back studies: numbers and "choose all" questions most).
 # Questions of other packs fall back on their kind.
@@ -142,9 +144,10 @@ class StoryBase:
     # The patient's way in, which staff steps take too (a new link; the record's patient copy)
 
     def link_issue(self) -> None:
-        """Staff make a new link (the old one expired, was lost or locked; or for the tablet)."""
+        """Staff make a new link (the old one expired, was lost or locked; or for the tablet),
+        saying why: after the attestation a new link needs a reason."""
         self.link, self.token = links.patient_link_issue(
-            session=self.session, issued_by=self.doctor, origin=self.staff
+            session=self.session, issued_by=self.doctor, origin=self.staff, reason=LINK_REASON
         )
 
     def enter(

@@ -161,7 +161,7 @@ def test_typed_name_alone_is_a_valid_signature():
 def test_informed_refusal_is_recorded_with_its_reason():
     session = attested_session()
     signature = signature_services.patient_decline(
-        session=session, typed_name="Jeanne", reason="I prefer to wait.", image=PNG
+        session=session, typed_name="Jeanne Testpatient", reason="I prefer to wait.", image=PNG
     )
     session.refresh_from_db()
     assert session.status == Status.DECLINED

@@ -10,6 +10,7 @@ the wrong time, or a form sent twice, gets a plain message and changes nothing.
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
@@ -25,6 +26,7 @@ from consent.forms.patient import (
     CompanionForm,
     ConsentForm,
     DeclineForm,
+    PatientSignedForm,
     SignedForm,
     png_data_url,
 )
@@ -84,8 +86,11 @@ def _already_decided(request: HttpRequest) -> HttpResponse:
 
 
 def _decision_form(
-    request: HttpRequest, session: ConsentSession, action: Action, form_class: type[SignedForm]
-) -> SignedForm | HttpResponse:
+    request: HttpRequest,
+    session: ConsentSession,
+    action: Action,
+    form_class: type[PatientSignedForm],
+) -> PatientSignedForm | HttpResponse:
     """The consent or refusal form, bound to what was posted; or why it cannot be shown now."""
     if not lifecycle.can(session, action):
         return _not_yet(request)
@@ -104,11 +109,20 @@ def _sign(
 ) -> HttpResponse | None:
     """Sign through `service`; None when a refusal goes on the form, else where to go."""
     try:
-        service(session=session, origin=Origin.of(request), **fields)
+        service(session=session, origin=Origin.of(request), browser=_browser(request), **fields)
     except ServiceError as error:
         return _refused(request, session, form, error)
     # The page it leads to says so in its heading: no extra message.
     return redirect("patient:decision")
+
+
+def _browser(request: HttpRequest) -> signature_services.Browser:
+    """This browser's session (hashed by the service) and the staff account logged in in it,
+    if any: a patient's signature made beside a staff log-in is flagged in the record."""
+    user = request.user
+    return signature_services.Browser.of_session_key(
+        request.session.session_key, user if isinstance(user, User) else None
+    )
 
 
 def _refused(
@@ -117,7 +131,9 @@ def _refused(
     """A refusal from signing: on the form while the step is still open, else a message."""
     session = consent_session_reread(session=session)
     if lifecycle.can(session, Action.CONSENT):
-        form.add_error(None, str(error))
+        # A name that is not the patient's goes beside the name box, with the way out.
+        field = "typed_name" if isinstance(error, signature_services.NameMismatch) else None
+        form.add_error(field, str(error))
         return None
     if _decided(session):
         return _already_decided(request)
@@ -160,6 +176,7 @@ def decide(request: HttpRequest, session: ConsentSession) -> HttpResponse:
             confirmed_statements=len(form.cleaned_data["statements"]),
             typed_name=form.cleaned_data["typed_name"],
             image=form.cleaned_data["signature"],
+            relationship=form.signer_relationship,
         )
         if response is not None:
             return response
@@ -184,6 +201,7 @@ def decline(request: HttpRequest, session: ConsentSession) -> HttpResponse:
             typed_name=form.cleaned_data["typed_name"],
             reason=form.cleaned_data["reason"],
             image=form.cleaned_data["signature"],
+            relationship=form.signer_relationship,
         )
         if response is not None:
             return response
@@ -246,6 +264,7 @@ def _companion_sign(
             typed_name=form.cleaned_data["typed_name"],
             image=form.cleaned_data["signature"],
             origin=Origin.of(request),
+            browser=_browser(request),
         )
     except ServiceError as error:
         if session_signed_by(session=session, kind=role):

@@ -19,7 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from consent import lifecycle, services
 from consent.audit.events import Origin
-from consent.forms.staff import CancelForm, ConsentSessionForm, DashboardFilterForm
+from consent.forms.staff import (
+    CancelForm,
+    ConsentSessionForm,
+    DashboardFilterForm,
+    LinkIssueForm,
+)
 from consent.lifecycle import Action, Turn
 from consent.models import ConsentSession
 from consent.selectors.dashboard import consent_sessions_dashboard, session_links_recent
@@ -124,6 +129,9 @@ def session_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
             "links": session_links_recent(session=session),
             "patient_questions": patient_questions_list(session=session),
             "cancel_form": CancelForm(),
+            "link_form": LinkIssueForm(),
+            # After the attestation, a new link needs a reason (consent/services/links.py).
+            "link_reason_required": session.attested_at is not None,
             **_session_flags(request, session),
         },
     )
@@ -148,9 +156,11 @@ def _session_flags(request: StaffRequest, session: ConsentSession) -> dict[str, 
 @sessions_change_required
 def link_issue(request: StaffRequest, public_id: UUID) -> HttpResponse:
     session = visible_session_or_404(request, public_id)
+    form = LinkIssueForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
         _link, token = links.patient_link_issue(
-            session=session, issued_by=request.user, origin=Origin.of(request)
+            session=session, issued_by=request.user, origin=Origin.of(request), reason=reason
         )
     except services.ServiceError as error:
         messages.error(request, str(error))
