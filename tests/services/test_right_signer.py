@@ -6,6 +6,7 @@ needs a reason."""
 import hashlib
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 
 from consent.audit.events import Origin
 from consent.models import AuditEvent, ConsentSession, PatientLink, Signature
@@ -181,3 +182,38 @@ def test_a_link_after_the_attestation_keeps_its_reason_audited_and_in_the_record
     (reissue,) = record_data_get(session=session).links_after_attestation
     assert (reissue.issued_by, reissue.reason) == ("Alex Martin", "The patient's phone died.")
     assert reissue.issued_at is not None
+
+
+# Attacks: rewriting the signature behind the application's back
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("staff_browser", False),
+        ("staff_browser_user_id", None),
+        ("representative_name", ""),
+        ("representative_relationship", ""),
+        ("browser_session_sha256", "0" * 64),
+        ("address", "10.9.9.9"),
+    ],
+)
+def test_the_database_refuses_to_wipe_the_flag_or_the_representative(column, value):
+    """Signatures are append-only in the database itself (consent/audit/triggers.py): a flag
+    or a representative cannot be quietly removed before the physician reviews it."""
+    session = attested_session(patient_name="Maria Lopez")
+    browser = signature_services.Browser.of_session_key("k" * 32, session.physician)
+    signature = consent(session, MICKEY, relationship="Son", browser=browser, origin=TABLET)
+
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE consent_signature SET {column} = %s WHERE id = %s",  # noqa: S608
+            [value, signature.pk],
+        )
+
+    signature.refresh_from_db()
+    assert signature.staff_browser
+    assert (signature.representative_name, signature.representative_relationship) == (
+        MICKEY,
+        "Son",
+    )
