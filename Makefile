@@ -37,8 +37,8 @@ run: install
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py import_pack content/*.toml
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py create_seal_key
-	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
-	DEBUG=1 CONSENT_DEMO=1 SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 CONSENT_DEMO=1 CONSENT_ALLOW_UNREVIEWED_CONTENT=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
+	DEBUG=1 CONSENT_DEMO=1 CONSENT_ALLOW_UNREVIEWED_CONTENT=1 SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Installs what the browser tests need when run as root; otherwise says what will be skipped.
 system-packages:

@@ -24,7 +24,12 @@ class ProcedureVersion(models.Model):
     version = models.CharField(max_length=100)
     title = models.TextField()
     summary = models.TextField()
+    # The clinical review, from the pack (docs/content-packs.md): who approved the text and on
+    # which date; both empty while it is not reviewed (shown everywhere as "Not clinically
+    # reviewed: for demonstration only", and refused for new sessions outside DEBUG unless
+    # CONSENT_ALLOW_UNREVIEWED_CONTENT, consent/services/sessions.py).
     reviewed_by = models.TextField(blank=True)
+    reviewed_on = models.DateField(null=True, blank=True)
     content_hash = models.CharField(max_length=64, unique=True)
     # The canonical parsed pack, exactly what was hashed: the version can be re-verified forever.
     content = models.JSONField()
@@ -41,6 +46,17 @@ class ProcedureVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.language}, {self.version})"
+
+    @property
+    def clinically_reviewed(self) -> bool:
+        """Reviewed by someone on a date, as the hashed pack content says too (a row rewritten
+        behind the app's back to claim a review the pack never had is not reviewed)."""
+        return (
+            bool(self.reviewed_by)
+            and self.reviewed_on is not None
+            and self.content.get("reviewed_by") == self.reviewed_by
+            and self.content.get("reviewed_on") == self.reviewed_on.isoformat()
+        )
 
 
 class Section(models.Model):

@@ -180,6 +180,10 @@ INSTITUTION_NAME = os.environ.get("INSTITUTION_NAME", "Demo University Hospital,
 CONSENT_CONTENT_DIR = BASE_DIR / "content"
 # How many times a wrong answer is re-taught before the item is flagged for the physician.
 CONSENT_MAX_RETEACH = int(os.environ.get("CONSENT_MAX_RETEACH", "2"))
+# Content packs without a clinical review (reviewed_by, reviewed_on) are marked "Not clinically
+# reviewed: for demonstration only" everywhere; with DEBUG off, sessions can be made on them only
+# when this is on (`make run`'s demo turns it on). Never in production.
+CONSENT_ALLOW_UNREVIEWED_CONTENT = env_bool("CONSENT_ALLOW_UNREVIEWED_CONTENT", False)
 CONSENT_LINK_TTL = timedelta(days=int(os.environ.get("CONSENT_LINK_TTL_DAYS", "14")))
 # A session not yet attested this long after its creation expires (manage.py expire_sessions).
 CONSENT_SESSION_TTL = timedelta(days=int(os.environ.get("CONSENT_SESSION_TTL_DAYS", "30")))

@@ -21,6 +21,9 @@ def _seal_key(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path, _seal_key):
+    # The shipped pack is not clinically reviewed: the tests use it as the demo does (tests of
+    # the rule itself turn this off, tests/services/test_content_review.py).
+    settings.CONSENT_ALLOW_UNREVIEWED_CONTENT = True
     settings.SEAL_P12_PATH = _seal_key
     settings.SEAL_P12_PASSPHRASE = "test-passphrase"
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -1,5 +1,6 @@
 """Import content packs: each validated pack becomes an immutable procedure version."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -59,6 +60,11 @@ def pack_import(*, packs: list[Pack]) -> list[ImportResult]:
     return results
 
 
+def _review_date(text: str | None) -> datetime.date | None:
+    """The pack keeps the review date as "YYYY-MM-DD" text (consent/content/packs.py)."""
+    return datetime.date.fromisoformat(text) if text else None
+
+
 def _procedure_version_create(pack: Pack) -> ProcedureVersion:
     content = pack.content
     version = ProcedureVersion.objects.create(
@@ -68,6 +74,7 @@ def _procedure_version_create(pack: Pack) -> ProcedureVersion:
         title=content["title"],
         summary=content["summary"],
         reviewed_by=content.get("reviewed_by", ""),
+        reviewed_on=_review_date(content.get("reviewed_on")),
         content_hash=pack.content_hash,
         content=content,
         source_name=pack.source_name,

@@ -48,6 +48,7 @@ TOP_FIELDS = {
     "title": True,
     "summary": True,
     "reviewed_by": False,
+    "reviewed_on": False,
     "sections": True,
     "risks": True,
     "alternatives": True,
@@ -160,8 +161,7 @@ class _Validator:
                 self.error("", f'field "schema" is {schema}; this version reads schema 1')
         for field in ("slug", "language", "version", "title", "summary"):
             self.text(content, field, "")
-        if "reviewed_by" in content:
-            self.text(content, "reviewed_by", "")
+        self.check_review(content)
         slug = content.get("slug")
         if isinstance(slug, str) and slug.strip() and not KEY_PATTERN.match(slug):
             self.error("", f'field "slug" "{slug}" may only use a-z, 0-9 and "-"')
@@ -188,6 +188,39 @@ class _Validator:
         # Types were checked on the values as written (so `schema = 1.0` is refused); only now
         # are equal values made to serialize equally.
         return _normalize(content)
+
+    def check_review(self, content: dict[str, Any]) -> None:
+        """`reviewed_by` and `reviewed_on` together, or neither (the pack is then unreviewed).
+
+        `reviewed_on` is a TOML date (2026-03-01) or the same as text; it is kept as the text
+        "YYYY-MM-DD", so the canonical content stays plain JSON.
+        """
+        by_valid = self.text(content, "reviewed_by", "")
+        on_valid = False
+        if "reviewed_on" in content:
+            value = content["reviewed_on"]
+            day = _review_date(value)
+            if day is None:
+                self.error(
+                    "",
+                    'field "reviewed_on" must be a date such as 2026-03-01, not '
+                    + (f'"{value}"' if isinstance(value, str) else _type_name(value)),
+                )
+            else:
+                content["reviewed_on"] = day.isoformat()
+                on_valid = True
+        # (A field given but wrong is reported once, above.)
+        by_alone = by_valid and "reviewed_on" not in content
+        on_alone = on_valid and "reviewed_by" not in content
+        if by_alone or on_alone:
+            given, missing = (
+                ("reviewed_by", "reviewed_on") if by_alone else ("reviewed_on", "reviewed_by")
+            )
+            self.error(
+                "",
+                f'field "{given}" needs "{missing}" too: a clinical review names who approved '
+                "the text and on which date (leave both out while the text is not reviewed)",
+            )
 
     # Structure
 
@@ -534,6 +567,20 @@ def _normalize(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _normalize(item) for key, item in value.items()}
     return value
+
+
+def _review_date(value: Any) -> datetime.date | None:
+    """A TOML local date, or "YYYY-MM-DD" text; None for anything else (a date-time too)."""
+    if isinstance(value, datetime.datetime):
+        return None
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def _type_name(value: Any) -> str:

@@ -25,6 +25,7 @@ from consent.models import (
 )
 from consent.record.verification import MAX_UPLOAD_BYTES
 from consent.roles import PHYSICIAN
+from consent.services.sessions import procedure_versions_offered, unreviewed_content_allowed
 
 TEXT_MAX = 5000
 NAME_MAX = 200
@@ -268,10 +269,20 @@ class PhysicianChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.username
 
 
+class ProcedureVersionChoiceField(forms.ModelChoiceField):
+    """Procedure versions, an unreviewed one marked as such (consent/services/sessions.py
+    decides which are offered)."""
+
+    def label_from_instance(self, obj: ProcedureVersion) -> str:
+        if obj.clinically_reviewed:
+            return str(obj)
+        return _("%(version)s: not clinically reviewed, for demonstration only") % {"version": obj}
+
+
 class ConsentSessionForm(forms.ModelForm):
     """What staff enter to start a consent session."""
 
-    procedure_version = forms.ModelChoiceField(
+    procedure_version = ProcedureVersionChoiceField(
         queryset=ProcedureVersion.objects.none(), label=_("Procedure (language, version)")
     )
     physician = PhysicianChoiceField(
@@ -291,8 +302,14 @@ class ConsentSessionForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        versions = ProcedureVersion.objects.all()
-        cast(forms.ModelChoiceField, self.fields["procedure_version"]).queryset = versions
+        versions = procedure_versions_offered()
+        field = cast(forms.ModelChoiceField, self.fields["procedure_version"])
+        field.queryset = versions
+        if not unreviewed_content_allowed():
+            field.help_text = _(
+                "Only clinically reviewed procedure texts can be used here; a text that is not "
+                "reviewed is for demonstration only."
+            )
         if not self.is_bound and len(versions) == 1:
             self.initial.setdefault("procedure_version", versions[0].pk)
         physicians = get_user_model().objects.filter(groups__name=PHYSICIAN, is_active=True)

@@ -133,6 +133,19 @@ class ProcedureData:
 
 
 @dataclass(frozen=True)
+class ContentReviewData:
+    """The clinical review of the procedure's text, from its pack: who approved it and when.
+
+    Outside the evidence snapshot: the pack's `reviewed_by` and `reviewed_on` are already in the
+    content the procedure's hash pins; here they are said plainly, for the record's reader.
+    """
+
+    reviewed: bool
+    reviewed_by: str
+    reviewed_on: str | None
+
+
+@dataclass(frozen=True)
 class SectionData:
     """One section of the pack as the patient went through it."""
 
@@ -448,6 +461,7 @@ class RecordData:
     max_reteach: int
     patient: PatientData
     procedure: ProcedureData
+    content_review: ContentReviewData
     physician: str
     sections: list[SectionData]
     risks: list[RiskData]
@@ -615,6 +629,11 @@ def record_data_get(*, session: ConsentSession) -> RecordData:
             version=version.version,
             language=version.language,
             content_hash=version.content_hash,
+        ),
+        content_review=ContentReviewData(
+            reviewed=version.clinically_reviewed,
+            reviewed_by=version.reviewed_by,
+            reviewed_on=date_text(version.reviewed_on),
         ),
         physician=person_name(session.physician),
         sections=sections,

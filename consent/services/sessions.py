@@ -5,6 +5,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from consent import clock, lifecycle
@@ -19,6 +20,26 @@ SYSTEM = AuditEvent.Role.SYSTEM
 ERROR_SESSION_CLOSED = _("This consent session is closed.")
 ERROR_CANNOT_CANCEL = _("A session that has been signed or finalized cannot be cancelled.")
 ERROR_REASON_REQUIRED = _("Give a reason for cancelling.")
+ERROR_UNREVIEWED_CONTENT = _(
+    "This procedure's text has not been clinically reviewed: it is for demonstration only, and "
+    "consent sessions cannot be made on it here. Import a version with its clinical review "
+    "(reviewed_by and reviewed_on in the content pack)."
+)
+
+
+def unreviewed_content_allowed() -> bool:
+    """May sessions be made on content that is not clinically reviewed? Only while DEBUG is on
+    or where CONSENT_ALLOW_UNREVIEWED_CONTENT says so (the demo); never by default."""
+    return bool(settings.DEBUG or settings.CONSENT_ALLOW_UNREVIEWED_CONTENT)
+
+
+def procedure_versions_offered() -> QuerySet[ProcedureVersion]:
+    """The procedure versions a new session may use: the reviewed ones, and the others too where
+    unreviewed content is allowed (`unreviewed_content_allowed`)."""
+    versions = ProcedureVersion.objects.all()
+    if unreviewed_content_allowed():
+        return versions
+    return versions.exclude(reviewed_by="").exclude(reviewed_on__isnull=True)
 
 
 def consent_session_create(
@@ -31,6 +52,8 @@ def consent_session_create(
     created_by: User,
     origin: Origin | None = None,
 ) -> ConsentSession:
+    if not procedure_version.clinically_reviewed and not unreviewed_content_allowed():
+        raise ServiceError(ERROR_UNREVIEWED_CONTENT)
     with transaction.atomic():
         session = ConsentSession.objects.create(
             patient_name=patient_name.strip(),

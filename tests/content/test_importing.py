@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -102,10 +103,14 @@ def test_import_reports_the_version_and_its_hash():
 def test_reviewed_by_is_stored_when_the_pack_has_it(tmp_path):
     pack = valid_pack()
     pack["reviewed_by"] = "Dr A. Martin, cardiology"
+    pack["reviewed_on"] = "2026-03-01"
 
     import_pack(write_pack(tmp_path, pack))
 
-    assert ProcedureVersion.objects.get().reviewed_by == "Dr A. Martin, cardiology"
+    version = ProcedureVersion.objects.get()
+    assert version.reviewed_by == "Dr A. Martin, cardiology"
+    assert version.reviewed_on == date(2026, 3, 1)
+    assert version.clinically_reviewed
 
 
 def test_sections_are_stored_in_file_order():

@@ -351,6 +351,7 @@ def test_reviewed_by_is_optional():
 def test_reviewed_by_is_kept_when_given():
     pack = valid_pack()
     pack["reviewed_by"] = "Dr A. Martin, cardiology"
+    pack["reviewed_on"] = "2026-03-01"
 
     assert parse(pack).content["reviewed_by"] == "Dr A. Martin, cardiology"
 
@@ -1216,6 +1217,7 @@ def test_identity_changes_when_any_value_changes(path, value):
 def test_identity_changes_when_reviewed_by_is_added():
     reviewed = valid_pack()
     reviewed["reviewed_by"] = "Dr A. Martin"
+    reviewed["reviewed_on"] = "2026-03-01"
 
     assert parse(reviewed).content_hash != parse(valid_pack()).content_hash
 

@@ -48,7 +48,7 @@ HEAD = "f" * 64
 LINK = re.compile(r"\(link \d+\)")
 
 # Version 2 (RFC 8785) bytes of the fixed session's record and evidence snapshot.
-RECORD_SHA256 = "b4af145e00ff20bcc3d9c7e446c0c93f535211f214558089d357b3de833101d3"
+RECORD_SHA256 = "995dd00ef0bce0527f4f11b21b034959d390fb41de8ad6d560c373b4cae14488"
 SNAPSHOT_SHA256 = "4c2dd1d55d964e987f7b7eb4a7a478259630c16caf1047230b778bb42e75180c"
 # The same data in version 1 (`json.dumps`) form: the new form changed the serializer, not the
 # data. Re-pinned (all four) when attempts gained the order shown, the wording and its seed, and
@@ -57,8 +57,9 @@ SNAPSHOT_SHA256 = "4c2dd1d55d964e987f7b7eb4a7a478259630c16caf1047230b778bb42e751
 # pack became version 2026.2 (the snapshot: 4c2dd1d5..., 987e06d0...) and signatures gained the
 # signer's browser, address, client, staff flag and legal representative, and the record the
 # links made after the attestation: with those fields left out, the record's bytes are the
-# 2026.2 pack's exactly (59d1deb4..., 3a97d820...).
-RECORD_V1_SHA256 = "21e9baa8604935582125428385bd932d0ab52cb256a1156036176d0cbfd6cc24"
+# 2026.2 pack's exactly (59d1deb4..., 3a97d820...). The record's two re-pinned again when it
+# gained `content_review` (outside the snapshot, whose pins stay): b4af145e..., 21e9baa8... before.
+RECORD_V1_SHA256 = "e2d4217ac01efb2c5d5baa64ae24e71896effcc2c937cc785b9c462bc0e45d0a"
 SNAPSHOT_V1_SHA256 = "987e06d0431b60f7c18d1657a908f2d4621bba528805fa6afced304608116e94"
 
 ROOT = Path(settings.BASE_DIR)

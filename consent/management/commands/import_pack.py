@@ -8,6 +8,7 @@ from consent.content.importing import PackConflict, pack_import
 from consent.content.packs import Pack, PackError, load_pack
 from consent.content.readability import pack_report, summary_lines
 from consent.content.warnings import pack_warnings
+from consent.models import ProcedureVersion
 
 
 class Command(BaseCommand):
@@ -61,6 +62,17 @@ class Command(BaseCommand):
                 self.stdout.write("  readability (FK <= 6; SMOG <= 8 for the decision sections):")
                 for line in summary_lines(report):
                     self.stdout.write(line)
+                # Whether a clinician approved the text (issue 11): said after what was imported.
+                self.stdout.write(f"  {_review_status(version)}")
+
+
+def _review_status(version: ProcedureVersion) -> str:
+    if version.clinically_reviewed:
+        return f"clinically reviewed by {version.reviewed_by} on {version.reviewed_on}"
+    return (
+        "NOT clinically reviewed: for demonstration only (no reviewed_by and reviewed_on in the "
+        "pack); with DEBUG off, sessions need CONSENT_ALLOW_UNREVIEWED_CONTENT"
+    )
 
 
 def _same_version_conflicts(packs: list[Pack]) -> list[str]:

@@ -96,15 +96,21 @@ def qr_code_svg(url: str) -> SafeString:
 def session_create(request: StaffRequest) -> HttpResponse:
     form = ConsentSessionForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        session = sessions.consent_session_create(
-            **form.cleaned_data, created_by=request.user, origin=Origin.of(request)
-        )
-        _link, token = links.patient_link_issue(
-            session=session, issued_by=request.user, origin=Origin.of(request)
-        )
-        request.session[SESSION_NEW_TOKEN] = token
-        messages.success(request, _("Consent session created. Give the patient the link below."))
-        return redirect("staff:session_detail", public_id=session.public_id)
+        try:
+            session = sessions.consent_session_create(
+                **form.cleaned_data, created_by=request.user, origin=Origin.of(request)
+            )
+        except services.ServiceError as error:  # e.g. content not clinically reviewed
+            form.add_error("procedure_version", str(error))
+        else:
+            _link, token = links.patient_link_issue(
+                session=session, issued_by=request.user, origin=Origin.of(request)
+            )
+            request.session[SESSION_NEW_TOKEN] = token
+            messages.success(
+                request, _("Consent session created. Give the patient the link below.")
+            )
+            return redirect("staff:session_detail", public_id=session.public_id)
     return TemplateResponse(
         request,
         "consent/staff/session_create.html",
