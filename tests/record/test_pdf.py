@@ -523,7 +523,7 @@ def test_record_data_query_count_does_not_grow_with_the_session():
         record_data_get(session=small)
     with CaptureQueriesContext(connection) as many:
         record_data_get(session=big)
-    assert len(few) == len(many) == 13
+    assert len(few) == len(many) == 14
 
 
 def test_record_carries_the_audit_chain_head_at_its_finalization():
