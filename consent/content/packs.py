@@ -53,6 +53,8 @@ TOP_FIELDS = {
     "risks": True,
     "alternatives": True,
     "questions": True,
+    # Optional (docs/content-packs.md, "Decision-critical facts"): required by `--strict`.
+    "facts": False,
 }
 SECTION_FIELDS = {"key": True, "kind": True, "title": True, "body": True}
 RISK_FIELDS = {
@@ -62,7 +64,19 @@ RISK_FIELDS = {
     "frequency": True,
     "frequency_text": True,
     "max_per_100": False,
+    # Optional: how `max_per_100` reads ("fewer-than", "about", "up-to"), and the group of
+    # risks the source gives one figure for (one picture for the group).
+    "figure": False,
+    "group": False,
 }
+# How the figure reads. Without `figure`, a `frequency_text` saying "fewer than" or "less than"
+# reads "fewer-than", any other "up-to" (the upper bound, as before the field existed).
+RISK_FIGURES = ("fewer-than", "about", "up-to")
+FEWER_THAN = re.compile(r"\b(fewer|less)\s+than\b", re.IGNORECASE)
+FACT_FIELDS = {"key": True, "kind": True, "text": True, "critical": False, "risks": False}
+# A pack that declares facts declares at least one of each of these kinds, critical.
+CRITICAL_FACT_KINDS = ("purpose", "benefit", "risk", "alternative", "saying-no", "after")
+FACT_KINDS = (*CRITICAL_FACT_KINDS, "other")
 ALTERNATIVE_FIELDS = {"key": True, "name": True, "description": True}
 QUESTION_FIELDS = {
     "key": True,
@@ -78,6 +92,8 @@ QUESTION_FIELDS = {
     "fact": False,
     "choice_feedback": False,
     "variants": False,
+    # Optional: the keys of the [[facts]] this question tests (all its wordings test them).
+    "tests": False,
 }
 VARIANT_FIELDS = {
     "prompt": True,
@@ -182,6 +198,16 @@ class _Validator:
                 self.text(alternative, field, where)
         self.unique_keys("alternatives", alternatives)
         self.check_questions(questions, section_kinds)
+        if "facts" in content:
+            facts = self.entries(content, "facts", FACT_FIELDS, minimum=1)
+            self.check_facts(facts, risks, questions)
+        else:
+            for index, question in enumerate(questions):
+                if "tests" in question:
+                    self.error(
+                        self.where("questions", index, question),
+                        'field "tests" names facts, but the pack declares no [[facts]]',
+                    )
 
         if self.errors:
             raise PackError(self.errors)
@@ -349,7 +375,131 @@ class _Validator:
                     self.error(
                         where, f'field "max_per_100" is {value}; it must be above 0 and at most 100'
                     )
+            if "figure" in risk:
+                if "max_per_100" not in risk:
+                    self.error(where, 'field "figure" says how "max_per_100" reads; give both')
+                elif self.text(risk, "figure", where) and risk["figure"] not in RISK_FIGURES:
+                    self.error(
+                        where,
+                        f'field "figure" "{risk["figure"]}" is not one of: '
+                        + ", ".join(RISK_FIGURES),
+                    )
+            if self.text(risk, "group", where) and not KEY_PATTERN.match(risk["group"]):
+                self.error(where, f'field "group" "{risk["group"]}" may only use a-z, 0-9 and "-"')
         self.unique_keys("risks", risks)
+        self.check_risk_groups(risks)
+
+    def check_risk_groups(self, risks: list[dict[str, Any]]) -> None:
+        """Risks sharing a `group` are the ones the source gives ONE figure for: they must say
+        the same figure the same way, since they are drawn as one picture."""
+        groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for index, risk in enumerate(risks):
+            if isinstance(risk.get("group"), str) and risk["group"].strip():
+                groups.setdefault(risk["group"], []).append((index, risk))
+        for group, members in groups.items():
+            first_index, first = members[0]
+            if len(members) == 1:
+                self.error(
+                    self.where("risks", first_index, first),
+                    f'group "{group}" has only this risk; a group is two risks or more that the '
+                    "source gives one figure for",
+                )
+                continue
+            if "max_per_100" not in first:
+                self.error(
+                    self.where("risks", first_index, first),
+                    f'group "{group}" has no "max_per_100": a group shares one figure',
+                )
+            for index, risk in members[1:]:
+                for field in ("max_per_100", "frequency_text", "figure"):
+                    if risk.get(field) != first.get(field):
+                        self.error(
+                            self.where("risks", index, risk),
+                            f'field "{field}" differs from risks[{first_index}] in group '
+                            f'"{group}"; the risks of a group share one figure, said one way',
+                        )
+
+    def check_facts(
+        self,
+        facts: list[dict[str, Any]],
+        risks: list[dict[str, Any]],
+        questions: list[dict[str, Any]],
+    ) -> None:
+        """Decision-critical facts: declared, each tested by a question, none unknown."""
+        risk_keys = {risk.get("key") for risk in risks}
+        named_risks: set[str] = set()
+        kinds: set[str] = set()
+        for index, fact in enumerate(facts):
+            where = self.where("facts", index, fact)
+            for field in ("key", "text"):
+                self.text(fact, field, where)
+            key = fact.get("key")
+            if isinstance(key, str) and key and not KEY_PATTERN.match(key):
+                self.error(where, f'field "key" "{key}" may only use a-z, 0-9 and "-"')
+            if "critical" in fact and not isinstance(fact["critical"], bool):
+                self.error(where, 'field "critical" must be true or false')
+            kind = fact.get("kind")
+            if self.text(fact, "kind", where):
+                if kind not in FACT_KINDS:
+                    self.error(
+                        where, f'field "kind" "{kind}" is not one of: {", ".join(FACT_KINDS)}'
+                    )
+                elif fact.get("critical", True) is True:
+                    kinds.add(kind)
+            if kind == "risk":
+                named = fact.get("risks")
+                if not (
+                    isinstance(named, list) and named and all(isinstance(k, str) for k in named)
+                ):
+                    self.error(
+                        where, 'a "risk" fact needs "risks", the keys of the [[risks]] it states'
+                    )
+                    continue
+                for risk_key in named:
+                    if risk_key not in risk_keys:
+                        self.error(where, f'field "risks" names "{risk_key}", no risk of this pack')
+                    named_risks.add(risk_key)
+            else:
+                self.refuse(fact, "risks", where, 'only a "risk" fact names risks')
+        self.unique_keys("facts", facts)
+        for kind in CRITICAL_FACT_KINDS:
+            if kind not in kinds:
+                self.error(
+                    "", f'[[facts]] needs at least one decision-critical fact of kind "{kind}"'
+                )
+        for index, risk in enumerate(risks):
+            if isinstance(risk.get("key"), str) and risk["key"] not in named_risks:
+                self.error(
+                    self.where("risks", index, risk),
+                    'no [[facts]] entry of kind "risk" states this risk (name its key in "risks")',
+                )
+        fact_keys: set[str] = {fact["key"] for fact in facts if isinstance(fact.get("key"), str)}
+        tested: set[str] = set()
+        for index, question in enumerate(questions):
+            if "tests" not in question:
+                continue
+            where = self.where("questions", index, question)
+            names = question["tests"]
+            if not (isinstance(names, list) and names and all(isinstance(k, str) for k in names)):
+                self.error(
+                    where, 'field "tests" must be a list of [[facts]] keys, e.g. ["purpose"]'
+                )
+                continue
+            for name in names:
+                if name in fact_keys:
+                    tested.add(name)
+                else:
+                    hint = _closest(name, dict.fromkeys(fact_keys, True))
+                    suffix = f' (did you mean "{hint}"?)' if hint else ""
+                    self.error(where, f'field "tests" names "{name}", no fact of this pack{suffix}')
+        for index, fact in enumerate(facts):
+            key = fact.get("key")
+            if fact.get("critical", True) is True and isinstance(key, str) and key not in tested:
+                self.error(
+                    self.where("facts", index, fact),
+                    "no question tests this decision-critical fact; add a question with "
+                    f'tests = ["{key}"]',
+                )
 
     def check_questions(
         self, questions: list[dict[str, Any]], section_kinds: dict[str, str]
@@ -609,3 +759,50 @@ def _count(number: int, noun: str) -> str:
 def _closest(field: str, fields: dict[str, bool]) -> str | None:
     matches = difflib.get_close_matches(field, list(fields), n=1, cutoff=0.7)
     return matches[0] if matches else None
+
+
+def risk_figure(max_per_100: float | None, frequency_text: str, figure: str | None = None) -> str:
+    """How a risk's `max_per_100` reads: the pack's `figure`, else what its wording says."""
+    if max_per_100 is None:
+        return ""
+    if figure in RISK_FIGURES:
+        return figure
+    return "fewer-than" if FEWER_THAN.search(frequency_text) else "up-to"
+
+
+@dataclass(frozen=True)
+class FactCoverage:
+    key: str
+    kind: str
+    text: str
+    critical: bool
+    questions: tuple[str, ...]  # keys of the questions that test it, in the pack's order
+
+
+def fact_coverage(content: dict[str, Any]) -> list[FactCoverage]:
+    """Each declared fact with the questions that test it ([] for a pack without facts)."""
+    questions = content.get("questions", [])
+    return [
+        FactCoverage(
+            key=fact["key"],
+            kind=fact["kind"],
+            text=fact["text"],
+            critical=fact.get("critical", True),
+            questions=tuple(q["key"] for q in questions if fact["key"] in q.get("tests", ())),
+        )
+        for fact in content.get("facts", [])
+    ]
+
+
+def coverage_lines(content: dict[str, Any]) -> list[str]:
+    """The questions per decision-critical fact, one line each, as import_pack prints them."""
+    coverage = fact_coverage(content)
+    if not coverage:
+        return ["  coverage: the pack declares no [[facts]]; coverage is not checked"]
+    lines = ["  coverage (questions per fact):"]
+    width = max(len(fact.key) for fact in coverage)
+    for fact in coverage:
+        label = fact.kind if fact.critical else f"{fact.kind}, not critical"
+        asked = ", ".join(fact.questions) or "none"
+        lines.append(f"    {fact.key:<{width}}  {len(fact.questions)}  ({label}) {asked}")
+    return lines

@@ -13,6 +13,8 @@ variant) and the rule, so an author knows what to rewrite (docs/content-packs.md
   or "false" has no single meaning. The heuristic: more than one sentence; or a semicolon; or
   ", and" / ", but" / " but "; or " and " followed by a word that starts a new clause ("you",
   "it", "they", "the", ...). "Teeth and gums" (one claim about two things) passes.
+- `no-facts`: the pack declares no [[facts]], so nothing checks that its questions test the
+  decision-critical facts (packs written before facts existed stay valid; `--strict` refuses).
 """
 
 import re
@@ -113,6 +115,12 @@ def _wording_warnings(wording: dict[str, Any]) -> list[tuple[str, str]]:
 def pack_warnings(pack: Pack) -> list[str]:
     """Every warning about the pack's questions, one line each, in the pack's order."""
     lines = []
+    if "facts" not in pack.content:
+        lines.append(
+            f"{pack.source_name}: warning [no-facts]: the pack declares no [[facts]], so "
+            "nothing checks that its questions test the decision-critical facts (purpose, "
+            "benefit, each risk, alternatives, saying no, what happens after); add them"
+        )
     for index, question in enumerate(pack.content.get("questions", [])):
         where = f'questions[{index}] (key "{question.get("key")}")'
         for label, wording in _wordings(question):

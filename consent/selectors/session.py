@@ -52,7 +52,7 @@ from consent.models import (
     SectionView,
     Signature,
 )
-from consent.record.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.record.icon_array import risk_pictures
 from consent.rules import (
     DONE,
     VERBAL_TEACHBACK_KINDS,
@@ -194,9 +194,15 @@ class RiskData:
     description: str
     # The pack's number, unrounded; None where the pack gives none (and then there is no picture).
     max_per_100: float | None
-    highlighted: int | None
+    # How many of the picture's 100 figures are marked: fewer than the figure for "fewer than"
+    # (0.5: one figure half filled, for "fewer than 1 in 100"), consent/record/icon_array.py.
+    highlighted: float | None
     picture_description: str | None
     picture_svg: str | None
+    # The people the risk spares, said beside the picture ("More than 99 in 100 do not.").
+    picture_complement: str | None = None
+    # The pack's group: risks the source gives one figure for share one picture ("" for none).
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -521,6 +527,18 @@ class RecordData:
         return [s for s in self.sections if not s.opened]
 
     @property
+    def risk_blocks(self) -> list[list[RiskData]]:
+        """The risks as pictured: a group the source gives one figure for is one block (one
+        picture, its risks listed beside it), any other risk a block of its own."""
+        blocks: list[list[RiskData]] = []
+        for risk in self.risks:
+            if risk.group and blocks and blocks[-1][0].group == risk.group:
+                blocks[-1].append(risk)
+            else:
+                blocks.append([risk])
+        return blocks
+
+    @property
     def teachback_sections(self) -> list[SectionData]:
         return [s for s in self.sections if s.verbal_teachback]
 
@@ -684,27 +702,27 @@ def _stored(session: ConsentSession) -> StoredRecordData | None:
 
 
 def _risks(session: ConsentSession) -> list[RiskData]:
-    """The risks as the patient's risk pages showed them (consent/views/patient.py)."""
+    """The risks as the patient's risk pages showed them (consent/views/patient/journey.py):
+    the risks of a group carry the group's one picture."""
     risks = []
-    for risk in Risk.objects.filter(version_id=session.procedure_version_id).order_by("position"):
-        description = svg = count = None
-        if risk.max_per_100 is not None:
-            count = highlighted_count(risk.max_per_100)
-            description = icon_array_description(risk.max_per_100, risk.frequency_text)
-            svg = icon_array_svg(count, f"risk-{risk.key}", description)
-        risks.append(
-            RiskData(
-                key=risk.key,
-                name=risk.name,
-                frequency=risk.frequency,
-                frequency_text=risk.frequency_text,
-                description=risk.description,
-                max_per_100=risk.max_per_100,
-                highlighted=count,
-                picture_description=description,
-                picture_svg=svg,
+    rows = Risk.objects.filter(version_id=session.procedure_version_id).order_by("position")
+    for picture in risk_pictures(rows, session.procedure_version.content):
+        for risk in picture.risks:
+            risks.append(
+                RiskData(
+                    key=risk.key,
+                    name=risk.name,
+                    frequency=risk.frequency,
+                    frequency_text=risk.frequency_text,
+                    description=risk.description,
+                    max_per_100=risk.max_per_100,
+                    highlighted=picture.marked,
+                    picture_description=picture.description or None,
+                    picture_svg=picture.svg,
+                    picture_complement=picture.complement or None,
+                    group=picture.group,
+                )
             )
-        )
     return risks
 
 

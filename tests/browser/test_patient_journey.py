@@ -57,10 +57,13 @@ def test_patient_reads_answers_with_one_reteach_asks_the_doctor_and_reaches_the_
         page.wait_for_url(re.compile(rf"/patient/section/{number}/$"))
         if number == risks_number:
             pictures = page.locator("svg.icon-array[role=img]")
-            expect(pictures).to_have_count(3)
-            expect(pictures.first).to_have_accessible_name("1 in 100")
+            # One picture for the three risks the source gives one figure for.
+            expect(pictures).to_have_count(1)
+            expect(pictures.first).to_have_accessible_name("Fewer than 1 in 100 people")
             expect(pictures.first).to_have_accessible_description(
-                re.compile(r"^Picture of 100 people\. 1 of them is highlighted")
+                re.compile(
+                    r"One figure is partly filled: fewer than 1 in 100 people\. More than 99"
+                )
             )
             expect(page.get_by_text("No picture: the information gives no number")).to_have_count(2)
         steps.next_section(page)

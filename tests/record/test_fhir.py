@@ -360,7 +360,7 @@ def test_questionnaire_response_is_the_patients_completed_answers():
     assert response["subject"]["reference"] == patient_url
     assert response["source"]["reference"] == patient_url
     assert response["questionnaire"].endswith("/fhir/Questionnaire/mitraclip-en|2026.2")
-    assert len(response["item"]) == 12
+    assert len(response["item"]) == 16
 
 
 def test_provenance_signatures_match_the_stored_signatures():

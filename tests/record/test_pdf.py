@@ -29,6 +29,7 @@ from consent.models import (
     PatientQuestion,
     Question,
     Signature,
+    Wording,
 )
 from consent.record import pdf
 from consent.selectors.session import record_data_get
@@ -72,7 +73,7 @@ def _request() -> Any:
     return Origin(ip="10.0.0.7", user_agent="RecordTest/1.0")
 
 
-def answer_value(question: Question, *, right: bool, text: str = OWN_WORDS) -> Any:
+def answer_value(question: Question | Wording, *, right: bool, text: str = OWN_WORDS) -> Any:
     """An answer in the shape the services store: choice indexes, a boolean, or text."""
     if question.kind == Question.Kind.FREE_TEXT:
         return text
@@ -151,7 +152,10 @@ def reviewed(plan: Plan | None = None) -> ConsentSession:
             journey_services.answer_submit(
                 session=session,
                 question=question,
-                answer=answer_value(question, right=right, text=plan.own_words),
+                # In the round's wording: a re-ask may use a variant (other choices).
+                answer=answer_value(
+                    question.wording_for_round(round_number), right=right, text=plan.own_words
+                ),
                 round_number=round_number,
                 origin=request,
             )

@@ -2,7 +2,6 @@
 
 import threading
 import uuid
-from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
@@ -10,7 +9,6 @@ from django.db import connection, transaction
 from consent import services
 from consent.audit.events import Origin, audit_record
 from consent.models import Attempt, AuditEvent, ConsentSession, PatientQuestion
-from consent.record.icon_array import highlighted_count, icon_array_description, icon_array_svg
 from consent.rules import Outcome, QuestionProgress, answer_is_valid, answer_text, grade
 from consent.services import journey as journey_services
 from consent.services import links, sessions
@@ -237,28 +235,7 @@ def test_answer_text_shows_the_chosen_wording():
     assert answer_text(FakeQuestion("true-false"), False) == "False"
 
 
-# Icon arrays
-
-
-def test_icon_array_highlights_the_upper_bound_rounded_up():
-    assert highlighted_count(None) == 0
-    assert highlighted_count(Decimal("1")) == 1
-    assert highlighted_count(Decimal("0.5")) == 1
-    assert highlighted_count(Decimal("12.2")) == 13
-
-
-def test_icon_array_draws_100_figures_with_a_text_alternative():
-    description = icon_array_description(1, "fewer than 1 in 100 people")
-    svg = str(icon_array_svg(1, "risk-stroke", description))
-    assert svg.count("<circle") == 100
-    assert svg.count('fill="#a61b29"') == 1
-    assert 'role="img"' in svg
-    assert '<desc id="risk-stroke-desc">Picture of 100 people. 1 of them is highlighted' in svg
-
-
-def test_icon_array_escapes_its_text():
-    svg = str(icon_array_svg(2, "x", "<script>alert(1)</script>"))
-    assert "<script>" not in svg
+# Icon arrays: tests/record/test_icon_array.py
 
 
 def test_session_status_choices_follow_the_design():

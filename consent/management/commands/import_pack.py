@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.content.importing import PackConflict, pack_import
-from consent.content.packs import Pack, PackError, load_pack
+from consent.content.packs import Pack, PackError, coverage_lines, load_pack
 from consent.content.readability import pack_report, summary_lines
 from consent.content.warnings import pack_warnings
 from consent.models import ProcedureVersion
@@ -20,7 +20,8 @@ class Command(BaseCommand):
             "--strict",
             action="store_true",
             help="refuse packs with warnings (questions that can be answered without "
-            "understanding), importing nothing",
+            "understanding, or a pack that declares no decision-critical [[facts]]), "
+            "importing nothing",
         )
 
     def handle(self, *args: Any, paths: list[str], strict: bool = False, **options: Any) -> None:
@@ -64,6 +65,9 @@ class Command(BaseCommand):
                     self.stdout.write(line)
                 # Whether a clinician approved the text (issue 11): said after what was imported.
                 self.stdout.write(f"  {_review_status(version)}")
+                # Which questions test each decision-critical fact (docs/content-packs.md).
+                for line in coverage_lines(pack.content):
+                    self.stdout.write(line)
 
 
 def _review_status(version: ProcedureVersion) -> str:

@@ -23,7 +23,7 @@ from consent.audit.events import Origin
 from consent.forms.patient import AnswerForm, BirthDateForm, PatientQuestionForm
 from consent.lifecycle import Action
 from consent.models import ConsentSession, PatientLink, Section
-from consent.record.icon_array import highlighted_count, icon_array_description, icon_array_svg
+from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import Outcome, QuestionProgress
 from consent.selectors.journey import (
     Journey,
@@ -147,20 +147,13 @@ def start(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     )
 
 
-def _risk_pictures(section: Section) -> list[dict[str, Any]]:
-    """Each risk of a risks section with its icon array (none for a risk without a figure)."""
+def _risk_pictures(session: ConsentSession, section: Section) -> list[RiskPicture]:
+    """The risks of a risks section, each with its picture of 100 people, one picture for a
+    group the source gives one figure for (none for a risk without a figure)."""
     if section.kind != "risks":
         return []
-    pictures = []
-    for risk in section_risks_list(section=section):
-        description = icon_array_description(risk.max_per_100, risk.frequency_text)
-        svg = (
-            icon_array_svg(highlighted_count(risk.max_per_100), f"risk-{risk.key}", description)
-            if risk.max_per_100 is not None
-            else None
-        )
-        pictures.append({"risk": risk, "description": description, "svg": svg})
-    return pictures
+    content = session.procedure_version.content
+    return risk_pictures(section_risks_list(section=section), content)
 
 
 @require_http_methods(["GET", "POST"])
@@ -182,7 +175,7 @@ def section(request: HttpRequest, session: ConsentSession, number: int) -> HttpR
             "section": shown,
             "number": number,
             "is_last": number == journey.section_count,
-            "risk_pictures": _risk_pictures(shown),
+            "risk_pictures": _risk_pictures(session, shown),
         },
     )
 
@@ -327,7 +320,7 @@ def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpRe
             "feedback": answer_feedback(question=progress.question, attempt=progress.last),
             "outcome": progress.outcome.value,
             "reteach_section": reteach_section,
-            "risk_pictures": _risk_pictures(reteach_section) if reteach else [],
+            "risk_pictures": _risk_pictures(session, reteach_section) if reteach else [],
             "next_number": number + 1 if number < journey.question_count else None,
         },
     )

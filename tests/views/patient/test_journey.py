@@ -80,9 +80,10 @@ def test_risks_section_shows_each_risk_with_an_icon_array_where_a_number_is_give
     for risk in session.procedure_version.risks.all():
         assert risk.name in body
         assert risk.frequency_text in body
-    # Three risks give "fewer than 1 in 100"; bleeding and detachment give no number.
-    assert body.count('<svg class="icon-array" role="img"') == 3
-    assert "Picture of 100 people. 1 of them is highlighted" in body
+    # Three risks share ONE figure, "fewer than 1 in 100" (one picture, tests/record/
+    # test_icon_array.py); bleeding and detachment give no number.
+    assert body.count('<svg class="icon-array" role="img"') == 1
+    assert "One figure is partly filled: fewer than 1 in 100 people." in body
     assert body.count("No picture: the information gives no number for this risk.") == 2
 
 

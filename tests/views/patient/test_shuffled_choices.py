@@ -105,7 +105,7 @@ def test_a_replayed_form_cannot_score_another_choice(session, patient):
     with the same text in both wordings has the same key: it is the same answer.)"""
     target = question(session, "risk-common")
     reach(session, patient, target)
-    loose = "The clip coming completely loose"
+    loose = "The clip coming loose"
     assert loose not in target.wording_for_round(2).choices
     wrong = {"answer": choice_key(loose)}
     submit(patient, target.position, wrong)
@@ -150,16 +150,16 @@ def test_the_right_choice_is_scored_right_wherever_it_stands(session, patient):
 def test_a_wrong_answer_shows_why_that_choice_is_wrong(session, patient):
     target = question(session, "risk-common")
     reach(session, patient, target)
-    stroke = target.choices.index("Stroke")
-    submit(patient, target.position, {"answer": choice_key("Stroke")})
+    stroke = target.choices.index("A stroke")
+    submit(patient, target.position, {"answer": choice_key("A stroke")})
     body = patient.get(f"/patient/question/{target.position}/result/").content.decode()
-    assert "Why “Stroke” is not right:" in body
+    assert "Why “A stroke” is not right:" in body
     assert target.choice_feedback[stroke] in body
     assert target.explanation in body
 
 
 def test_a_flagged_false_statement_is_summarized_by_its_fact(session, patient):
-    target = question(session, "device-detachment")
+    target = question(session, "saying-no")
     for q in session.procedure_version.questions.order_by("position"):
         if q == target:
             for round_number in (1, 2, 3):
@@ -174,7 +174,7 @@ def test_a_flagged_false_statement_is_summarized_by_its_fact(session, patient):
 
 
 def test_without_a_fact_a_false_statement_is_marked_not_true(session):
-    target = question(session, "device-detachment")
+    target = question(session, "saying-no")
     target.fact = ""
     assert target.wording().fact_text == f"Not true: “{target.prompt}”"
     right = question(session, "fasting").wording()
