@@ -19,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
 from consent.choice_order import Presentation
@@ -309,18 +310,74 @@ class PatientSignedForm(SignedForm):
         return str(self.cleaned_data.get("relationship", ""))
 
 
+# The index of "My questions have been answered." among the statements.
+QUESTIONS_STATEMENT = signatures.PATIENT_CONSENT_STATEMENTS.index(
+    signatures.STATEMENT_QUESTIONS_ANSWERED
+)
+# Ties the disabled statement to the sentence below it that says why.
+QUESTIONS_OPEN_ID = "statement-questions-open"
+
+
+class StatementsWidget(forms.CheckboxSelectMultiple):
+    """The statements' checkboxes; the ones in `disabled` are shown but cannot be ticked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.disabled: set[str] = set()
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.disabled:
+            attrs = {key: v for key, v in option["attrs"].items() if key != "checked"}
+            option["attrs"] = {**attrs, "disabled": True, "aria-describedby": QUESTIONS_OPEN_ID}
+            option["selected"] = False
+        return option
+
+
 class ConsentForm(PatientSignedForm):
+    """The three statements, the name and the drawing. `unanswered` lists the patient's
+    questions still without a written answer: "My questions have been answered" is then shown
+    disabled, with why, and the form refuses to sign, naming them (the service does too)."""
+
     statements = forms.TypedMultipleChoiceField(
         label=_("Please confirm each statement"),
         choices=[(i, text) for i, text in enumerate(signatures.PATIENT_CONSENT_STATEMENTS)],
         coerce=int,
         required=False,
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        widget=StatementsWidget(attrs={"class": "form-check-input"}),
         error_messages={"invalid_choice": MESSAGE_STATEMENTS, "invalid_list": MESSAGE_STATEMENTS},
     )
     field_order = ["statements", "typed_name", "as_representative", "relationship", "signature"]
 
+    def __init__(self, *args: Any, unanswered: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unanswered = list(unanswered or [])
+        widget = self.fields["statements"].widget
+        if self.unanswered and isinstance(widget, StatementsWidget):
+            widget.disabled = {str(QUESTIONS_STATEMENT)}
+
+    @property
+    def unanswered_message(self) -> str:
+        """Why "My questions have been answered" cannot be ticked; empty when it can."""
+        if not self.unanswered:
+            return ""
+        return signatures.questions_unanswered_message(self.unanswered)
+
+    @property
+    def unanswered_note(self) -> str:
+        """Said under the disabled statement: which questions still wait for an answer."""
+        quoted = ", ".join(f"“{question}”" for question in self.unanswered)
+        return ngettext(
+            "You cannot tick this yet. Your doctor has not answered your question %(questions)s.",
+            "You cannot tick this yet. Your doctor has not answered your questions %(questions)s.",
+            len(self.unanswered),
+        ) % {"questions": quoted}
+
+    questions_open_id = QUESTIONS_OPEN_ID
+
     def clean_statements(self) -> list[int]:
+        if self.unanswered:
+            raise forms.ValidationError(self.unanswered_message, code="questions_unanswered")
         ticked = sorted(set(self.cleaned_data["statements"]))
         if len(ticked) != len(signatures.PATIENT_CONSENT_STATEMENTS):
             raise forms.ValidationError(MESSAGE_STATEMENTS, code="statements")

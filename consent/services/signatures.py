@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from PIL import Image
 
 from consent import clock, lifecycle
@@ -42,9 +43,11 @@ ATTESTATION_STATEMENT = _(
     "I explained the procedure, its benefits, risks and alternatives; the patient's "
     "understanding was checked by teach-back; their questions were answered."
 )
+# The statement the patient cannot confirm while a question of theirs has no written answer.
+STATEMENT_QUESTIONS_ANSWERED = _("My questions have been answered.")
 PATIENT_CONSENT_STATEMENTS = (
     _("I have read the information about the procedure."),
-    _("My questions have been answered."),
+    STATEMENT_QUESTIONS_ANSWERED,
     _(
         "I agree freely to have the procedure. I know I can change my mind and withdraw my "
         "consent at any time."
@@ -113,6 +116,23 @@ RELATIONSHIP_MAX = Signature._meta.get_field("representative_relationship").max_
 
 class NameMismatch(ServiceError):
     """The typed name is not the patient's, and nobody said they sign as a representative."""
+
+
+class QuestionsUnanswered(ServiceError):
+    """A question the patient wrote has no written answer: they cannot confirm that their
+    questions have been answered, so they cannot consent (declining stays open)."""
+
+
+def questions_unanswered_message(questions: list[str]) -> str:
+    """Why "My questions have been answered" cannot be confirmed, naming each open question."""
+    quoted = ", ".join(f"“{question}”" for question in questions)
+    return ngettext(
+        "Your doctor has not answered this question yet: %(questions)s. So you cannot tick "
+        "“%(statement)s” yet. Ask your doctor or nurse about it now.",
+        "Your doctor has not answered these questions yet: %(questions)s. So you cannot tick "
+        "“%(statement)s” yet. Ask your doctor or nurse about them now.",
+        len(questions),
+    ) % {"questions": quoted, "statement": STATEMENT_QUESTIONS_ANSWERED}
 
 
 @dataclass(frozen=True)
@@ -398,6 +418,12 @@ def _patient_decide(
     image = signature_image_check(image)
     with transaction.atomic():
         session = lifecycle.lock(session, action)
+        # Under the lock, the evidence this signature vouches for: a consent needs every
+        # question the patient wrote answered (they confirm it in a statement).
+        evidence = record_data_get(session=session)
+        if kind == Kind.PATIENT_CONSENT and evidence.patient_questions_open:
+            open_questions = [question.text for question in evidence.patient_questions_open]
+            raise QuestionsUnanswered(questions_unanswered_message(open_questions))
         # After the lock: a decision already made says so, whatever name was typed.
         representative = patient_signer_check(session, typed_name, relationship)
         signature = _signature(
@@ -410,6 +436,7 @@ def _patient_decide(
             origin=origin,
             role=PATIENT,
             actor_label="legal representative" if representative else "",
+            evidence=evidence,
             browser=browser,
             representative=representative,
         )

@@ -8,6 +8,7 @@ the wrong time, or a form sent twice, gets a plain message and changes nothing.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -39,6 +40,7 @@ from consent.selectors.journey import (
     patient_decision_get,
     session_signed_by,
 )
+from consent.selectors.recap import decision_recap_get
 from consent.selectors.records import record_addenda_list
 from consent.services import ServiceError
 from consent.services import signatures as signature_services
@@ -90,6 +92,7 @@ def _decision_form(
     session: ConsentSession,
     action: Action,
     form_class: type[PatientSignedForm],
+    **form_kwargs: Any,
 ) -> PatientSignedForm | HttpResponse:
     """The consent or refusal form, bound to what was posted; or why it cannot be shown now."""
     if not lifecycle.can(session, action):
@@ -97,7 +100,7 @@ def _decision_form(
     data = _posted(request)
     if request.method == "POST" and data is None:
         return _too_large(request, session)
-    return form_class(data)
+    return form_class(data, **form_kwargs)
 
 
 def _sign(
@@ -131,14 +134,22 @@ def _refused(
     """A refusal from signing: on the form while the step is still open, else a message."""
     session = consent_session_reread(session=session)
     if lifecycle.can(session, Action.CONSENT):
-        # A name that is not the patient's goes beside the name box, with the way out.
-        field = "typed_name" if isinstance(error, signature_services.NameMismatch) else None
-        form.add_error(field, str(error))
+        form.add_error(_refusal_field(error), str(error))
         return None
     if _decided(session):
         return _already_decided(request)
     messages.warning(request, str(error))
     return redirect("patient:resume")
+
+
+def _refusal_field(error: ServiceError) -> str | None:
+    """Where a refusal goes on the form: a name that is not the patient's beside the name box
+    (with the way out), a question without an answer beside the statements."""
+    if isinstance(error, signature_services.NameMismatch):
+        return "typed_name"
+    if isinstance(error, signature_services.QuestionsUnanswered):
+        return "statements"
+    return None
 
 
 def _form_page(
@@ -160,11 +171,14 @@ def _form_page(
 @require_http_methods(["GET", "POST"])
 @patient_required
 def decide(request: HttpRequest, session: ConsentSession) -> HttpResponse:
-    """Consent: three statements, the typed name and an optional drawing. Once decided, this
-    page says what was decided and what comes next."""
+    """Consent: a recap of what the decision rests on, then three statements, the typed name
+    and an optional drawing. Once decided, this page says what was decided and what comes
+    next."""
     if _decided(session):
         return _already_decided(request) if request.method == "POST" else _done(request, session)
-    form = _decision_form(request, session, Action.CONSENT, ConsentForm)
+    recap = decision_recap_get(session=session)
+    unanswered = recap.unanswered
+    form = _decision_form(request, session, Action.CONSENT, ConsentForm, unanswered=unanswered)
     if isinstance(form, HttpResponse):
         return form
     if form.is_bound and form.is_valid():
@@ -180,7 +194,7 @@ def decide(request: HttpRequest, session: ConsentSession) -> HttpResponse:
         )
         if response is not None:
             return response
-    return _form_page(request, "consent/patient/decision.html", session, form)
+    return _form_page(request, "consent/patient/decision.html", session, form, recap=recap)
 
 
 @require_http_methods(["GET", "POST"])
