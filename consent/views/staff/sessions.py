@@ -26,8 +26,12 @@ from consent.forms.staff import (
     LinkIssueForm,
 )
 from consent.lifecycle import Action, Turn
-from consent.models import ConsentSession
-from consent.selectors.dashboard import consent_sessions_dashboard, session_links_recent
+from consent.models import ConsentSession, PatientLink
+from consent.selectors.dashboard import (
+    consent_sessions_dashboard,
+    session_links_recent,
+    session_visible_exists,
+)
 from consent.selectors.journey import journey_get, patient_questions_list
 from consent.services import links, sessions
 from consent.views.access import (
@@ -40,7 +44,9 @@ from consent.views.access import (
     visible_session_or_404,
 )
 
-SESSION_NEW_TOKEN = "staff_new_patient_link"  # noqa: S105 (a session key, not a secret)
+# The links made by this staff member's last requests, each under its consent session's public
+# id until that session's page shows it once (only the link's hash is stored anywhere else).
+SESSION_NEW_LINKS = "staff_new_patient_links"
 SESSIONS_PER_PAGE = 50
 
 
@@ -103,14 +109,7 @@ def session_create(request: StaffRequest) -> HttpResponse:
         except services.ServiceError as error:  # e.g. content not clinically reviewed
             form.add_error("procedure_version", str(error))
         else:
-            _link, token = links.patient_link_issue(
-                session=session, issued_by=request.user, origin=Origin.of(request)
-            )
-            request.session[SESSION_NEW_TOKEN] = token
-            messages.success(
-                request, _("Consent session created. Give the patient the link below.")
-            )
-            return redirect("staff:session_detail", public_id=session.public_id)
+            return _session_created(request, session)
     return TemplateResponse(
         request,
         "consent/staff/session_create.html",
@@ -119,11 +118,34 @@ def session_create(request: StaffRequest) -> HttpResponse:
     )
 
 
+def _session_created(request: StaffRequest, session: ConsentSession) -> HttpResponse:
+    """The new session's page with its first link; a colleague's session is theirs to link."""
+    if not session_visible_exists(user=request.user, session_id=session.pk):
+        # Its page is not this user's to open: no link is made that nobody could be shown.
+        name = session.physician.get_full_name() or session.physician.get_username()
+        messages.success(
+            request,
+            _(
+                "Consent session created for %(physician)s. It is theirs: they make the "
+                "patient's link on its page."
+            )
+            % {"physician": name},
+        )
+        return redirect("staff:session_list")
+    _link, token = links.patient_link_issue(
+        session=session, issued_by=request.user, origin=Origin.of(request)
+    )
+    _new_link_keep(request, session, token)
+    messages.success(request, _("Consent session created. Give the patient the link below."))
+    return redirect("staff:session_detail", public_id=session.public_id)
+
+
 @require_GET
 @sessions_view_required
 def session_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
     session = viewed_session_or_404(request, public_id, page="detail")
-    patient_url = _new_patient_url(request)
+    recent = session_links_recent(session=session)
+    patient_url = _new_patient_url(request, session, recent)
     return TemplateResponse(
         request,
         "consent/staff/session_detail.html",
@@ -132,7 +154,7 @@ def session_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
             "journey": journey_get(session=session),
             "patient_url": patient_url,
             "patient_qr": qr_code_svg(patient_url) if patient_url else None,
-            "links": session_links_recent(session=session),
+            "links": recent,
             "patient_questions": patient_questions_list(session=session),
             "cancel_form": CancelForm(),
             "link_form": LinkIssueForm(),
@@ -143,10 +165,30 @@ def session_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-def _new_patient_url(request: StaffRequest) -> str | None:
-    """The link made by the last request, shown once: only its hash is stored."""
-    token = request.session.pop(SESSION_NEW_TOKEN, None)
-    if not token:
+def _new_link_keep(request: StaffRequest, session: ConsentSession, token: str) -> None:
+    """Keep a link just made until its own session's page shows it (a newer one replaces it)."""
+    kept = request.session.get(SESSION_NEW_LINKS)
+    kept = dict(kept) if isinstance(kept, dict) else {}
+    kept[str(session.public_id)] = token
+    request.session[SESSION_NEW_LINKS] = kept
+
+
+def _new_patient_url(
+    request: StaffRequest, session: ConsentSession, recent: list[PatientLink]
+) -> str | None:
+    """The link made for this session by an earlier request, shown once and only here (other
+    tabs' links wait for their own sessions' pages), and only while it is the session's
+    usable link: one revoked or replaced since is not shown."""
+    kept = request.session.get(SESSION_NEW_LINKS)
+    if not isinstance(kept, dict) or str(session.public_id) not in kept:
+        return None
+    kept = dict(kept)
+    token = kept.pop(str(session.public_id))
+    request.session[SESSION_NEW_LINKS] = kept
+    current = recent[0] if recent else None
+    if not isinstance(token, str) or not links.patient_link_usable(current):
+        return None
+    if current is None or current.token_hash != links.token_hash(token):
         return None
     return request.build_absolute_uri(reverse("patient:link", kwargs={"token": token}))
 
@@ -171,7 +213,7 @@ def link_issue(request: StaffRequest, public_id: UUID) -> HttpResponse:
     except services.ServiceError as error:
         messages.error(request, str(error))
     else:
-        request.session[SESSION_NEW_TOKEN] = token
+        _new_link_keep(request, session, token)
         messages.success(request, _("A new patient link was made; earlier links no longer work."))
     return redirect("staff:session_detail", public_id=session.public_id)
 
