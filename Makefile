@@ -9,7 +9,7 @@ PYTEST_ARGS ?= -n 2
 # Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts.
 SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 
-.PHONY: install install-dev run test lint bench system-packages clean
+.PHONY: install install-dev run serve serve-env test lint bench system-packages clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || { echo "Creating the virtual environment in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
@@ -39,6 +39,35 @@ run: install
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py create_seal_key
 	DEBUG=1 CONSENT_DEMO=1 CONSENT_ALLOW_UNREVIEWED_CONTENT=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=1 CONSENT_DEMO=1 CONSENT_ALLOW_UNREVIEWED_CONTENT=1 SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The application as deployed (docs/deployment.md): gunicorn, static files by whitenoise,
+# PostgreSQL only (DATABASE_URL). Static files are collected and the database migrated first;
+# with MIGRATE_DATABASE_URL (the schema owner) migrate runs as the owner and grants the
+# application's role (DATABASE_URL's user) what it needs. Behind a TLS proxy; WORKERS per server.
+WORKERS ?= 2
+serve: serve-env install
+	$(PY) manage.py check --deploy
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	DATABASE_URL="$${MIGRATE_DATABASE_URL:-$$DATABASE_URL}" $(PY) manage.py migrate --noinput
+	@if [ -n "$$MIGRATE_DATABASE_URL" ]; then \
+	  role=$$($(PY) -c 'import os, dj_database_url; print(dj_database_url.parse(os.environ["DATABASE_URL"])["USER"])'); \
+	  echo "Granting the application role $$role ..."; \
+	  DATABASE_URL="$$MIGRATE_DATABASE_URL" $(PY) manage.py grant_app_role "$$role"; \
+	fi
+	exec $(VENV)/bin/gunicorn consent_site.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
+	  --timeout 120 --graceful-timeout 30 --max-requests 1000 --max-requests-jitter 100
+
+# make serve refuses to start without PostgreSQL, before installing anything.
+serve-env:
+	@case "$$DATABASE_URL" in \
+	  postgres://*|postgresql://*|pgsql://*) ;; \
+	  "") echo "make serve: DATABASE_URL is not set. It serves on PostgreSQL only:" \
+	       "DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME make serve (docs/deployment.md)." >&2; \
+	      exit 2 ;; \
+	  *) echo "make serve: DATABASE_URL is not a PostgreSQL URL (postgres://...). It serves on" \
+	       "PostgreSQL only; make run is the development server on SQLite (docs/deployment.md)." >&2; \
+	     exit 2 ;; \
+	esac
 
 # Installs what the browser tests need when run as root; otherwise says what will be skipped.
 system-packages:

@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from consent.objectstore import s3_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -134,6 +136,11 @@ STORAGES = {
 # folder `audit-checkpoints` beside MEDIA_ROOT; better on another disk or host in production.
 AUDIT_CHECKPOINT_ROOT = os.environ.get("AUDIT_CHECKPOINT_ROOT", "")
 STORAGES["checkpoints"] = {"BACKEND": "consent.audit.checkpoint.CheckpointStorage"}
+# Object storage, for more than one application server (docs/deployment.md): with
+# CONSENT_S3_BUCKET set, the records' and addenda's PDFs and the audit checkpoints go to an
+# S3-compatible store through django-storages, the checkpoints under their own prefix or in
+# their own bucket (consent/objectstore.py names every CONSENT_S3_* variable).
+STORAGES.update(s3_storages(os.environ))
 # Serve from the app directories without collectstatic (development and tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -157,6 +164,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# The load balancer's health probe (consent/views/health.py) may speak plain HTTP to the server.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from consent.admin import admin_site
 from consent.urls import audit_patterns, patient_patterns, staff_patterns
+from consent.views.health import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="staff:session_list"), name="home"),
@@ -22,5 +23,7 @@ urlpatterns = [
     path("staff/", include(staff_patterns)),
     path("audit/", include(audit_patterns)),
     path("admin/", admin_site.urls),
+    # For the load balancer: database and storage reachable (no log-in, no audit event).
+    path("healthz", healthz, name="healthz"),
     path("", include(patient_patterns)),
 ]
