@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PATIENT_NAME = "Louise Spinewright"
 # What the patient types to sign: their full name, middle name included.
-SIGNED_NAME = "Louise Marie Spinewright"
+# Typed family name first: the name check (rules.typed_name_matches) accepts it as the
+# patient's, and the record prints it exactly as typed.
+SIGNED_NAME = "Spinewright, Louise"
 DOCTOR_QUESTION = "Can I keep taking my blood thinner before the procedure?"
 DOCTOR_ANSWER = "Keep taking it until two days before; we will tell you exactly when to stop."
 # After the consent form is sent, the browser keeps the form's "#agree" through the redirect.
