@@ -22,9 +22,8 @@ from tests.browser.conftest import SLOW_STEP_MS
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PATIENT_NAME = "Louise Spinewright"
-# What the patient types to sign: their full name, middle name included.
-# Typed family name first: the name check (rules.typed_name_matches) accepts it as the
-# patient's, and the record prints it exactly as typed.
+# What the patient types to sign: their name, family name first. The name check
+# (rules.typed_name_matches) accepts it, and the record prints it exactly as typed.
 SIGNED_NAME = "Spinewright, Louise"
 DOCTOR_QUESTION = "Can I keep taking my blood thinner before the procedure?"
 DOCTOR_ANSWER = "Keep taking it until two days before; we will tell you exactly when to stop."
