@@ -1,12 +1,21 @@
-"""Staff sessions end after a spell of inactivity (automatic log-off, HIPAA 164.312(a)(2)(iii)).
+"""Browser sessions end after a spell of inactivity: one mechanism, two kinds of visitor.
 
-A staff member's browser session holds the time of their last request. A request that comes
-longer than `STAFF_IDLE_TIMEOUT` after it is served as if nobody were logged in: the user is
-logged out first, so a page that needs a log-in sends them to the log-in page, which says why.
-Patients have no account and are never affected; their link has rules of its own.
+A browser session holds the time of its last request. A request that comes longer than the
+idle time-out after it finds the session ended first:
+
+- staff (`StaffIdleTimeoutMiddleware`, `STAFF_IDLE_TIMEOUT`, automatic log-off, HIPAA
+  164.312(a)(2)(iii)): the user is logged out, and the request is served as if nobody were
+  logged in, so a page that needs a log-in sends them to the log-in page, which says why;
+- patients (`PatientIdleTimeoutMiddleware`, `PATIENT_IDLE_TIMEOUT`, 20 minutes by default): a
+  browser that opened a patient link (a shared clinic tablet, a phone left on a table) gets a
+  plain page saying how to go on, and its session is ended; everything the patient answered
+  is stored already, and the same link, with the date of birth again, carries on.
+
+The time is `consent.clock.now()` (tests travel in time with `consent.clock.using`), kept as
+whole seconds since the epoch, and stamped after the view has run, so the request that logs
+a user in or opens a link starts its idle clock too.
 """
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,14 +23,27 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import ngettext
+
+from consent import clock
+from consent.views.access import SESSION_LINK, current_link
 
 SESSION_LAST_ACTIVITY = "staff_last_activity"
 DEFAULT_IDLE_TIMEOUT = timedelta(minutes=30)
+PATIENT_LAST_ACTIVITY = "patient_last_activity"
+DEFAULT_PATIENT_IDLE_TIMEOUT = timedelta(minutes=20)
 
 
 def idle_timeout() -> timedelta:
     return getattr(settings, "STAFF_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)
+
+
+def patient_idle_timeout() -> timedelta:
+    return getattr(settings, "PATIENT_IDLE_TIMEOUT", DEFAULT_PATIENT_IDLE_TIMEOUT)
 
 
 def idle_logout_message(timeout: timedelta) -> str:
@@ -33,26 +55,94 @@ def idle_logout_message(timeout: timedelta) -> str:
     ) % {"minutes": minutes}
 
 
-class StaffIdleTimeoutMiddleware:
-    """Log out an authenticated user whose last request is older than the idle time-out.
+class IdleTimeoutMiddleware:
+    """End a watched browser session whose last request is older than its idle time-out.
 
-    Place it after the authentication and message middleware. The time is stamped after the
-    view has run, so the request that logs a user in starts their idle clock too.
+    A subclass names the session key of its stamp and says whose sessions it watches, how
+    long they may idle, and how one ends (`expire`: a response to give instead of the page,
+    or None to serve the request as it now stands). Place it after the session,
+    authentication and message middleware.
     """
+
+    stamp_key: str
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    def watched(self, request: HttpRequest) -> bool:
+        raise NotImplementedError
+
+    def timeout(self) -> timedelta:
+        raise NotImplementedError
+
+    def expire(self, request: HttpRequest, timeout: timedelta) -> HttpResponse | None:
+        raise NotImplementedError
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated:
-            last = request.session.get(SESSION_LAST_ACTIVITY)
-            timeout = idle_timeout()
+        if self.watched(request):
+            last = request.session.get(self.stamp_key)
+            timeout = self.timeout()
             # A session without a stamp (made before this middleware ran) starts its clock now.
-            if isinstance(last, int | float) and time.time() - last > timeout.total_seconds():
-                logout(request)
-                messages.warning(request, idle_logout_message(timeout))
+            if isinstance(last, int | float) and _seconds_now() - last > timeout.total_seconds():
+                ended = self.expire(request, timeout)
+                if ended is not None:
+                    return ended
         response = self.get_response(request)
-        # Only while the session still belongs to the user (opening a patient link flushes it).
-        if request.user.is_authenticated and SESSION_KEY in request.session:
-            request.session[SESSION_LAST_ACTIVITY] = int(time.time())
+        # Only while the session is still watched (opening a patient link flushes a staff
+        # member's session; leaving ends a patient's).
+        if self.watched(request):
+            request.session[self.stamp_key] = _seconds_now()
         return response
+
+
+def _seconds_now() -> int:
+    return int(clock.now().timestamp())
+
+
+class StaffIdleTimeoutMiddleware(IdleTimeoutMiddleware):
+    """Log out an authenticated user whose last request is older than `STAFF_IDLE_TIMEOUT`."""
+
+    stamp_key = SESSION_LAST_ACTIVITY
+
+    def watched(self, request: HttpRequest) -> bool:
+        return request.user.is_authenticated and SESSION_KEY in request.session
+
+    def timeout(self) -> timedelta:
+        return idle_timeout()
+
+    def expire(self, request: HttpRequest, timeout: timedelta) -> None:
+        logout(request)
+        messages.warning(request, idle_logout_message(timeout))
+
+
+class PatientIdleTimeoutMiddleware(IdleTimeoutMiddleware):
+    """End a patient's browser session left idle longer than `PATIENT_IDLE_TIMEOUT`, with a
+    plain page that says how to go on. Nothing the patient stored is touched: the link is
+    still valid, and opening it again (and the date of birth) resumes where they stopped."""
+
+    stamp_key = PATIENT_LAST_ACTIVITY
+
+    def watched(self, request: HttpRequest) -> bool:
+        return SESSION_LINK in request.session
+
+    def timeout(self) -> timedelta:
+        return patient_idle_timeout()
+
+    def expire(self, request: HttpRequest, timeout: timedelta) -> HttpResponse | None:
+        if _opens_a_link(request):
+            return None  # opening a link starts a fresh session anyway: no detour
+        link = current_link(request)
+        language = link.session.language if link is not None else translation.get_language()
+        # Ended like "Save and leave": a new, empty session (and a new cookie key).
+        request.session.flush()
+        with translation.override(language):
+            response = render(request, "consent/patient/idle.html")
+        add_never_cache_headers(response)
+        return response
+
+
+def _opens_a_link(request: HttpRequest) -> bool:
+    try:
+        return resolve(request.path_info).view_name == "patient:link"
+    except Resolver404:
+        return False

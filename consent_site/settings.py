@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "consent.middleware.StaffIdleTimeoutMiddleware",
+    "consent.middleware.PatientIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
@@ -157,6 +158,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 # A staff member who does nothing for this long is logged out (consent/middleware.py).
 STAFF_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("STAFF_IDLE_TIMEOUT_MINUTES", "30")))
+# A patient's browser left this long without a request gets a page saying how to go on, and its
+# session ends; the answers stay stored and the same link resumes (consent/middleware.py).
+PATIENT_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("PATIENT_IDLE_TIMEOUT_MINUTES", "20")))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Same-origin, not no-referrer, for ordinary pages: with no-referrer browsers send "Origin: null"
 # on form posts and Django's CSRF check refuses them. The patient link's own responses, whose
