@@ -4,6 +4,9 @@ import os
 
 import pytest
 
+# The fuzz suite's figures per form, printed at the end of the run (tests/fuzz/).
+from tests.fuzz.summary import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made from the
 # test body between browser steps are synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

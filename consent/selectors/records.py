@@ -68,6 +68,9 @@ ACCESS_ACTIONS = (
 )
 
 
+CALENDAR_EDGE = timedelta(days=2)
+
+
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -113,9 +116,11 @@ def records_filtered(
             sessions = sessions.filter(
                 Q(patient_name__icontains=query) | Q(patient_record_number__iexact=query)
             )
-    if first := filters.get("date_from"):
+    # A day at the calendar's very edge (year 1 or 9999) bounds nothing: the day after
+    # 9999-12-31, or midnight of 0001-01-01 in UTC from a time zone ahead of it, is no datetime.
+    if (first := filters.get("date_from")) and first > date.min + CALENDAR_EDGE:
         sessions = sessions.filter(created_at__gte=_day_start(first))
-    if last := filters.get("date_to"):
+    if (last := filters.get("date_to")) and last < date.max - CALENDAR_EDGE:
         sessions = sessions.filter(created_at__lt=_day_start(last + timedelta(days=1)))
     if version := filters.get("version"):
         sessions = sessions.filter(procedure_version_id=version)

@@ -8,6 +8,7 @@ each signature stores the printed name, the date-time and the meaning of the sig
 import hashlib
 import io
 import logging
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -248,11 +249,43 @@ def _signature(
     return signature
 
 
+def png_chunks_whole(image: bytes) -> bool:
+    """Whether the bytes are a PNG's signature, then whole chunks with good checksums: IHDR
+    first, image data (IDAT), and IEND last with nothing after it."""
+    position, kinds = len(PNG_MAGIC), []
+    while position < len(image):
+        if position + 12 > len(image):
+            return False
+        length = int.from_bytes(image[position : position + 4], "big")
+        end = position + 12 + length
+        if end > len(image):
+            return False
+        kind_and_data = image[position + 4 : end - 4]
+        if zlib.crc32(kind_and_data) != int.from_bytes(image[end - 4 : end], "big"):
+            return False
+        kinds.append(kind_and_data[:4])
+        position = end
+        if kinds[-1] == b"IEND":
+            break
+    return (
+        position == len(image)
+        and len(kinds) >= 3
+        and kinds[0] == b"IHDR"
+        and kinds[-1] == b"IEND"
+        and b"IDAT" in kinds
+    )
+
+
 def signature_image_check(image: bytes | None) -> bytes | None:
     """Accept a real PNG of reasonable size, or nothing; refuse anything else."""
     if not image:
         return None
     if not image.startswith(PNG_MAGIC) or len(image) > MAX_SIGNATURE_BYTES:
+        raise ServiceError(ERROR_SIGNATURE_IMAGE)
+    # Pillow alone is not asked whether the PNG is whole: WeasyPrint sets
+    # LOAD_TRUNCATED_IMAGES for the whole process, and verify() then fails with an IndexError
+    # on a PNG cut after its image data (or without any) instead of refusing it.
+    if not png_chunks_whole(image):
         raise ServiceError(ERROR_SIGNATURE_IMAGE)
     try:
         with Image.open(io.BytesIO(image)) as picture:

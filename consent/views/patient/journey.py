@@ -6,12 +6,13 @@ state machine (consent.lifecycle) says which page the patient's place is.
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -326,14 +327,31 @@ def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpRe
     )
 
 
+# The longest page path a patient can come from (it is stored with the question).
+_RETURN_PATH_MAX = 200
+
+
 def _safe_return_path(request: HttpRequest, value: str | None) -> str:
+    """The patient page to go back to: one of the patient's own pages, as a plain path (no
+    control characters: PostgreSQL refuses a NUL in text), else the patient's place."""
     if (
         value
+        and len(value) <= _RETURN_PATH_MAX
         and value.startswith("/patient/")
+        and value.isprintable()
         and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()})
+        and _is_patient_page(value)
     ):
         return value
     return reverse("patient:resume")
+
+
+def _is_patient_page(path: str) -> bool:
+    try:
+        match = resolve(urlsplit(path).path)
+    except Resolver404:
+        return False
+    return match.namespace == "patient"
 
 
 @require_http_methods(["GET", "POST"])
