@@ -44,6 +44,7 @@ run: install
 # PostgreSQL only (DATABASE_URL). Static files are collected and the database migrated first;
 # with MIGRATE_DATABASE_URL (the schema owner) migrate runs as the owner and grants the
 # application's role (DATABASE_URL's user) what it needs. Behind a TLS proxy; WORKERS per server.
+# No control socket: its one default path in the home folder would be shared by two servers.
 WORKERS ?= 2
 serve: serve-env install
 	$(PY) manage.py check --deploy
@@ -55,7 +56,8 @@ serve: serve-env install
 	  DATABASE_URL="$$MIGRATE_DATABASE_URL" $(PY) manage.py grant_app_role "$$role"; \
 	fi
 	exec $(VENV)/bin/gunicorn consent_site.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-	  --timeout 120 --graceful-timeout 30 --max-requests 1000 --max-requests-jitter 100
+	  --timeout 120 --graceful-timeout 30 --max-requests 1000 --max-requests-jitter 100 \
+	  --no-control-socket
 
 # make serve refuses to start without PostgreSQL, before installing anything.
 serve-env:
