@@ -129,6 +129,8 @@ class Verification:
     checks: list[Check]
     # What was added under the record since it was finalized, in plain words (addenda).
     notices: list[str] = field(default_factory=list)
+    # Only the verdict is told: the user may not see the record (`verification_withheld`).
+    withheld: bool = False
 
     @property
     def authentic(self) -> bool:
@@ -601,8 +603,37 @@ def verify_bytes(data: bytes, *, record: ConsentRecord | None = None) -> Verific
     return Verification(verdict, headline, facts, record, checks, notices)
 
 
+def verification_withheld(verification: Verification) -> Verification:
+    """What a user who may not see the record is told of a file: authentic or not, nothing else.
+
+    Not the record's id, its patient, when it was finalized or by whom, nor an addendum, a
+    withdrawal or a check's details (each names stored facts: dates, hashes, the audit log's
+    length). A file naming a record that does not exist, an altered copy of a record that does
+    and any other PDF get the same words, so uploading a forged file reveals no record's
+    existence either. Only a file that is not a readable PDF keeps its own answer: it is about
+    the file alone. The file's own SHA-256 and size stay (the uploader has the file).
+    """
+    if verification.verdict == Verdict.UNREADABLE:
+        return verification
+    if verification.authentic or verification.amended:
+        verdict = Verdict.AUTHENTIC
+        headline = _("Authentic: this file is a document issued by this system, unchanged.")
+    else:
+        verdict = Verdict.ALTERED
+        headline = _(
+            "Not authentic: this file is not a document issued by this system, or it was "
+            "changed since."
+        )
+    return Verification(verdict, headline, verification.facts, None, [], [], withheld=True)
+
+
 def verification_recorded(
-    *, verification: Verification, source: str, user: User, origin: Origin
+    *,
+    verification: Verification,
+    source: str,
+    user: User,
+    origin: Origin,
+    withheld: bool = False,
 ) -> None:
     """Note in the audit log that someone checked a record (or a file naming none)."""
     record = verification.record
@@ -614,6 +645,8 @@ def verification_recorded(
     }
     if record is not None:
         payload["record_id"] = record.record_id
+    if withheld:
+        payload["withheld"] = True  # the user was told the verdict only
     staff_access_record(
         user=user,
         origin=origin,

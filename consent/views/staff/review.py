@@ -54,9 +54,9 @@ from consent.services import review as review_services
 from consent.views.access import (
     CHANGE_PERMISSION,
     StaffRequest,
+    access_record,
     sessions_change_required,
     sessions_view_required,
-    viewed_session_or_404,
     visible_session_or_404,
 )
 from consent.views.records import addendum_download_response, record_download_response
@@ -195,7 +195,13 @@ def _review_page(
     bound: forms.Form | None = None,
     anchor: str = "",
 ) -> HttpResponse:
-    """The review page; `bound` is a posted form with errors, shown in its place (`anchor`)."""
+    """The review page; `bound` is a posted form with errors, shown in its place (`anchor`).
+
+    Every time it is shown, a refused form's page included, the look at the session's health
+    data is recorded first (`session.viewed`).
+    """
+    payload = {"page": "review", **({"refused_form": anchor} if bound is not None else {})}
+    access_record(request, action="session.viewed", obj=session, session=session, payload=payload)
     data = data or record_data_get(session=session)
     context = {
         "session": session,
@@ -237,7 +243,7 @@ def _written(
 def review(request: StaffRequest, public_id: str) -> HttpResponse:
     """Every answer and attempt, reading times, the patient's questions, the discussion and
     the signatures of one session; forms where the responsible physician may act now."""
-    session = viewed_session_or_404(request, public_id, page="review")
+    session = visible_session_or_404(request, public_id)
     return _review_page(request, session)
 
 
