@@ -1,7 +1,8 @@
 """The finalized consent record as a PDF, rendered once by WeasyPrint and then only stored.
 
-`consent.services.signatures.session_finalize` calls `record_pdf_render` inside its
-transaction, after the countersignature exists and before the record row does. The PDF is built from
+`consent.services.signatures.session_finalize` calls `record_pdf_render` before it takes any
+lock, with the record's data as it will be once countersigned (the countersignature not yet
+stored); it stores the PDF only if the data is unchanged under the lock. The PDF is built from
 `consent.selectors.session.record_data_get` through `templates/consent/pdf/record.html`.
 
 The record shows text written by the patient and the physician. The template escapes all of
@@ -35,7 +36,7 @@ from consent.models import ConsentSession, Signature
 from consent.record.canonical import record_json_of
 from consent.record.seal import pdf_seal
 from consent.rules import duration_text
-from consent.selectors.session import RecordData, record_data_get
+from consent.selectors.session import RecordData, record_data_get, utc_moment
 
 TEMPLATE = "consent/pdf/record.html"
 STYLESHEET = "consent/pdf.css"
@@ -224,14 +225,20 @@ def _one_af_entry_per_file(document: Any, pdf: Any) -> None:
     entries[:] = reversed(list(unique.values()))
 
 
-def record_document_pdf(session: ConsentSession, record_id: str) -> bytes:
+def record_document_pdf(source: ConsentSession | RecordData, record_id: str) -> bytes:
     """Render the consent record of a session being finalized as PDF bytes, unsealed.
 
     The document is PDF/A-3b with the canonical record attached. It depends only on the data:
     the PDF's creation date is the finalization time and its file identifier is the record id.
-    The record's data is gathered once, for both the attachment and the page.
+    The record's data is gathered once, for both the attachment and the page (or given:
+    finalization draws the record from the data it checks again under its lock).
     """
-    data = record_data_get(session=session)
+    if isinstance(source, RecordData):
+        data = source
+        moment = utc_moment(data.finalized_at) or timezone.now()
+    else:
+        data = record_data_get(session=source)
+        moment = _finalization_time(source)
     canonical = record_json_of(data, record_id)
     digest = hashlib.sha256(canonical).hexdigest()
     html = record_html(data, record_id, digest)
@@ -239,7 +246,6 @@ def record_document_pdf(session: ConsentSession, record_id: str) -> bytes:
     document = weasyprint.HTML(
         string=html, base_url=urljoin(DOCUMENT_ORIGIN, "/"), url_fetcher=fetcher
     )
-    moment = _finalization_time(session)
     attachment = weasyprint.Attachment(
         file_obj=io.BytesIO(canonical),
         name=RECORD_ATTACHMENT,
@@ -262,10 +268,10 @@ def record_document_pdf(session: ConsentSession, record_id: str) -> bytes:
     return pdf
 
 
-def record_pdf_render(session: ConsentSession, record_id: str) -> bytes:
+def record_pdf_render(source: ConsentSession | RecordData, record_id: str) -> bytes:
     """The finalized record's PDF: the document, sealed by the institution (PAdES).
 
     The seal is an incremental update: the stored file begins with the unsealed document's
     exact bytes, then the signature.
     """
-    return pdf_seal(record_document_pdf(session, record_id), record_id=record_id)
+    return pdf_seal(record_document_pdf(source, record_id), record_id=record_id)

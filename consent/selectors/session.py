@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from consent.audit.chain import chain_head
+from consent.audit.chain import chain_head, json_chain_head
 from consent.choice_order import presentation_stored, shown_places
 from consent.models import (
     Addendum,
@@ -573,10 +573,18 @@ class RecordData:
 
 
 def _chain_head_of(session: ConsentSession) -> tuple[int, str]:
-    """The chain head the record prints: once finalized, its session.finalized event (the head
-    when the record was made), so later events never change a re-rendered record."""
+    """The chain head the record prints: once finalized, the head its stored record printed
+    (the head when the record was drawn), so later events never change a re-rendered record;
+    before, the chain's head now."""
+    record = getattr(session, "record", None) if session.finalized_at is not None else None
+    if record is not None:
+        try:
+            return json_chain_head(record.record_json)
+        except ValueError:
+            pass
     if session.finalized_at is None:
         return chain_head()
+    # A finalized session without a readable stored head: its session.finalized event.
     event = (
         AuditEvent.objects.filter(session=session, action="session.finalized")
         .values_list("seq", "hash")
@@ -585,11 +593,18 @@ def _chain_head_of(session: ConsentSession) -> tuple[int, str]:
     return event if event is not None else chain_head()
 
 
-def record_data_get(*, session: ConsentSession) -> RecordData:
-    """Gather everything the consent record shows, in fourteen queries (fifteen once finalized).
+def record_data_get(
+    *,
+    session: ConsentSession,
+    countersignature: Signature | None = None,
+    head: tuple[int, str] | None = None,
+) -> RecordData:
+    """Gather everything the consent record shows, in fourteen queries.
 
-    Works on a session under review, on one being finalized (all signatures exist, the status
-    is still signed or declined) and on a finalized one alike.
+    Works on a session under review, on one being finalized and on a finalized one alike. The
+    record's audit trail is the session's events up to the chain head it prints (`head`, else
+    `_chain_head_of`). Finalization draws the record before it stores the countersignature:
+    it passes that signature, not yet saved, and the head it read (services/signatures.py).
     """
     session = ConsentSession.objects.select_related(
         "procedure_version", "physician", "record", "record__finalized_by"
@@ -623,11 +638,13 @@ def record_data_get(*, session: ConsentSession) -> RecordData:
         .select_related("staff_browser_user")
         .order_by("signed_at", "pk")
     )
+    if countersignature is not None:
+        signatures.append(countersignature)
     by_kind = {signature.kind: signature for signature in signatures}
     countersignature = by_kind.get(Signature.Kind.COUNTERSIGNATURE)
     attestation = by_kind.get(Signature.Kind.ATTESTATION)
 
-    head_seq, head_hash = _chain_head_of(session)
+    head_seq, head_hash = head or _chain_head_of(session)
     return RecordData(
         institution=settings.INSTITUTION_NAME,
         session_id=str(session.public_id),
@@ -664,7 +681,7 @@ def record_data_get(*, session: ConsentSession) -> RecordData:
         signatures=[_signature(signature) for signature in signatures],
         decision=_decision(session, by_kind),
         links_after_attestation=_links_after_attestation(session),
-        audit_events=_audit_events(session),
+        audit_events=_audit_events(session, head_seq),
         audit_chain_head_seq=head_seq,
         audit_chain_head_hash=head_hash,
         stored=_stored(session),
@@ -900,7 +917,8 @@ def _decision(session: ConsentSession, by_kind: dict[str, Signature]) -> Decisio
     )
 
 
-def _audit_events(session: ConsentSession) -> list[AuditEventData]:
+def _audit_events(session: ConsentSession, head_seq: int) -> list[AuditEventData]:
+    """The session's audit trail up to the chain head the record prints (never past it)."""
     roles = dict(AuditEvent.Role.choices)
     return [
         AuditEventData(
@@ -912,7 +930,7 @@ def _audit_events(session: ConsentSession) -> list[AuditEventData]:
             action=action,
         )
         for seq, occurred_at, actor_label, role, action in AuditEvent.objects.filter(
-            session=session
+            session=session, seq__lte=head_seq
         )
         .order_by("seq")
         .values_list("seq", "occurred_at", "actor_label", "role", "action")

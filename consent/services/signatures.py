@@ -20,9 +20,10 @@ from django.utils.translation import ngettext
 from PIL import Image
 
 from consent import clock, lifecycle
-from consent.audit.chain import RECORD_FINALIZED, json_chain_head
+from consent.audit.chain import RECORD_FINALIZED, chain_head, json_chain_head
 from consent.audit.checkpoint import checkpoint_after_commit
 from consent.audit.events import CLIENT_MAX, Origin, audit_record
+from consent.canonical import SERIALIZERS
 from consent.lifecycle import Action
 from consent.models import (
     AuditEvent,
@@ -30,7 +31,12 @@ from consent.models import (
     ConsentSession,
     Signature,
 )
-from consent.record.canonical import record_json, snapshot_hash_of, snapshot_hashes
+from consent.record.canonical import (
+    evidence_snapshot,
+    record_json_of,
+    snapshot_hash_of,
+    snapshot_hashes,
+)
 from consent.rules import typed_name_matches
 from consent.selectors.session import RecordData, record_data_get
 from consent.services import ServiceError, check_responsible
@@ -105,12 +111,18 @@ ERROR_RECORD_NOT_MADE = _(
     "The record's PDF could not be made or sealed, so nothing was finalized and nothing was "
     "signed. Try again in a minute; if it fails again, tell IT support (the error is logged)."
 )
+ERROR_CHANGED_WHILE_DRAWN = _(
+    "The session kept changing while its record was being made, so nothing was finalized "
+    "and nothing was signed. Check the review page, then finalize again."
+)
 ERROR_EVIDENCE_CHANGED = _(
     "The record changed after {signer} signed it, so that signature no longer holds. Nothing "
     "was finalized; cancel this session and start a new one."
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# The IEND chunk every PNG ends with: no data, its type, and that type's CRC.
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 MAX_SIGNATURE_BYTES = 512 * 1024
 RELATIONSHIP_MAX = Signature._meta.get_field("representative_relationship").max_length or 100
 
@@ -205,11 +217,44 @@ def _signature(
     browser (flagged) and the legal representative who signed."""
     if Signature.objects.filter(session=session, kind=kind).exists():
         raise ServiceError(ERROR_ALREADY_SIGNED)
+    signature = _signature_build(
+        session=session,
+        kind=kind,
+        printed_name=printed_name,
+        statement=statement,
+        method=method,
+        signer=signer,
+        image=image,
+        origin=origin,
+        evidence=evidence or record_data_get(session=session),
+        browser=browser,
+        representative=representative,
+    )
+    return _signature_store(
+        signature, role=role, actor_label=actor_label, origin=origin, browser=browser
+    )
+
+
+def _signature_build(
+    *,
+    session: ConsentSession,
+    kind: str,
+    printed_name: str,
+    statement: str,
+    method: str,
+    signer: User | None,
+    image: bytes | None = None,
+    origin: Origin | None,
+    evidence: RecordData,
+    browser: Browser = NO_BROWSER,
+    representative: Representative | None = None,
+) -> Signature:
+    """The signature, not yet saved: finalization draws the record with it before storing it."""
     origin = origin or Origin()
     staff_user = browser.staff_user if kind in PATIENT_KINDS else None
-    signature = Signature.objects.create(
+    return Signature(
         session=session,
-        snapshot_hash=snapshot_hash_of(evidence or record_data_get(session=session)),
+        snapshot_hash=snapshot_hash_of(evidence),
         kind=kind,
         signer=signer,
         printed_name=printed_name,
@@ -226,16 +271,30 @@ def _signature(
         representative_name=representative.name if representative else "",
         representative_relationship=representative.relationship if representative else "",
     )
+
+
+def _signature_store(
+    signature: Signature,
+    *,
+    role: str,
+    actor_label: str = "",
+    origin: Origin | None,
+    browser: Browser = NO_BROWSER,
+) -> Signature:
+    """Save a built signature with its audit event, which pins what was signed."""
+    signature.save(force_insert=True)
+    signer = signature.signer
+    image = bytes(signature.image) if signature.image is not None else None
     audit_record(
-        action=f"signature.{kind}",
+        action=f"signature.{signature.kind}",
         role=role,
         actor=signer,
         actor_label=actor_label or ("" if signer else role),
         origin=origin,
         obj=signature,
-        session=session,
+        session=signature.session,
         payload={
-            "method": method,
+            "method": signature.method,
             "meaning": signature.meaning,
             "drawn": image is not None,
             # The chain pins what was signed: `verify_audit` compares these with the rows.
@@ -286,6 +345,11 @@ def signature_image_check(image: bytes | None) -> bytes | None:
     # LOAD_TRUNCATED_IMAGES for the whole process, and verify() then fails with an IndexError
     # on a PNG cut after its image data (or without any) instead of refusing it.
     if not png_chunks_whole(image):
+        raise ServiceError(ERROR_SIGNATURE_IMAGE)
+    # A whole PNG ends with its IEND chunk. Pillow alone is not asked: WeasyPrint sets
+    # LOAD_TRUNCATED_IMAGES for the whole process, and verify() then fails on a PNG cut after
+    # its image data with an IndexError instead of refusing it.
+    if not image.endswith(PNG_END):
         raise ServiceError(ERROR_SIGNATURE_IMAGE)
     try:
         with Image.open(io.BytesIO(image)) as picture:
@@ -523,7 +587,18 @@ def companion_sign(
 # Countersignature and finalization
 
 
-RenderPdf = Callable[[ConsentSession, str], bytes]
+RenderPdf = Callable[[RecordData, str], bytes]
+# How many times finalization draws the record when the session changes while it draws.
+FINALIZE_DRAWS = 2
+
+
+def _stale_signature(session: ConsentSession, data: RecordData) -> Signature | None:
+    """A stored signature that no longer vouches for the evidence as `data` has it (11.70)."""
+    # A signature made before the canonical form changed holds the older form's hash of the
+    # same evidence: either form vouches for it (docs/record-format.md, "Versions").
+    snapshot = evidence_snapshot(data)
+    hashes = [hashlib.sha256(serialize(snapshot)).hexdigest() for serialize in SERIALIZERS.values()]
+    return Signature.objects.filter(session=session).exclude(snapshot_hash__in=hashes).first()
 
 
 def _check_snapshots(
@@ -533,8 +608,6 @@ def _check_snapshots(
 
     With `log`, the voided signature is recorded in its own committed transaction first.
     """
-    # A signature made before the canonical form changed holds the older form's hash of the
-    # same evidence: either form vouches for it (docs/record-format.md, "Versions").
     current, *earlier = snapshot_hashes(session)
     stale = (
         Signature.objects.filter(session=session)
@@ -557,6 +630,64 @@ def _check_snapshots(
     raise ServiceError(str(ERROR_EVIDENCE_CHANGED).format(signer=stale.printed_name))
 
 
+@dataclass(frozen=True)
+class RecordDraft:
+    """The record as drawn before any lock: its countersignature (not yet saved), the chain
+    head it prints, its canonical JSON and its sealed PDF."""
+
+    countersignature: Signature
+    head: tuple[int, str]
+    record_id: str
+    document: bytes
+    pdf: bytes
+
+
+def _record_draw(
+    *, session: ConsentSession, physician: User, origin: Origin | None, render_pdf: RenderPdf
+) -> RecordDraft:
+    """Read the session and the chain's head (plain reads, no lock), then draw and seal the
+    record as it will stand once countersigned. Nothing is written."""
+    head = chain_head()
+    evidence = record_data_get(session=session, head=head)
+    countersignature = _signature_build(
+        session=session,
+        kind=Kind.COUNTERSIGNATURE,
+        signer=physician,
+        printed_name=physician.get_full_name() or physician.get_username(),
+        statement=str(COUNTERSIGNATURE_STATEMENT),
+        method=Signature.Method.PASSWORD,
+        origin=origin,
+        evidence=evidence,
+    )
+    record_id = f"CR-{countersignature.signed_at:%Y}-{session.pk:06d}"
+    data = record_data_get(session=session, countersignature=countersignature, head=head)
+    try:
+        pdf = render_pdf(data, record_id)
+    except Exception as error:
+        # Names only: an exception's text could quote the record's contents.
+        logger.error(
+            "record %s not made: %s in %s",
+            record_id,
+            type(error).__name__,
+            type(error).__module__,
+        )
+        raise RecordNotMade(ERROR_RECORD_NOT_MADE) from error
+    return RecordDraft(
+        countersignature=countersignature,
+        head=head,
+        record_id=record_id,
+        document=record_json_of(data, record_id),
+        pdf=pdf,
+    )
+
+
+def _default_render(data: RecordData, record_id: str) -> bytes:
+    # Looked up at each call: tests stand in for the renderer by replacing it in its module.
+    from consent.record import pdf
+
+    return pdf.record_pdf_render(data, record_id)
+
+
 def session_finalize(
     *,
     session: ConsentSession,
@@ -565,15 +696,20 @@ def session_finalize(
     origin: Origin | None = None,
     render_pdf: RenderPdf | None = None,
 ) -> ConsentRecord:
-    """Countersign, render the record's PDF, store it and finalize, all in one transaction.
+    """Countersign, draw and seal the record's PDF, store it and finalize.
 
-    Finalizing twice, or from two browsers at once, yields exactly one record: the session row
-    is locked, and whoever comes second finds it finalized.
+    The PDF is drawn and sealed first, holding no lock (seconds for a large record), from the
+    data read then and the countersignature about to be made. Then, under the session's lock,
+    the data is read again and must give the very same record (same status, evidence,
+    signatures, reading times and audit trail up to the head the record prints); only then are
+    the countersignature, its events, the file and the record stored, in one short
+    transaction, the only one that takes the audit chain's lock. If the session changed
+    meanwhile the record is drawn once more; if it changes again, nothing is finalized.
+
+    Finalizing twice, or from two browsers at once, yields exactly one record: whoever takes
+    the session's lock second finds it finalized.
     """
-    if render_pdf is None:
-        from consent.record.pdf import record_pdf_render
-
-        render_pdf = record_pdf_render
+    render = render_pdf or _default_render
     with transaction.atomic():
         session = lifecycle.lock(session, Action.FINALIZE)
         check_responsible(session, physician)
@@ -585,55 +721,59 @@ def session_finalize(
         kind=Kind.COUNTERSIGNATURE,
         origin=origin,
     )
+    for _draw in range(FINALIZE_DRAWS):
+        draft = _record_draw(session=session, physician=physician, origin=origin, render_pdf=render)
+        record = _record_store(draft, session=session, physician=physician, origin=origin)
+        if record is not None:
+            return record
+        logger.info("record %s drawn again: the session changed meanwhile", draft.record_id)
+    raise ServiceError(ERROR_CHANGED_WHILE_DRAWN)
+
+
+def _record_store(
+    draft: RecordDraft, *, session: ConsentSession, physician: User, origin: Origin | None
+) -> ConsentRecord | None:
+    """Under the session's lock: store the drawn record if the session still gives exactly
+    that record, else None (nothing written). Refuses what may no longer be finalized."""
     with transaction.atomic():
         session = lifecycle.lock(session, Action.FINALIZE)
-        _check_snapshots(session, physician=physician, origin=origin, log=False)
-        signature = _signature(
-            session=session,
-            kind=Kind.COUNTERSIGNATURE,
-            signer=physician,
-            printed_name=physician.get_full_name() or physician.get_username(),
-            statement=str(COUNTERSIGNATURE_STATEMENT),
-            method=Signature.Method.PASSWORD,
-            origin=origin,
-            role=PHYSICIAN,
+        check_responsible(session, physician)
+        if Signature.objects.filter(session=session, kind=Kind.COUNTERSIGNATURE).exists():
+            raise ServiceError(ERROR_ALREADY_SIGNED)
+        # The record as it stands now, up to the head it prints: the evidence (signatures
+        # leave it unchanged) still vouched for, and exactly the record drawn.
+        current = record_data_get(
+            session=session, countersignature=draft.countersignature, head=draft.head
         )
-        finalized_at = signature.signed_at
-        record_id = f"CR-{finalized_at:%Y}-{session.pk:06d}"
-        audit_record(
-            action="session.finalized",
-            role=PHYSICIAN,
-            actor=physician,
-            origin=origin,
-            obj=session,
-            session=session,
-            payload={"record_id": record_id},
-        )
-        document = record_json(session, record_id)
-        try:
-            pdf = render_pdf(session, record_id)
-        except Exception as error:
-            # Names only: an exception's text could quote the record's contents.
-            logger.error(
-                "record %s not made: %s in %s",
-                record_id,
-                type(error).__name__,
-                type(error).__module__,
-            )
-            raise RecordNotMade(ERROR_RECORD_NOT_MADE) from error
-        digest = hashlib.sha256(pdf).hexdigest()
+        stale = _stale_signature(session, current)
+        if stale is not None:
+            raise ServiceError(str(ERROR_EVIDENCE_CHANGED).format(signer=stale.printed_name))
+        if record_json_of(current, draft.record_id) != draft.document:
+            return None
+        finalized_at = draft.countersignature.signed_at
         record = ConsentRecord(
             session=session,
-            record_id=record_id,
-            record_json=document.decode("utf-8"),
-            record_sha256=hashlib.sha256(document).hexdigest(),
-            pdf_sha256=digest,
-            pdf_size=len(pdf),
+            record_id=draft.record_id,
+            record_json=draft.document.decode("utf-8"),
+            record_sha256=hashlib.sha256(draft.document).hexdigest(),
+            pdf_sha256=hashlib.sha256(draft.pdf).hexdigest(),
+            pdf_size=len(draft.pdf),
             finalized_at=finalized_at,
             finalized_by=physician,
         )
-        record.pdf.save(f"{record_id}.pdf", ContentFile(pdf), save=False)
+        record.pdf.save(f"{draft.record_id}.pdf", ContentFile(draft.pdf), save=False)
         try:
+            # From here the audit chain's lock is held, until the commit: inserts only.
+            _signature_store(draft.countersignature, role=PHYSICIAN, origin=origin)
+            audit_record(
+                action="session.finalized",
+                role=PHYSICIAN,
+                actor=physician,
+                origin=origin,
+                obj=session,
+                session=session,
+                payload={"record_id": draft.record_id},
+            )
             record.save()
             session.finalized_at = finalized_at
             lifecycle.advance(session, Action.FINALIZE, fields=["finalized_at"])
@@ -649,8 +789,9 @@ def session_finalize(
 
 
 def _record_pinned(record: ConsentRecord, *, actor: User, origin: Origin | None) -> None:
-    """Chain the stored record's and PDF's hashes (the session.finalized event precedes
-    them: the record prints that event as its chain head, so it cannot hold their hashes).
+    """Chain the stored record's and PDF's hashes, and the chain head the record printed:
+    the head when it was drawn, before the countersignature's and session.finalized events
+    (the record cannot hold the hashes of events made after it).
 
     The event names the record, not the session: the session's history is the one the PDF
     prints, and this event comes after the PDF by necessity.

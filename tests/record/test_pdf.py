@@ -304,10 +304,15 @@ def test_record_pdf_shows_the_patients_question_the_answer_and_the_audit_trail(r
     text = " ".join(pdf_pages(record))
     assert PATIENT_QUESTION in text
     assert PHYSICIAN_ANSWER in text
-    actions = AuditEvent.objects.filter(session=record.session).values_list("action", flat=True)
-    assert "session.finalized" in actions
-    for action in set(actions):
+    # The trail up to the chain head the record prints: the head when it was drawn, before
+    # its own countersignature and finalization events (services/signatures.py).
+    head = json.loads(record.record_json)["audit_chain_head_seq"]
+    events = AuditEvent.objects.filter(session=record.session)
+    actions = set(events.filter(seq__lte=head).values_list("action", flat=True))
+    assert "signature.patient_consent" in actions
+    for action in actions:
         assert action in text, action
+    assert "session.finalized" not in text
 
 
 def test_record_pdf_is_stored_in_default_storage_with_its_digest(record, settings):
@@ -532,11 +537,15 @@ def test_record_data_query_count_does_not_grow_with_the_session():
 
 def test_record_carries_the_audit_chain_head_at_its_finalization():
     record = finalized(Plan(interpreter=None))
-    event = AuditEvent.objects.get(session=record.session, action="session.finalized")
+    # The head when the record was drawn: the event just before its countersignature's.
+    countersigned = AuditEvent.objects.get(
+        session=record.session, action="signature.countersignature"
+    )
+    event = AuditEvent.objects.get(seq=countersigned.seq - 1)
     text = " ".join(pdf_pages(record))
     assert f"#{event.seq} {event.hash[:16]}" in text
     data = record_data_get(session=record.session)
-    assert data.audit_chain_head_seq >= event.seq
+    assert data.audit_chain_head_seq == event.seq
 
 
 def test_pdf_is_pdf_a_3b_with_the_canonical_record_attached_and_its_hash_on_every_page():
