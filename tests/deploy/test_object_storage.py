@@ -19,10 +19,21 @@ from consent.audit.checkpoint import (
     checkpoint_storage,
     checkpoints_verify,
 )
+from consent.models import AuditEvent
 from consent.objectstore import S3_BACKEND, s3_storages
 from consent.record.verification import State, verify_record
 from consent.record.verification import Verdict as RecordVerdict
-from tests.factories import addendum_added, finalized_record, logged_in
+from consent.services.signatures import session_finalize
+from tests.factories import (
+    PASSWORD,
+    addendum_added,
+    auditor,
+    decided_session,
+    fake_pdf_render,
+    finalized_record,
+    logged_in,
+    patient_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +186,47 @@ def test_a_checkpoint_whose_seal_object_was_deleted_is_unsealed(object_store, se
     check = checkpoint_read(name, storage=checkpoint_storage())
     assert check.verdict == Verdict.UNSEALED
     assert check.message == "it has no seal file: it cannot be trusted."
+
+
+# Downloads when the stored object is gone, or the store cannot be reached
+
+
+def unavailable(response) -> bool:
+    body = response.content.decode()
+    return (
+        response.status_code == 503
+        and "This file cannot be opened now" in body
+        and "Nothing was changed." in body
+    )
+
+
+def test_a_download_of_a_missing_object_says_so_and_records_no_download(object_store, settings):
+    object_store.use(settings)
+    session = decided_session()
+    patient = patient_client(session)  # opened the link before the record was finalized
+    record = session_finalize(
+        session=session, physician=session.physician, password=PASSWORD, render_pdf=fake_pdf_render
+    )
+    addendum = addendum_added(record=record, kind="withdrawal", text="Withdrawn in clinic.")
+    for stored in (record.pdf.name, addendum.pdf.name):
+        object_store.client.delete_object(Bucket=object_store.bucket, Key=f"media/{stored}")
+    events = AuditEvent.objects.count()
+
+    staff = logged_in(session.physician)
+    assert unavailable(staff.get(f"/staff/sessions/{session.public_id}/record.pdf"))
+    addendum_url = f"/staff/sessions/{session.public_id}/addenda/{addendum.addendum_id}.pdf"
+    assert unavailable(staff.get(addendum_url))
+    assert unavailable(patient.get("/patient/record.pdf"))
+    auditor_url = f"/audit/sessions/{session.public_id}/record.pdf"
+    assert unavailable(logged_in(auditor()).get(auditor_url))
+    after = AuditEvent.objects.order_by("seq")[events:]
+    assert not [event.action for event in after if event.action.endswith("downloaded")]
+
+
+def test_a_download_while_the_store_cannot_be_reached_says_so(object_store, settings):
+    object_store.use(settings)
+    record = finalized_record()
+    nobody_there = {**object_store.environ, "CONSENT_S3_ENDPOINT_URL": "http://127.0.0.1:9"}
+    settings.STORAGES = {**settings.STORAGES, **s3_storages(nobody_there)}
+    staff = logged_in(record.session.physician)
+    assert unavailable(staff.get(f"/staff/sessions/{record.session.public_id}/record.pdf"))
