@@ -31,7 +31,11 @@ class SuperuserAdminSite(admin.AdminSite):
     index_title = "Read-only records and user accounts"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
+        from consent.views.access import second_factor_passed
+
+        # A superuser's log-in must have passed the second factor too (consent/views/auth.py).
+        user = request.user
+        return bool(user.is_active and user.is_superuser and second_factor_passed(request))
 
 
 admin_site = SuperuserAdminSite(name="admin")

@@ -10,8 +10,11 @@ class ConsentConfig(AppConfig):
         from django.db.models.signals import post_migrate, pre_save
 
         from consent.roles import roles_ensure_after_migrate
+        from consent.services.accounts import receivers_connect
         from consent.text import normalize_before_save
 
+        # The audit of log-ins, log-outs, failures and lock-outs (before axes' own receivers).
+        receivers_connect()
         post_migrate.connect(roles_ensure_after_migrate, sender=self)
         post_migrate.connect(_history_triggers_after_migrate, sender=self)
         for model in [*self.get_models(), get_user_model()]:

@@ -149,6 +149,41 @@ WHITENOISE_AUTOREFRESH = DEBUG
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Staff log-in (consent/views/auth.py, consent/services/accounts.py): django-axes throttles
+# password guesses per account and address (the password re-entries for signing count too), and
+# django-otp asks every staff account for a second factor (TOTP, with recovery codes). After the
+# consent app, so its audit receivers see a failure before axes counts it.
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Locked after this many wrong passwords from one address for one account, for the cool-off.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A try while locked out does not push the end of the lock-out further: the page says when.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "consent.views.auth.locked_out"
+# The audit log records every log-in and log-out; axes keeps only the failures it counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Consent")
+# Recovery codes made at enrolment, each good once (django-otp's static device).
+STAFF_RECOVERY_CODES = 10
+
 # Sessions and cookies. The patient's browser session is a cookie; staff sessions also end
 # after STAFF_IDLE_TIMEOUT without activity (consent/middleware.py).
 SESSION_COOKIE_HTTPONLY = True

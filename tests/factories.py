@@ -1,5 +1,6 @@
 """Small factory functions with keyword-only defaults (no factory framework)."""
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import date
@@ -8,6 +9,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consent.audit.events import Origin
 from consent.content.importing import pack_import
@@ -22,6 +26,8 @@ from consent.services.sessions import consent_session_create
 MITRACLIP_PATH = settings.BASE_DIR / "content" / "mitraclip.en.toml"
 BIRTH_DATE = date(1948, 3, 27)
 PASSWORD = "correct-horse-battery"
+# The test accounts' authenticator-app key (hex, as django-otp keeps it): RFC 6238's test key.
+TOTP_KEY = "12345678901234567890".encode("ascii").hex()
 # Where the services are told a change came from, in tests that do not look at it.
 ORIGIN = Origin(ip="127.0.0.1", user_agent="tests")
 # The read-through story (`ready_session(read_through=True)`): the free-text answer, the
@@ -94,11 +100,47 @@ def birth_date_post(birth_date: date = BIRTH_DATE) -> dict[str, str]:
     }
 
 
+def second_factor_device(user: User) -> TOTPDevice:
+    """The user's authenticator app (django-otp's TOTP device), with the tests' known key."""
+    device, _created = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=True, defaults={"name": "Authenticator app", "key": TOTP_KEY}
+    )
+    return device
+
+
+def totp_code(user: User) -> str:
+    """The code the user's authenticator app shows now, as the tests' own computation (RFC 6238).
+
+    django-otp refuses a code twice (replay): when this minute's code was used already (two
+    log-ins in a row), the next step's is given, which it accepts a step early; past that, wait
+    for the clock.
+    """
+    device = second_factor_device(user)
+    while True:
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits)
+        now = totp.t() + device.drift
+        step = max(now, device.last_t + 1)
+        if step <= now + device.tolerance:
+            totp.time = device.t0 + step * device.step
+            return f"{totp.token():0{device.digits}d}"
+        time.sleep(1)
+        device.refresh_from_db()
+
+
+def second_factor_passed(client: Client, user: User) -> Client:
+    """Mark this logged-in browser as past the second factor (the session key django-otp sets)."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = second_factor_device(user).persistent_id
+    session.save()
+    return client
+
+
 def logged_in(user: User) -> Client:
-    """A browser logged in as this staff user (no log-in page: the session is made directly)."""
+    """A browser logged in as this staff user, second factor passed (no log-in page: the session
+    is made directly)."""
     client = Client()
     client.force_login(user)
-    return client
+    return second_factor_passed(client, user)
 
 
 def patient_client(session: ConsentSession, client: Client | None = None) -> Client:

@@ -40,6 +40,7 @@ from consent.record.canonical import (
 from consent.rules import typed_name_matches
 from consent.selectors.session import RecordData, record_data_get
 from consent.services import ServiceError, check_responsible
+from consent.services.accounts import locked_out_message, password_reentry_check
 
 Kind = Signature.Kind
 PHYSICIAN = AuditEvent.Role.PHYSICIAN
@@ -179,8 +180,14 @@ class Representative:
 def _check_password(
     *, session: ConsentSession, user: User, password: str, kind: str, origin: Origin | None = None
 ) -> None:
-    """Refuse a wrong password, recording the refusal in its own committed transaction."""
-    if user.check_password(password):
+    """Refuse a wrong password, recording the refusal in its own committed transaction.
+
+    The re-entry counts toward the log-in's lock-out (django-axes, `services/accounts.py`): a
+    wrong one is a failed log-in for this account and address, and while they are locked out
+    even the right password is refused.
+    """
+    check = password_reentry_check(user=user, password=password, origin=origin)
+    if check.ok:
         return
     with transaction.atomic():
         audit_record(
@@ -190,8 +197,13 @@ def _check_password(
             origin=origin,
             obj=session,
             session=session,
-            payload={"kind": kind, "reason": "wrong password"},
+            payload={
+                "kind": kind,
+                "reason": "locked out" if check.tried_while_locked else "wrong password",
+            },
         )
+    if check.locked_until is not None:
+        raise ServiceError(locked_out_message(check.locked_until))
     raise ServiceError(ERROR_WRONG_PASSWORD)
 
 

@@ -3,8 +3,9 @@
 - `patient_entry`: the patient's pages before identification (each checks the link itself);
 - `patient_required`: a browser that opened a usable link and confirmed the date of birth;
   the view gets the consent session as its second argument.
-- `staff_required(permission)`: a logged-in user with that permission (strangers go to the
-  log-in page, users without it get 403); `sessions_view_required`,
+- `staff_required(permission)`: a logged-in user with that permission whose log-in passed the
+  second factor (strangers go to the log-in page, a log-in without the second factor to the
+  code page, users without the permission get 403); `sessions_view_required`,
   `sessions_change_required`, `sessions_create_required` and `auditor_required` name the ones
   in use. Whether a given session is visible to the user is `visible_session_or_404`.
 
@@ -18,10 +19,12 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.cache import never_cache
 
@@ -97,13 +100,40 @@ def patient_entry(view: View) -> View:
     return never_cache(view)
 
 
+def second_factor_passed(request: HttpRequest) -> bool:
+    """This browser's log-in passed the second factor (django-otp's session mark).
+
+    Every staff account needs it: physicians, auditors and administrators alike.
+    """
+    user: Any = request.user
+    return bool(user.is_authenticated and user.is_verified())
+
+
+def second_factor_required(view: View) -> View:
+    """A log-in whose second factor is not done yet goes to the code page, then comes back.
+
+    The one place that says so: `staff_required` below, the password change pages and the
+    admin site (`consent/admin.py`) all ask it.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not second_factor_passed(request):
+            return redirect_to_login(request.get_full_path(), reverse("second_factor"))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def staff_required(permission: str) -> Callable[[View], View]:
-    """Logged-in users holding `permission`; others get 403, strangers the log-in page."""
+    """Logged-in users holding `permission` whose log-in passed the second factor; others get
+    403, strangers the log-in page, a log-in without its second factor the code page."""
 
     def decorator(view: View) -> View:
         @wraps(view)
         @never_cache
         @login_required
+        @second_factor_required
         @permission_required(permission, raise_exception=True)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             return view(request, *args, **kwargs)

@@ -3,13 +3,16 @@
 import re
 from datetime import date
 
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, Response, expect
 
 from consent.models import Question, Wording
+from tests import factories
 from tests.factories import BIRTH_DATE, PASSWORD
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
+SECOND_FACTOR_HEADING = "Type the code from your authenticator app"
 FREE_TEXT_ANSWER = (
     "The clip holds the two flaps of my valve together so it leaks less. It goes in through "
     "a vein in the groin, because open-heart surgery is too risky for me."
@@ -95,11 +98,23 @@ def read_every_section(page: Page, section_count: int) -> None:
 
 
 def staff_log_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """The whole staff log-in: the password, then the code of the account's authenticator app
+    (its key is the tests' own, so the test computes the code: tests/factories.py)."""
+    user = User.objects.get(username=username)
+    factories.second_factor_device(user)
     page.goto(base_url + "/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    enter_second_factor(page, user)
     expect(page.get_by_role("heading", name="Consent sessions")).to_be_visible()
+
+
+def enter_second_factor(page: Page, user: User) -> None:
+    """After the password: the code the user's authenticator app shows now."""
+    expect(page.get_by_role("heading", name=SECOND_FACTOR_HEADING)).to_be_visible()
+    page.get_by_label("Code").fill(factories.totp_code(user))
+    page.get_by_role("button", name="Log in").click()
 
 
 def draw_signature(page: Page) -> None:

@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from consent.models import ConsentSession
-from tests.factories import PASSWORD, mitraclip_version, physician
+from tests.browser.steps import enter_second_factor
+from tests.factories import PASSWORD, mitraclip_version, physician, second_factor_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +21,9 @@ def test_physician_logs_in_creates_a_session_and_the_patient_opens_its_link(
     staff.goto(live_server.url + "/staff/")
     staff.get_by_label("Username").fill(doctor.username)
     staff.get_by_label("Password").fill(PASSWORD)
+    second_factor_device(doctor)  # enrolled already (tests/browser/test_staff_log_in.py enrols)
     staff.get_by_role("button", name="Log in").click()
+    enter_second_factor(staff, doctor)
     expect(staff.get_by_role("heading", name="Consent sessions")).to_be_visible()
 
     staff.get_by_role("link", name="New consent session").click()

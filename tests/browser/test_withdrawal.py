@@ -53,10 +53,7 @@ def test_the_physician_withdraws_with_the_patient_signing_and_the_auditor_sees_i
 
     audit = new_context(viewport=DESKTOP).new_page()
     auditor_user = auditor(username="audrey")
-    audit.goto(live_server.url + "/accounts/login/")
-    audit.get_by_label("Username").fill(auditor_user.get_username())
-    audit.get_by_label("Password").fill(PASSWORD)
-    audit.get_by_role("button", name="Log in").click()
+    staff_log_in(audit, live_server.url, auditor_user.get_username())
     audit.goto(f"{live_server.url}/staff/records/{record.record_id}/verify/", timeout=SLOW_STEP_MS)
     expect(audit.get_by_role("heading", name="Consent withdrawn on")).to_be_visible(
         timeout=SLOW_STEP_MS

@@ -393,22 +393,19 @@ def test_a_patient_link_does_not_open_the_page(doctor):
 
 
 def test_a_physician_is_refused(doctor):
-    client = Client()
-    client.force_login(doctor)
+    client = logged_in(doctor)
     assert client.get(URL).status_code == 403
     assert not AuditEvent.objects.filter(action="analytics.viewed").exists()
 
 
 def test_an_auditor_sees_the_page():
-    client = Client()
-    assert client.login(username=auditor().username, password=PASSWORD)
+    client = logged_in(auditor())
     assert client.get(URL).status_code == 200
 
 
 def test_a_superuser_sees_the_page():
     admin = get_user_model().objects.create_superuser(username="root", password=PASSWORD)
-    client = Client()
-    client.force_login(admin)
+    client = logged_in(admin)
     assert client.get(URL).status_code == 200
 
 
@@ -417,9 +414,8 @@ def test_the_page_is_never_cached():
 
 
 def test_viewing_the_page_writes_an_audit_event(crafted):
-    client = Client()
     reader = auditor(username="auditor.reads")
-    client.force_login(reader)
+    client = logged_in(reader)
     client.get(URL, HTTP_USER_AGENT="analytics-test")
     event = AuditEvent.objects.filter(action="analytics.viewed").get()
     assert event.actor == reader

@@ -1,11 +1,10 @@
 """Downloads of a finalized record are byte-identical to what was stored, and audited."""
 
 import pytest
-from django.test import Client
 
 from consent.models import AuditEvent
 from consent.services import signatures as signature_services
-from tests.factories import PASSWORD, attested_session, auditor, patient_client
+from tests.factories import PASSWORD, attested_session, auditor, logged_in, patient_client
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +41,8 @@ def test_physician_auditor_and_patient_each_get_the_stored_bytes_and_each_is_aud
     record, patient = finalized_with_patient
     session = record.session
     stored = record.pdf.open("rb").read()
-    physician = Client()
-    physician.login(username=session.physician.username, password=PASSWORD)
-    watcher = Client()
-    watcher.login(username=auditor().username, password=PASSWORD)
+    physician = logged_in(session.physician)
+    watcher = logged_in(auditor())
     url = f"/staff/sessions/{session.public_id}/record.pdf"
     assert download(physician, url) == stored
     assert download(watcher, url) == stored

@@ -13,6 +13,8 @@ from tests.factories import (
     mitraclip_version,
     patient_client,
     physician,
+    second_factor_device,
+    totp_code,
 )
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +192,12 @@ def test_log_in_and_log_out(session):
     response = client.post(
         "/accounts/login/", {"username": session.physician.username, "password": PASSWORD}
     )
+    # The password leads on to the second factor (tests/views/test_auth.py), then the dashboard.
+    assert response["Location"] == "/accounts/second-factor/?next=%2Fstaff%2F"
+    second_factor_device(session.physician)
+    response = client.post(response["Location"], {"code": totp_code(session.physician)})
     assert response["Location"] == "/staff/"
+    assert client.get("/staff/").status_code == 200
     client.post("/accounts/logout/")
     assert client.get("/staff/").status_code == 302
 
