@@ -96,7 +96,14 @@ class ConsentSessionAdmin(ReadOnlyAdmin):
     list_display = ("public_id", "status", "procedure_version", "physician", "created_at")
     list_filter = ("status", "procedure_version")
     list_select_related = ("procedure_version", "physician")
-    search_fields = ("=patient_record_number", "=public_id")
+    # Never a patient identifier: the admin's search is a GET, so the MRN would go into the URL
+    # (history, proxies, logs). Patients are found in the auditor's records list, whose search
+    # is posted and kept in the session.
+    search_fields = ("=public_id",)
+    search_help_text = (
+        "Search by the session's id. To find a patient by name or MRN, use the auditor's records "
+        "list (/audit/), which keeps the search out of the address."
+    )
     date_hierarchy = "created_at"
 
 

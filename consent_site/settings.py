@@ -29,10 +29,11 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# A development key is only acceptable while DEBUG is on; production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"  # noqa: S105
+# A development key is only acceptable while DEBUG is on; production must set SECRET_KEY:
+# with DEBUG off the application refuses to start on this key (consent_site/safety.py, called
+# by the WSGI entry point and runserver).
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"  # noqa: S105
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -202,13 +203,20 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # URL carries the token, send no referrer at all (consent/views/patient.py).
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Production safety (issue 12 item 5): HTTPS only with DEBUG off. Django redirects plain HTTP to
+# HTTPS and browsers remember it for a year (HSTS, subdomains included, preload-ready), so
+# `manage.py check --deploy` has nothing to say. Behind a TLS proxy (TLS_TERMINATED_BY_PROXY=1;
+# BEHIND_TLS_PROXY=1 is the older word) Django trusts the proxy's X-Forwarded-Proto, which the
+# proxy must set and strip from clients: the redirect then fires only for requests that came in
+# over plain HTTP. SECURE_SSL_REDIRECT=0 and SECURE_HSTS_SECONDS=0 turn them off explicitly.
+TLS_TERMINATED_BY_PROXY = env_bool("TLS_TERMINATED_BY_PROXY", env_bool("BEHIND_TLS_PROXY", False))
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TLS_TERMINATED_BY_PROXY else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # The load balancer's health probe (consent/views/health.py) may speak plain HTTP to the server.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
-)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -267,16 +275,35 @@ SEAL_TSA_TRUSTED_CERTS = [
 # Where staff open this deployment: the QR code on each record points to its verification page.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Logging never writes patient data, at any level (issue 12 item 5): SQL goes to
+# django.db.backends with its parameters (names, dates of birth, free text), so those loggers
+# never go below INFO and a filter on them replaces the statement and its parameters, should
+# anyone turn them up anyway; a failed template lookup (django.template, DEBUG) prints the whole
+# context in its exception, so that logger stays at INFO and its filter drops the exception.
+# LOG_LEVEL sets everything else (WARNING by default).
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
+_NO_SQL = {"level": "INFO", "filters": ["redact_sql"]}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_tokens": {"()": "consent.logging.RedactPatientTokens"}},
+    "filters": {
+        "redact_tokens": {"()": "consent.logging.RedactPatientTokens"},
+        "redact_sql": {"()": "consent.logging.RedactSql"},
+        "redact_template": {"()": "consent.logging.RedactTemplateContext"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_tokens", "redact_sql", "redact_template"],
+        },
     },
     "loggers": {
+        "django": {"level": LOG_LEVEL},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.db.backends": _NO_SQL,
+        "django.db.backends.schema": _NO_SQL,
+        "django.template": {"level": "INFO", "filters": ["redact_template"]},
     },
-    "root": {"handlers": ["console"], "level": "WARNING"},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

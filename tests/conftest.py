@@ -38,6 +38,7 @@ def _test_settings(settings, tmp_path, _seal_key):
     # The live server speaks plain HTTP.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_SSL_REDIRECT = False
 
 
 @pytest.fixture
