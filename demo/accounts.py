@@ -1,9 +1,13 @@
 """The demo's staff accounts and content: known passwords, for a developer's machine only."""
 
+from base64 import b32decode
+
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import CommandError
 from django.db import transaction
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consent.content import importing
 from consent.content.packs import load_pack
@@ -23,6 +27,9 @@ DEMO_PHYSICIANS = (
     ("dr.tanaka", "Kenji", "Tanaka"),
 )
 DEMO_PHYSICIAN, DEMO_PHYSICIAN_PASSWORD = next(a[:2] for a in DEMO_ACCOUNTS if a[4] == PHYSICIAN)
+# The second factor of every demo account: one authenticator-app secret (base32), known to
+# everyone like the passwords. Add it to an app, or run `manage.py demo_code` for the code.
+DEMO_TOTP_SECRET = "CONSENTDEMOSECRETKNOWNTOEVERYONE"  # noqa: S105 (a demo)
 
 Account = tuple[str, str, str, str, str]
 
@@ -47,8 +54,34 @@ def accounts_ensure(accounts: tuple[Account, ...] = DEMO_ACCOUNTS) -> dict[str, 
             user.set_password(password)
             user.save()
             user.groups.set([Group.objects.get(name=role)])
+            demo_second_factor_ensure(user)
             users[username] = user
     return users
+
+
+def demo_second_factor_ensure(user: User) -> TOTPDevice:
+    """The account's authenticator app, enrolled with the demo secret (so no enrolment page)."""
+    key = b32decode(DEMO_TOTP_SECRET).hex()
+    TOTPDevice.objects.filter(user=user).exclude(key=key).delete()
+    device, _created = TOTPDevice.objects.get_or_create(
+        user=user, key=key, defaults={"name": "Demo authenticator", "confirmed": True}
+    )
+    return device
+
+
+def demo_code() -> str:
+    """The code an authenticator app with the demo secret shows now."""
+    totp = TOTP(b32decode(DEMO_TOTP_SECRET))
+    return f"{totp.token():06d}"
+
+
+def demo_second_factor_lines() -> list[str]:
+    """How to complete a demo log-in, for setup_demo and demo_code to print."""
+    return [
+        "Second step of every demo log-in: a code from an authenticator app with the demo secret",
+        f"  {DEMO_TOTP_SECRET}",
+        f"  (the code now is {demo_code()}; `python manage.py demo_code` prints the current one)",
+    ]
 
 
 def demo_physicians_ensure() -> list[User]:

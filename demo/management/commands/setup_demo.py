@@ -13,7 +13,13 @@ from consent import lifecycle
 from consent.models import ConsentSession, ProcedureVersion
 from consent.services.links import patient_link_issue
 from consent.services.sessions import consent_session_create
-from demo.accounts import DEMO_ACCOUNTS, DEMO_PHYSICIAN, accounts_ensure, refuse_in_production
+from demo.accounts import (
+    DEMO_ACCOUNTS,
+    DEMO_PHYSICIAN,
+    accounts_ensure,
+    demo_second_factor_lines,
+    refuse_in_production,
+)
 
 # The demo patient: fictitious.
 PATIENT_NAME = "Jeanne Demo"
@@ -73,6 +79,7 @@ class Command(BaseCommand):
                         f"  {role:<10} user {username:<10} password {password}"
                         for username, password, _f, _l, role in DEMO_ACCOUNTS
                     ),
+                    *demo_second_factor_lines(),
                     "",
                     f"Demo patient: {PATIENT_NAME}, "
                     f"born {birth.day} {birth.month} {birth.year} (day month year).",
