@@ -11,7 +11,12 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make he
 
 
 def make_serve(database_url: str | None) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    # Not the DATABASE_URL of this run, nor the flags of a `make test` this may run under.
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "DATABASE_URL" and not key.startswith("MAKE")
+    }
     if database_url is not None:
         environment["DATABASE_URL"] = database_url
     return subprocess.run(
