@@ -149,7 +149,7 @@ def test_each_question_counts_each_patient_who_reached_it_once_by_its_outcome(cr
     assert outcomes["bathing"] == (2, 2, 0, 0, 0)
     assert _by_key(figures, "how-it-works").being_retaught == 1
     assert sum(q.being_retaught for q in figures.questions) == 1
-    assert [q.number for q in figures.questions] == list(range(1, 13))
+    assert [q.number for q in figures.questions] == list(range(1, 17))
     assert _by_key(figures, "purpose").label == "1. purpose"
 
 
@@ -293,7 +293,7 @@ def test_the_page_shows_the_numbers_in_its_tables(crafted):
     ]
     assert cells == [
         ["1", "1. purpose", "What MitraClip is and why it is offered", "2 of 3 (67 %)", "1"],
-        ["2", "8. fasting", "The day of the procedure", "1 of 2 (50 %)", "1"],
+        ["2", "10. fasting", "The day of the procedure", "1 of 2 (50 %)", "1"],
         ["3", "2. how-it-works", "How MitraClip works", "1 of 3 (33 %)", "0"],
     ]
     assert "1 min 00 s" in html
