@@ -177,6 +177,7 @@ AXES_RESET_ON_SUCCESS = True
 # A try while locked out does not push the end of the lock-out further: the page says when.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "consent.views.auth.locked_out"
+AXES_USERNAME_CALLABLE = "consent.services.accounts.axes_username"
 # The audit log records every log-in and log-out; axes keeps only the failures it counts.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]

@@ -71,6 +71,19 @@ def attempted_username(credentials: dict[str, Any] | None) -> str:
 
 # Throttling
 
+# Longest username axes stores (its column holds 255; Django's usernames are at most 150).
+AXES_USERNAME_MAX = 150
+
+
+def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
+    """The username axes counts failures under (`AXES_USERNAME_CALLABLE`): as axes reads it,
+    cut to `AXES_USERNAME_MAX`, so a long made-up name is counted, not a server error."""
+    if credentials:
+        name = credentials.get("username")
+    else:
+        name = request.POST.get("username") if request is not None else None
+    return None if name is None else str(name)[:AXES_USERNAME_MAX]
+
 
 def _reentry_request(user: AbstractBaseUser, origin: Origin | None) -> HttpRequest:
     """The request axes sees for a password re-entry: the signer's address and browser."""
