@@ -208,6 +208,7 @@ def measure(args: argparse.Namespace) -> None:
     stop.touch()
     samples = [json.loads(line) for line in process.stdout]
     process.wait()
+    shutil.rmtree(stop.parent, ignore_errors=True)
 
     def during(sample: dict) -> bool:
         return any(sample["start"] < end and sample["end"] > start for start, end in windows)
