@@ -7,6 +7,18 @@ import pytest
 # The fuzz suite's figures per form, printed at the end of the run (tests/fuzz/).
 from tests.fuzz.summary import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The test servers speak plain HTTP, for the whole run. Set once, before any live server
+    starts: Django's SecurityMiddleware reads SECURE_SSL_REDIRECT when a server builds its
+    handler (a session-scoped live server does so before any test's own settings apply)."""
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made from the
 # test body between browser steps are synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
