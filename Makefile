@@ -9,7 +9,7 @@ PYTEST_ARGS ?= -n 2
 # Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts.
 SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 
-.PHONY: install install-dev run serve serve-env test lint bench system-packages clean
+.PHONY: install install-dev run serve serve-env test fuzz lint bench system-packages clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || { echo "Creating the virtual environment in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
@@ -86,6 +86,11 @@ system-packages:
 
 test: install-dev system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fuzz campaign: 500 generated inputs per form and upload (tests/fuzz), figures per form
+# at the end. `make test` runs the same tests with 30 inputs each.
+fuzz: install-dev
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(PY) -m pytest $(PYTEST_ARGS) tests/fuzz
 
 # Timings are measured here, never asserted in tests: report medians and ratios.
 bench: install-dev
