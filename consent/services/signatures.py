@@ -31,6 +31,7 @@ from consent.models import (
     ConsentSession,
     Signature,
 )
+from consent.objectstore import removed_on_failure
 from consent.record.canonical import (
     evidence_snapshot,
     record_json_of,
@@ -803,7 +804,7 @@ def _record_store(
             finalized_by=physician,
         )
         record.pdf.save(f"{draft.record_id}.pdf", ContentFile(draft.pdf), save=False)
-        try:
+        with removed_on_failure(record.pdf):
             # From here the audit chain's lock is held, until the commit: inserts only.
             _signature_store(draft.countersignature, role=PHYSICIAN, origin=origin)
             audit_record(
@@ -819,11 +820,6 @@ def _record_store(
             session.finalized_at = finalized_at
             lifecycle.advance(session, Action.FINALIZE, fields=["finalized_at"])
             _record_pinned(record, actor=physician, origin=origin)
-        except BaseException:
-            # The transaction rolls back: leave no orphan file behind.
-            if record.pdf.name:
-                record.pdf.storage.delete(record.pdf.name)
-            raise
         # Anchor the chain outside the database once this finalization is committed.
         checkpoint_after_commit(trigger="finalization")
     return record
