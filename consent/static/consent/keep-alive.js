@@ -20,6 +20,7 @@
   var lastRequest = Date.now();
   var sending = false;
   var stopped = false;
+  var submitting = false;
 
   function ping() {
     sending = true;
@@ -33,9 +34,14 @@
         headers: { "X-CSRFToken": tokenInput.value },
       })
       .then(function (response) {
-        // Anything but 204: the session has ended or moved on; the next page will say so.
+        // Anything but 204: the session has timed out (410) or cannot go on. Open this page
+        // again at once, which says how to go on, rather than let the patient sign in vain;
+        // unless the form is being sent, whose answer says it.
         if (response.status !== 204) {
           stopped = true;
+          if (!submitting) {
+            window.location.assign(window.location.pathname);
+          }
         }
       })
       .catch(function () {
@@ -64,6 +70,7 @@
   });
   // Sending the form is a request of its own: the clock starts again from there.
   document.addEventListener("submit", function () {
+    submitting = true;
     lastRequest = Date.now();
   });
 })();

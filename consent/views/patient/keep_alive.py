@@ -6,9 +6,12 @@ someone is there, so the session does not end under their hands.
 pen on the pad), at most once per `keep_alive_interval()`; a screen left alone sends nothing,
 so the idle time-out (`PatientIdleTimeoutMiddleware`) still ends an abandoned session. The
 request itself is the whole point: the middleware stamps the session's last activity after
-every request of a patient's browser. The view writes nothing, reads no health data and
-answers with no body. It is not audited: the audit log records changes and accesses to health
-data, and the patient's page views and the idle time-out itself are not events either.
+every request of a patient's browser. A ping that comes after the time-out gets 410 from the
+middleware, and the script opens its page again, which says how to go on.
+
+The view writes nothing, reads no health data and answers with no body. It is not audited:
+the audit log records changes and accesses to health data, and neither the patient's page
+views nor the idle time-out itself are events.
 """
 
 from datetime import timedelta
