@@ -9,7 +9,9 @@ idle time-out after it finds the session ended first:
 - patients (`PatientIdleTimeoutMiddleware`, `PATIENT_IDLE_TIMEOUT`, 20 minutes by default): a
   browser that opened a patient link (a shared clinic tablet, a phone left on a table) gets a
   plain page saying how to go on, and its session is ended; everything the patient answered
-  is stored already, and the same link, with the date of birth again, carries on.
+  is stored already, and the same link, with the date of birth again, carries on. While the
+  patient types or draws on a decision page, the page keeps the session alive with a ping
+  (consent/views/patient/keep_alive.py); a ping that comes after the time-out gets 410.
 
 The time is `consent.clock.now()` (tests travel in time with `consent.clock.using`), kept as
 whole seconds since the epoch, and stamped after the view has run, so the request that logs
@@ -129,8 +131,13 @@ class PatientIdleTimeoutMiddleware(IdleTimeoutMiddleware):
         return patient_idle_timeout()
 
     def expire(self, request: HttpRequest, timeout: timedelta) -> HttpResponse | None:
-        if _opens_a_link(request):
+        if _view_name(request) == "patient:link":
             return None  # opening a link starts a fresh session anyway: no detour
+        if _view_name(request) == "patient:keep_alive":
+            # The decision page's ping (consent/views/patient/keep_alive.py) came too late:
+            # it neither revives the session nor ends it here, where no one would read the
+            # page. Its script then opens the page again, which shows how to go on.
+            return HttpResponse(status=410)
         link = current_link(request)
         language = link.session.language if link is not None else translation.get_language()
         # Ended like "Save and leave": a new, empty session (and a new cookie key).
@@ -141,8 +148,8 @@ class PatientIdleTimeoutMiddleware(IdleTimeoutMiddleware):
         return response
 
 
-def _opens_a_link(request: HttpRequest) -> bool:
+def _view_name(request: HttpRequest) -> str:
     try:
-        return resolve(request.path_info).view_name == "patient:link"
+        return resolve(request.path_info).view_name
     except Resolver404:
-        return False
+        return ""

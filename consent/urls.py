@@ -4,7 +4,7 @@ from django.urls import path
 
 from consent.views.audit import analytics, log
 from consent.views.audit import records as audit
-from consent.views.patient import decision
+from consent.views.patient import decision, keep_alive
 from consent.views.patient import journey as patient
 from consent.views.staff import finalizing, review, verification
 from consent.views.staff import sessions as staff
@@ -25,6 +25,8 @@ patient_patterns = (
         path("patient/decision/", decision.decide, name="decision"),
         path("patient/decision/decline/", decision.decline, name="decline"),
         path("patient/decision/companion/", decision.companion, name="companion"),
+        # While the patient types or draws there, the decision pages keep the session alive.
+        path("patient/keep-alive/", keep_alive.keep_alive, name="keep_alive"),
         path("patient/record.pdf", decision.record_copy, name="record_copy"),
         path("patient/addenda/<str:addendum_id>.pdf", decision.addendum_copy, name="addendum_copy"),
     ],

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from consent.objectstore import s3_storages
 
@@ -236,6 +237,17 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# The client's address behind proxies (issue 12): how many proxies stand in front of the
+# application, each appending to X-Forwarded-For (nginx: $proxy_add_x_forwarded_for). 0, the
+# default, trusts no header: the address is REMOTE_ADDR. With N, the client is the N-th entry
+# of X-Forwarded-For from the right (consent.audit.events.client_address), for the audit log
+# and for the log-in lock-out alike. Set it only when every request comes through those
+# proxies: anyone who can reach the application directly could then choose their address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is a number of proxies: 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "consent.audit.events.client_address"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -8,9 +8,11 @@ Payloads carry identifiers and choices, never free text written by or about the 
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 from django.http import HttpRequest
+from python_ipware import IpWare
 
 from consent import clock
 from consent.audit.chain import chain_link
@@ -20,6 +22,29 @@ from consent.roles import role_of
 from consent.text import text_fields_normalize
 
 CLIENT_MAX = 300
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address of the browser that made this request: the one function that says it, for
+    the audit log (`Origin.of`) and for django-axes' lock-out (`AXES_CLIENT_IP_CALLABLE`).
+
+    With `TRUSTED_PROXY_COUNT` = 0 (the default) it is `REMOTE_ADDR`, and any X-Forwarded-For
+    is ignored: a client can write anything there. Behind N proxies (each appending the
+    address it was reached from, as nginx's `$proxy_add_x_forwarded_for` does) the nearest
+    proxy is `REMOTE_ADDR` and the last N - 1 entries of X-Forwarded-For are the other
+    proxies, so the client is the N-th entry from the right: the right-most one that no
+    trusted proxy wrote, never the left-most, which the client controls. python-ipware reads
+    the header (ports, IPv6 brackets, IPv4-mapped addresses, entries that are not addresses);
+    a header too short for the proxies counted, or without a usable address there, falls back
+    to `REMOTE_ADDR`: counted and recorded as the proxy, never as whatever the client wrote.
+    """
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
+    if proxies < 1:
+        return remote
+    reader = IpWare(precedence=("HTTP_X_FORWARDED_FOR",), proxy_count=proxies - 1)
+    found, _trusted = reader.get_client_ip(request.META)
+    return str(found) if found is not None else remote
 
 
 @dataclass(frozen=True)
@@ -36,7 +61,7 @@ class Origin:
     @classmethod
     def of(cls, request: HttpRequest) -> "Origin":
         return cls(
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_address(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:CLIENT_MAX],
         )
 

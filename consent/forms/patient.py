@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -48,6 +49,22 @@ MESSAGE_TOO_LONG = _(
 )
 MESSAGE_BIRTH_DATE = _("Enter your date of birth as day, month and year, for example 27 3 1950.")
 MESSAGE_NOT_A_DATE = _("That is not a real date. Check the day, month and year.")
+MESSAGE_BIRTH_DATE_FUTURE = _("That date is in the future. Check the year.")
+
+# A date of birth is plausible from this year on, up to today: the patient's three boxes and
+# the staff's new-session form (consent/forms/staff.py) refuse the same dates, so a date staff
+# can enter is one the patient can type back.
+EARLIEST_BIRTH_YEAR = 1900
+EARLIEST_BIRTH_DATE = date(EARLIEST_BIRTH_YEAR, 1, 1)
+
+
+def birth_date_implausible(value: date, today: date) -> str | None:
+    """'early' (before `EARLIEST_BIRTH_DATE`), 'future' (after today), or None when plausible."""
+    if value < EARLIEST_BIRTH_DATE:
+        return "early"
+    if value > today:
+        return "future"
+    return None
 
 
 def _date_part(
@@ -74,7 +91,11 @@ class BirthDateForm(forms.Form):
     day = _date_part(_("Day"), 1, 31, _("Enter a day from 1 to 31."), "bday-day")
     month = _date_part(_("Month"), 1, 12, _("Enter a month from 1 to 12."), "bday-month")
     year = _date_part(
-        _("Year"), 1900, 2100, _("Enter the year with four digits, for example 1950."), "bday-year"
+        _("Year"),
+        EARLIEST_BIRTH_YEAR,
+        2100,
+        _("Enter the year with four digits, for example 1950 (from 1900 to this year)."),
+        "bday-year",
     )
 
     def clean(self) -> dict[str, Any]:
@@ -83,9 +104,13 @@ class BirthDateForm(forms.Form):
         if self.errors:
             return data
         try:
-            data["birth_date"] = date(data["year"], data["month"], data["day"])
+            birth_date = date(data["year"], data["month"], data["day"])
         except ValueError as error:
             raise forms.ValidationError(MESSAGE_NOT_A_DATE) from error
+        # Not a wrong try either: no one's date of birth is in the future (a slip of the year).
+        if birth_date_implausible(birth_date, timezone.localdate()) == "future":
+            raise forms.ValidationError(MESSAGE_BIRTH_DATE_FUTURE)
+        data["birth_date"] = birth_date
         return data
 
 

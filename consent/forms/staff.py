@@ -14,10 +14,16 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from consent.forms import choice_field
-from consent.forms.patient import png_data_url, png_data_url_decode
+from consent.forms.patient import (
+    EARLIEST_BIRTH_DATE,
+    birth_date_implausible,
+    png_data_url,
+    png_data_url_decode,
+)
 from consent.models import (
     Addendum,
     ConsentSession,
@@ -321,9 +327,20 @@ class ConsentSessionForm(forms.ModelForm):
         self.helper.add_input(Submit("submit", _("Create consent session")))
 
     def clean_patient_birth_date(self) -> date:
+        """A date the patient could type back on their own device (`birth_date_implausible`,
+        shared with the patient's date-of-birth form): from 1900 on, not in the future."""
         value = self.cleaned_data["patient_birth_date"]
-        if value > timezone.localdate():
+        problem = birth_date_implausible(value, timezone.localdate())
+        if problem == "future":
             raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        if problem == "early":
+            raise forms.ValidationError(
+                _(
+                    "The date of birth cannot be before %(earliest)s. Check the year: it is "
+                    "written with four digits, for example 1950."
+                )
+                % {"earliest": date_format(EARLIEST_BIRTH_DATE, "j F Y")}
+            )
         return value
 
 

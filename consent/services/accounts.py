@@ -1,7 +1,8 @@
 """Staff accounts: log-in throttling, the second factor, and the audit of every log-in.
 
 - Throttling is django-axes' (settings: `AXES_*`): after `AXES_FAILURE_LIMIT` wrong passwords
-  for one account from one address, that account is locked at that address for
+  for one account from one address (the client's, behind trusted proxies too:
+  `consent.audit.events.client_address`), that account is locked at that address for
   `AXES_COOLOFF_TIME`. The password a physician re-enters to attest, finalize or add an addendum
   (`password_reentry_check`) is counted by the same axes records, and refused while locked.
 - The second factor is django-otp's: a TOTP device (an authenticator app) and a static device
@@ -86,7 +87,11 @@ def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | Non
 
 
 def _reentry_request(user: AbstractBaseUser, origin: Origin | None) -> HttpRequest:
-    """The request axes sees for a password re-entry: the signer's address and browser."""
+    """The request axes sees for a password re-entry: the signer's address and browser.
+
+    The address is the client's as `client_address` found it (behind proxies too), so it
+    goes in as `REMOTE_ADDR` with no forwarded header: axes counts it under the same address
+    as the log-in page."""
     request = HttpRequest()
     request.method = "POST"
     request.path = request.path_info = REENTRY_PATH
