@@ -20,27 +20,14 @@ import io
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
-import weasyprint
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
-from weasyprint.urls import FatalURLFetchingError
 
 from consent.canonical import canonical_bytes
 from consent.models import Addendum, ConsentRecord
-from consent.record.pdf import (
-    DOCUMENT_ORIGIN,
-    STYLESHEET,
-    PdfRenderError,
-    StaticOnlyFetcher,
-    _engine,
-    _one_af_entry_per_file,
-    qr_data_uri,
-    static_url,
-    verification_url,
-)
+from consent.record.pdf import _engine, pdf_a3b_render, qr_data_uri, verification_url
 from consent.record.seal import pdf_seal
 
 ADDENDUM_FORMAT = "consent-addendum"
@@ -123,7 +110,6 @@ def addendum_html(document: dict[str, Any], digest: str) -> str:
         "withdrawal": document["kind"] == Addendum.Kind.WITHDRAWAL,
         "verification_url": url,
         "verification_qr": qr_data_uri(url),
-        "stylesheet_url": static_url(STYLESHEET),
         "language": settings.LANGUAGE_CODE,
     }
     with translation.override(settings.LANGUAGE_CODE):
@@ -137,31 +123,16 @@ def addendum_document_pdf(document: dict[str, Any], canonical: bytes) -> bytes:
     its file identifier is the addendum id.
     """
     digest = hashlib.sha256(canonical).hexdigest()
-    fetcher = StaticOnlyFetcher()
-    html = weasyprint.HTML(
-        string=addendum_html(document, digest),
-        base_url=urljoin(DOCUMENT_ORIGIN, "/"),
-        url_fetcher=fetcher,
+    return pdf_a3b_render(
+        addendum_html(document, digest),
+        identifier=document["addendum_id"],
+        attachment_name=ADDENDUM_ATTACHMENT,
+        attachment_description=(
+            f"Canonical consent addendum {document['addendum_id']}, SHA-256 {digest}"
+        ),
+        attached=canonical,
+        moment=datetime.fromisoformat(document["created_at"].replace("Z", "+00:00")),
     )
-    moment = datetime.fromisoformat(document["created_at"].replace("Z", "+00:00"))
-    attachment = weasyprint.Attachment(
-        file_obj=io.BytesIO(canonical),
-        name=ADDENDUM_ATTACHMENT,
-        description=f"Canonical consent addendum {document['addendum_id']}, SHA-256 {digest}",
-        created=moment,
-        modified=moment,
-        relationship="Data",
-        url_fetcher=fetcher,
-    )
-    try:
-        return html.write_pdf(
-            finisher=_one_af_entry_per_file,
-            pdf_identifier=document["addendum_id"].encode("ascii"),
-            pdf_variant="pdf/a-3b",
-            attachments=[attachment],
-        )
-    except FatalURLFetchingError as error:
-        raise PdfRenderError(str(error)) from error
 
 
 def addendum_pdf_render(document: dict[str, Any], canonical: bytes) -> bytes:

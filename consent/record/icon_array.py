@@ -16,6 +16,7 @@ the sum is what the picture says, and tests read it back from the SVG.
 """
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -173,6 +174,83 @@ def icon_array_svg(
         gradient,
         body,
     )
+
+
+# The circle of a head as four cubic curves (the usual 0.5523 approximation of a quarter circle).
+_HEAD_RADIUS = 4
+_KAPPA = 0.5523 * _HEAD_RADIUS
+
+
+def _figure_path(x: float, y: float) -> str:
+    """One figure of `icon_array_svg` as path data: its head, then its body."""
+    r, k, cy = _HEAD_RADIUS, _KAPPA, y + 6
+    head = (
+        f"M{x + r:g} {cy:g}"
+        f"C{x + r:g} {cy + k:g} {x + k:g} {cy + r:g} {x:g} {cy + r:g}"
+        f"C{x - k:g} {cy + r:g} {x - r:g} {cy + k:g} {x - r:g} {cy:g}"
+        f"C{x - r:g} {cy - k:g} {x - k:g} {cy - r:g} {x:g} {cy - r:g}"
+        f"C{x + k:g} {cy - r:g} {x + r:g} {cy - k:g} {x + r:g} {cy:g}Z"
+    )
+    body = (
+        f"M{x - 6:g} {y + 21:g}"
+        f"Q{x - 6:g} {y + 13:g} {x:g} {y + 13:g}"
+        f"Q{x + 6:g} {y + 13:g} {x + 6:g} {y + 21:g}Z"
+    )
+    return head + body
+
+
+@lru_cache(maxsize=64)
+def icon_array_pdf_svg(highlighted: float) -> str:
+    """The picture of `icon_array_svg` for print: the same 100 figures in the same places and
+    colours, `highlighted` of them marked (whole figures, then one filled from the left to the
+    fraction), drawn as one path per kind of figure instead of one group per figure.
+
+    For the record's PDF only: it has no text alternative of its own (the record prints the
+    picture's description beside it) and no `data-marked`; `icon_array_marks` reads it back.
+    """
+    full = max(0, min(PEOPLE, math.floor(highlighted)))
+    part = round(highlighted - full, 4) if full < PEOPLE else 0.0
+    kinds: dict[str, list[str]] = {"marked": [], "part": [], "plain": []}
+    gradient = ""
+    for index in range(PEOPLE):
+        row, column = divmod(index, COLUMNS)
+        x, y = column * CELL + CELL / 2, row * CELL
+        if index < full:
+            kinds["marked"].append(_figure_path(x, y))
+        elif index == full and part > 0:
+            kinds["part"].append(_figure_path(x, y))
+            gradient = (
+                '<defs><linearGradient id="part" gradientUnits="userSpaceOnUse" '
+                f'x1="{x - 6:g}" y1="0" x2="{x + 6:g}" y2="0">'
+                f'<stop offset="{part:g}" stop-color="{HIGHLIGHT}"/>'
+                f'<stop offset="{part:g}" stop-color="#ffffff"/></linearGradient></defs>'
+            )
+        else:
+            kinds["plain"].append(_figure_path(x, y))
+    paint = {
+        "marked": (HIGHLIGHT, HIGHLIGHT),
+        "part": ("url(#part)", HIGHLIGHT),
+        "plain": ("none", PLAIN),
+    }
+    paths = "".join(
+        f'<path class="{kind}" fill="{paint[kind][0]}" stroke="{paint[kind][1]}" '
+        f'stroke-width="1.5" d="{"".join(figures)}"/>'
+        for kind, figures in kinds.items()
+        if figures
+    )
+    size = COLUMNS * CELL
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+        f'width="{size}" height="{size}">{gradient}{paths}</svg>'
+    )
+
+
+def icon_array_marks(svg: str) -> dict[str, int]:
+    """How many figures of each kind (`marked`, `part`, `plain`) a print picture draws."""
+    return {
+        kind: data.count("M") // 2
+        for kind, data in re.findall(r'<path class="(\w+)"[^>]* d="([^"]*)"', svg)
+    }
 
 
 @dataclass(frozen=True)

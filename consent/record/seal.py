@@ -5,8 +5,10 @@ SEAL_P12_PASSPHRASE) holding the seal certificate and the chain up to its certif
 authority. `python manage.py create_seal_key` makes a development CA and a seal certificate
 issued by it; a hospital installs a certificate from its own CA instead. Verification trusts
 the CA, not the leaf, so a seal key can be renewed without breaking older records. The loaded
-signer is kept for the life of the process: parsing the key costs more than signing
-(PERFORMANCE-NOTES.md).
+signer is kept while its file is unchanged: parsing the key costs more than signing
+(PERFORMANCE-NOTES.md), and a key replaced at the same path (a rotation) is read at the next
+seal. The signature's space is sized once per signer and authority, not by a dummy signature
+before every seal.
 
 The keys are RSA: an ECDSA P-256 seal makes pyHanko declare PDF 2.0 (ISO 32002) in the
 incremental update, which a PDF/A-3 file (based on PDF 1.7) may not do.
@@ -19,7 +21,8 @@ reached, sealing fails and nothing is finalized.
 
 import datetime
 import io
-from functools import cache, cached_property
+import threading
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.general import get_pyca_cryptography_hash
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
@@ -196,7 +200,10 @@ class _KeyParsedOnceSigner(signers.SimpleSigner):
 
     SimpleSigner parses the private key for each signature, twice a seal (once to size it),
     and cryptography checks an RSA-3072 key each time: about 0.1 s, most of a seal's cost.
+    It also keeps the space its signatures need (`reserved_bytes`), by timestamp authority.
     """
+
+    reserved: dict[str, int]
 
     @cached_property
     def _rsa_key(self) -> RSAPrivateKey | None:
@@ -210,26 +217,81 @@ class _KeyParsedOnceSigner(signers.SimpleSigner):
         return self._rsa_key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
 
 
-@cache
-def _signer(path: str, passphrase: bytes) -> signers.SimpleSigner:
+def _signer_load(path: str, passphrase: bytes) -> _KeyParsedOnceSigner:
     loaded = signers.SimpleSigner.load_pkcs12(pfx_file=path, passphrase=passphrase)
     if loaded is None:
         raise SealUnavailable(f"the seal key {path} could not be opened")
-    return _KeyParsedOnceSigner(
+    signer = _KeyParsedOnceSigner(
         signing_cert=loaded.signing_cert,
         signing_key=loaded.signing_key,
         cert_registry=loaded.cert_registry,
         signature_mechanism=loaded.signature_mechanism,
     )
+    signer.reserved = {}
+    return signer
+
+
+# The loaded signer, with what identifies the file it was read from: path, passphrase, inode,
+# size and modification time. A key written over the old one (or renamed into its place, as a
+# careful rotation does) is a new file and is loaded at the next seal; one stat() a seal.
+_signer_lock = threading.Lock()
+_signer_loaded: tuple[tuple[Any, ...], _KeyParsedOnceSigner] | None = None
 
 
 def seal_signer() -> signers.SimpleSigner:
+    global _signer_loaded
     path = Path(settings.SEAL_P12_PATH)
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or not path.is_file():
         raise SealUnavailable(
             f"no seal key at {path}: run `python manage.py create_seal_key` or set SEAL_P12_PATH"
         )
-    return _signer(str(path), settings.SEAL_P12_PASSPHRASE.encode())
+    passphrase = settings.SEAL_P12_PASSPHRASE.encode()
+    key = (str(path), passphrase, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    with _signer_lock:
+        if _signer_loaded is None or _signer_loaded[0] != key:
+            _signer_loaded = (key, _signer_load(str(path), passphrase))
+        return _signer_loaded[1]
+
+
+def seal_signer_forget() -> None:
+    """Drop the loaded signer: the next seal reads the key file again (tests)."""
+    global _signer_loaded
+    with _signer_lock:
+        _signer_loaded = None
+
+
+def _reserved_bytes(signer: signers.SimpleSigner, timestamper: TimeStamper | None) -> int | None:
+    """The space to reserve in the file for this signer's seal, sized once.
+
+    pyHanko otherwise sizes every seal by making a whole dummy signature first (a third of a
+    seal's cost). This is its own estimate, made once per signer and timestamp authority: the
+    dummy signature's length as hexadecimal with its 50 % margin (a token from an authority
+    may vary in length).
+    """
+    if not isinstance(signer, _KeyParsedOnceSigner):
+        return None
+    authority = settings.SEAL_TSA_URL or ""
+    if authority not in signer.reserved:
+        digest = hashes.Hash(get_pyca_cryptography_hash(DIGEST)).finalize()
+        dummy = loops.run(
+            signer.async_sign(
+                digest,
+                DIGEST,
+                use_pades=True,
+                dry_run=True,
+                timestamper=timestamper,
+                signed_attr_settings=PdfCMSSignedAttributes(
+                    signing_time=datetime.datetime.now(datetime.UTC)
+                ),
+            )
+        )
+        length = len(dummy.dump()) * 2
+        signer.reserved[authority] = length + 2 * (length // 4)
+    return signer.reserved[authority]
 
 
 def seal_timestamper() -> TimeStamper | None:
@@ -317,5 +379,12 @@ def pdf_seal(pdf: bytes, *, record_id: str, reason: str = "") -> bytes:
             include_vri=False,
         ),
     )
-    output = loops.call(signers.sign_pdf, writer, metadata, signer=signer, timestamper=timestamper)
+    output = loops.call(
+        signers.sign_pdf,
+        writer,
+        metadata,
+        signer=signer,
+        timestamper=timestamper,
+        bytes_reserved=_reserved_bytes(signer, timestamper),
+    )
     return output.getvalue()

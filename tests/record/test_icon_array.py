@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from pypdf import PdfReader
 
-from consent.record import pdf
+from consent.record import icon_array, pdf
 from consent.record.icon_array import (
     complement_text,
     icon_array_svg,
@@ -176,3 +176,18 @@ def test_the_record_carries_one_picture_for_the_group_and_the_pdf_shows_it_once(
     )
     assert text.count("More than 99 in 100 do not.") == 2  # the caption and the text alternative
     assert "one figure for these problems" in text
+
+
+@pytest.mark.parametrize("highlighted", [0.0, 0.5, 1.0, 2.5, 7.0, 99.5, 100.0])
+def test_the_print_picture_marks_what_the_page_picture_marks(highlighted):
+    """The record's PDF draws the same figures as the patient's page, as a few paths."""
+    full = int(highlighted)
+    part = highlighted - full
+    svg = icon_array.icon_array_pdf_svg(highlighted)
+    expected = {"marked": full, "part": 1 if part else 0, "plain": 100 - full - (1 if part else 0)}
+    marks = icon_array.icon_array_marks(svg)
+    assert {kind: marks.get(kind, 0) for kind in expected} == expected
+    if part:
+        assert f'offset="{part:g}"' in svg
+    page = icon_array.icon_array_svg(full, part, "x", "t", "d")
+    assert page.count('data-marked="1"') == full

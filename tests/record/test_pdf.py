@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -399,6 +400,7 @@ def test_patient_markup_is_shown_as_text_and_never_fetched(monkeypatch):
         return original(self, url, headers)
 
     monkeypatch.setattr(pdf.StaticOnlyFetcher, "fetch", spy)
+    monkeypatch.setattr(pdf, "_THREAD", threading.local())  # the stylesheet is read again
     record = finalized(
         Plan(own_words=f"It is a clip. {HOSTILE}", patient_question=f"Why? {HOSTILE}")
     )
@@ -465,9 +467,74 @@ def test_fetcher_serves_static_files_and_data_uris():
 
 def test_a_refused_fetch_stops_rendering(monkeypatch):
     session = decided()
-    monkeypatch.setattr(pdf, "static_url", lambda path: "file:///etc/passwd")
+    monkeypatch.setattr(pdf, "qr_data_uri", lambda url: "file:///etc/passwd")
     with pytest.raises(pdf.PdfRenderError):
         pdf.record_pdf_render(session, "CR-TEST")
+
+
+def test_a_refused_stylesheet_stops_rendering(monkeypatch):
+    session = decided()
+    monkeypatch.setattr(pdf, "_THREAD", threading.local())
+    monkeypatch.setattr(
+        pdf, "static_url", lambda path: f"{pdf.DOCUMENT_ORIGIN}/static/no/such/file.css"
+    )
+    with pytest.raises(ValueError, match="no such static file"):
+        pdf.record_pdf_render(session, "CR-TEST")
+
+
+# Rendering tools kept between renders (speed and memory, issue 13)
+
+
+def test_a_thread_keeps_one_font_configuration_and_stylesheet_until_the_file_changes(
+    settings, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(pdf, "_THREAD", threading.local())
+    first = pdf._render_tools()
+    assert pdf._render_tools() is first
+    # Another thread has its own (Pango's font map is not shared between threads).
+    other = []
+    thread = threading.Thread(target=lambda: other.append(pdf._render_tools()))
+    thread.start()
+    thread.join()
+    assert other[0] is not first and other[0].font_config is not first.font_config
+    # An edited stylesheet is read again, with the same font configuration.
+    static = tmp_path / "static"
+    (static / "consent").mkdir(parents=True)
+    edited = static / "consent" / "pdf.css"
+    edited.write_text((settings.BASE_DIR / "consent/static/consent/pdf.css").read_text())
+    settings.STATICFILES_DIRS = [static]
+    monkeypatch.setattr(pdf, "static_file_for", lambda url: str(edited))
+    again = pdf._render_tools()
+    assert again is not first and again.font_config is first.font_config
+    edited.write_text(edited.read_text() + "\n.end { color: #000; }\n")
+    assert pdf._render_tools() is not again
+
+
+def test_the_record_holds_every_section_risk_alternative_answer_and_audit_row(record):
+    """Nothing is lost in the layout: every item of the record's data is in the PDF's text."""
+    text = " ".join(pdf_pages(record))
+    squeezed = "".join(text.split())
+    data = record_data_get(session=record.session)
+    for section in data.sections:
+        assert f"{section.number} {flat(section.title)}" in text, section.title
+    for risk in data.risks:
+        assert flat(risk.name) in text and flat(risk.description) in text, risk.name
+        if risk.picture_description:
+            assert "".join(risk.picture_description.split()) in squeezed, risk.name
+    for alternative in data.alternatives:
+        assert flat(alternative.name) in text and flat(alternative.description) in text
+    for question in data.questions:
+        for attempt in question.attempts:
+            assert "".join(str(attempt.answer).split()) in squeezed, question.prompt
+            for place, choice, _chosen in attempt.shown:
+                assert "".join(f"{place}. {choice}".split()) in squeezed, choice
+    # One row per event up to the head, in order: each action as often as it happened.
+    actions = [event.action for event in data.audit_events]
+    assert actions and actions[-1] in text
+    for action in set(actions):
+        assert len(re.findall(rf"(?<![\w.]){re.escape(action)}(?![\w])", text)) == actions.count(
+            action
+        ), action
 
 
 # Finalization is all or nothing

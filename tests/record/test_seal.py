@@ -352,9 +352,58 @@ def test_the_seal_key_is_parsed_once_for_many_seals(monkeypatch):
         return parse(*args, **kwargs)
 
     monkeypatch.setattr(seal.serialization, "load_der_private_key", counting)
-    seal._signer.cache_clear()
+    seal.seal_signer_forget()
     document = weasyprint.HTML(string="<p>One paragraph.</p>").write_pdf()
     sealed = [seal.pdf_seal(document, record_id=f"CR-2026-00000{n}") for n in (1, 2, 3)]
     assert len(calls) == 1
     assert all(verify_bytes(data).facts.seal.intact for data in sealed)
     assert verify_bytes(sealed[0]).verdict != Verdict.UNREADABLE
+
+
+def test_a_key_replaced_at_the_same_path_seals_the_next_record(settings, tmp_path):
+    """Key rotation: the loaded signer is kept only while its file is the same file."""
+    import weasyprint
+
+    from consent.record import seal
+
+    path = tmp_path / "rotating.p12"
+    settings.SEAL_P12_PATH = path
+    seal.seal_key_create(path, passphrase=b"test-passphrase", common_name="Old seal")
+    document = weasyprint.HTML(string="<p>One paragraph.</p>").write_pdf()
+    first = seal.seal_signer()
+    seal.pdf_seal(document, record_id="CR-2026-000001")
+    assert seal.seal_signer() is first  # kept while the file is unchanged
+    replacement = tmp_path / "new.p12"
+    seal.seal_key_create(replacement, passphrase=b"test-passphrase", common_name="New seal")
+    replacement.replace(path)  # renamed into place, as a careful rotation does
+    sealed = seal.pdf_seal(document, record_id="CR-2026-000002")
+    signer = seal.seal_signer()
+    assert signer is not first
+    assert "New seal" in signer.signing_cert.subject.human_friendly
+    (signature,) = PdfFileReader(io.BytesIO(sealed)).embedded_signatures
+    assert "New seal" in signature.signer_cert.subject.human_friendly
+
+
+def test_the_seal_space_is_sized_once_not_by_a_dummy_signature_each_time(monkeypatch):
+    """pyHanko sizes a signature by making a dummy one first unless told the size: the seal
+    tells it, sized once per signer, and every seal still verifies."""
+    import weasyprint
+
+    from consent.record import seal
+    from consent.record.verification import verify_bytes
+
+    seal.seal_signer_forget()
+    signer = seal.seal_signer()
+    original = type(signer).async_sign
+    dry_runs = []
+
+    async def counting(self, *args, **kwargs):
+        if kwargs.get("dry_run"):
+            dry_runs.append(1)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(signer), "async_sign", counting)
+    document = weasyprint.HTML(string="<p>One paragraph.</p>").write_pdf()
+    sealed = [seal.pdf_seal(document, record_id=f"CR-2026-00000{n}") for n in (1, 2, 3)]
+    assert len(dry_runs) == 1
+    assert all(verify_bytes(data).facts.seal.intact for data in sealed)
