@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.utils import translation
+
 from consent import lifecycle
 from consent.choice_order import Presentation, presentation_of, presentation_stored
 from consent.lifecycle import Action
@@ -12,13 +14,14 @@ from consent.models import (
     PatientLink,
     PatientQuestion,
     Question,
-    Risk,
     Section,
     SectionView,
     Signature,
     Wording,
 )
+from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import Outcome, QuestionProgress
+from consent.selectors.content import version_content, with_content
 
 Kind = Signature.Kind
 # The people who may sign beside the patient once the patient has decided.
@@ -64,18 +67,17 @@ class Journey:
 
 
 def journey_get(*, session: ConsentSession) -> Journey:
-    sections = list(Section.objects.filter(version_id=session.procedure_version_id))
-    questions = list(
-        Question.objects.filter(version_id=session.procedure_version_id).select_related("section")
-    )
+    """The session's journey in one query (its attempts): the version's sections and questions
+    come from the process's content cache (`consent.selectors.content`)."""
+    content = version_content(session.procedure_version)
     progress = [
         QuestionProgress(question=q, number=n, max_reteach=session.max_reteach)
-        for n, q in enumerate(questions, start=1)
+        for n, q in enumerate(content.questions, start=1)
     ]
     by_question = {p.question.pk: p for p in progress}
     for attempt in Attempt.objects.filter(session=session).order_by("question_id", "round"):
         by_question[attempt.question_id].attempts.append(attempt)
-    return Journey(session=session, sections=sections, progress=progress)
+    return Journey(session=session, sections=list(content.sections), progress=progress)
 
 
 def question_presentation(
@@ -129,9 +131,17 @@ def answer_feedback(*, question: Question, attempt: Attempt | None) -> AnswerFee
 
 
 def patient_link_session(*, link_id: int) -> PatientLink | None:
-    return (
-        PatientLink.objects.select_related("session__procedure_version").filter(pk=link_id).first()
+    """The link with its session and procedure version, in one query; the version's pack JSON
+    comes from the content cache rather than being read and decoded on every page."""
+    link = (
+        PatientLink.objects.select_related("session__procedure_version")
+        .defer("session__procedure_version__content")
+        .filter(pk=link_id)
+        .first()
     )
+    if link is not None:
+        with_content(link.session.procedure_version)
+    return link
 
 
 def consent_session_reread(*, session: ConsentSession) -> ConsentSession:
@@ -144,9 +154,15 @@ def section_views_exist(*, session: ConsentSession) -> bool:
     return SectionView.objects.filter(session=session).exists()
 
 
-def section_risks_list(*, section: Section) -> list[Risk]:
-    """The risks of the section's procedure version, in their order."""
-    return list(Risk.objects.filter(version_id=section.version_id))
+def section_risk_pictures(*, session: ConsentSession, section: Section) -> list[RiskPicture]:
+    """The risks of a risks section, each with its picture of 100 people, one picture for a
+    group the source gives one figure for (none for a risk without a figure); none for a
+    section of another kind. Built once per version and language (`consent.selectors.content`)."""
+    if section.kind != "risks":
+        return []
+    content = version_content(session.procedure_version)
+    key = ("risk_pictures", translation.get_language())
+    return list(content.derive(key, lambda: risk_pictures(content.risks, content.content)))
 
 
 def patient_questions_list(*, session: ConsentSession) -> list[PatientQuestion]:
