@@ -1,6 +1,7 @@
 """Reads the views need, each with a fixed number of queries however much the patient answered."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.utils import translation
 
@@ -21,20 +22,37 @@ from consent.models import (
 )
 from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import Outcome, QuestionProgress
-from consent.selectors.content import version_content, with_content
+from consent.selectors.content import VersionContent, version_content
 
 Kind = Signature.Kind
 # The people who may sign beside the patient once the patient has decided.
 COMPANIONS = (Kind.INTERPRETER, Kind.WITNESS)
 
 
-@dataclass
 class Journey:
-    """Everything the patient pages need about one consent session, loaded in a few queries."""
+    """Everything the patient pages need about one consent session.
 
-    session: ConsentSession
-    sections: list[Section]
-    progress: list[QuestionProgress]
+    The sections and questions come from the process's content cache; the attempts, the only
+    part that changes, are read in one query the first time a page asks about progress (a
+    section page never does), and kept for the rest of the request.
+    """
+
+    def __init__(self, session: ConsentSession, content: VersionContent) -> None:
+        self.session = session
+        self.sections = list(content.sections)
+        self._questions = content.questions
+
+    @cached_property
+    def progress(self) -> list[QuestionProgress]:
+        progress = [
+            QuestionProgress(question=q, number=n, max_reteach=self.session.max_reteach)
+            for n, q in enumerate(self._questions, start=1)
+        ]
+        by_question = {p.question.pk: p for p in progress}
+        attempts = Attempt.objects.filter(session=self.session).order_by("question_id", "round")
+        for attempt in attempts:
+            by_question[attempt.question_id].attempts.append(attempt)
+        return progress
 
     @property
     def section_count(self) -> int:
@@ -42,7 +60,7 @@ class Journey:
 
     @property
     def question_count(self) -> int:
-        return len(self.progress)
+        return len(self._questions)
 
     def section(self, number: int) -> Section | None:
         return self.sections[number - 1] if 1 <= number <= len(self.sections) else None
@@ -67,17 +85,9 @@ class Journey:
 
 
 def journey_get(*, session: ConsentSession) -> Journey:
-    """The session's journey in one query (its attempts): the version's sections and questions
-    come from the process's content cache (`consent.selectors.content`)."""
-    content = version_content(session.procedure_version)
-    progress = [
-        QuestionProgress(question=q, number=n, max_reteach=session.max_reteach)
-        for n, q in enumerate(content.questions, start=1)
-    ]
-    by_question = {p.question.pk: p for p in progress}
-    for attempt in Attempt.objects.filter(session=session).order_by("question_id", "round"):
-        by_question[attempt.question_id].attempts.append(attempt)
-    return Journey(session=session, sections=list(content.sections), progress=progress)
+    """The session's journey: the version's sections and questions from the process's content
+    cache (`consent.selectors.content`), its attempts in one query when first needed."""
+    return Journey(session, version_content(session.procedure_version_id))
 
 
 def question_presentation(
@@ -131,16 +141,13 @@ def answer_feedback(*, question: Question, attempt: Attempt | None) -> AnswerFee
 
 
 def patient_link_session(*, link_id: int) -> PatientLink | None:
-    """The link with its session and procedure version, in one query; the version's pack JSON
-    comes from the content cache rather than being read and decoded on every page."""
-    link = (
-        PatientLink.objects.select_related("session__procedure_version")
-        .defer("session__procedure_version__content")
-        .filter(pk=link_id)
-        .first()
-    )
-    if link is not None:
-        with_content(link.session.procedure_version)
+    """The link with its session, in one query; the session's procedure version comes from the
+    content cache (`consent.selectors.content`), not read and decoded on every page."""
+    try:
+        link = PatientLink.objects.select_related("session").get(pk=link_id)
+    except PatientLink.DoesNotExist:
+        return None
+    link.session.procedure_version = version_content(link.session.procedure_version_id).version
     return link
 
 
@@ -160,7 +167,7 @@ def section_risk_pictures(*, session: ConsentSession, section: Section) -> list[
     section of another kind. Built once per version and language (`consent.selectors.content`)."""
     if section.kind != "risks":
         return []
-    content = version_content(session.procedure_version)
+    content = version_content(session.procedure_version_id)
     key = ("risk_pictures", translation.get_language())
     return list(content.derive(key, lambda: risk_pictures(content.risks, content.content)))
 
