@@ -52,7 +52,9 @@ def consent_sessions_dashboard(*, user: User, status: str = "") -> QuerySet[Cons
     - `flagged`: questions still wrong after the last re-teach, to discuss;
     - `patient_questions_open`: the patient's questions not yet answered.
     """
-    sessions = consent_sessions_visible(user=user)
+    # The procedure version of each row comes from the content cache (`with_cached_versions`),
+    # not a join that reads and decodes its pack JSON once per row.
+    sessions = consent_sessions_visible(user=user).select_related(None).select_related("physician")
     if status:
         sessions = sessions.filter(status=status)
     attempts = Attempt.objects.filter(session=OuterRef("pk"))

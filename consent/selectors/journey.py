@@ -1,6 +1,9 @@
 """Reads the views need, each with a fixed number of queries however much the patient answered."""
 
 from dataclasses import dataclass
+from functools import cached_property
+
+from django.utils import translation
 
 from consent import lifecycle
 from consent.choice_order import Presentation, presentation_of, presentation_stored
@@ -12,26 +15,44 @@ from consent.models import (
     PatientLink,
     PatientQuestion,
     Question,
-    Risk,
     Section,
     SectionView,
     Signature,
     Wording,
 )
+from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import Outcome, QuestionProgress
+from consent.selectors.content import VersionContent, version_content
 
 Kind = Signature.Kind
 # The people who may sign beside the patient once the patient has decided.
 COMPANIONS = (Kind.INTERPRETER, Kind.WITNESS)
 
 
-@dataclass
 class Journey:
-    """Everything the patient pages need about one consent session, loaded in a few queries."""
+    """Everything the patient pages need about one consent session.
 
-    session: ConsentSession
-    sections: list[Section]
-    progress: list[QuestionProgress]
+    The sections and questions come from the process's content cache; the attempts, the only
+    part that changes, are read in one query the first time a page asks about progress (a
+    section page never does), and kept for the rest of the request.
+    """
+
+    def __init__(self, session: ConsentSession, content: VersionContent) -> None:
+        self.session = session
+        self.sections = list(content.sections)
+        self._questions = content.questions
+
+    @cached_property
+    def progress(self) -> list[QuestionProgress]:
+        progress = [
+            QuestionProgress(question=q, number=n, max_reteach=self.session.max_reteach)
+            for n, q in enumerate(self._questions, start=1)
+        ]
+        by_question = {p.question.pk: p for p in progress}
+        attempts = Attempt.objects.filter(session=self.session).order_by("question_id", "round")
+        for attempt in attempts:
+            by_question[attempt.question_id].attempts.append(attempt)
+        return progress
 
     @property
     def section_count(self) -> int:
@@ -39,7 +60,7 @@ class Journey:
 
     @property
     def question_count(self) -> int:
-        return len(self.progress)
+        return len(self._questions)
 
     def section(self, number: int) -> Section | None:
         return self.sections[number - 1] if 1 <= number <= len(self.sections) else None
@@ -64,18 +85,9 @@ class Journey:
 
 
 def journey_get(*, session: ConsentSession) -> Journey:
-    sections = list(Section.objects.filter(version_id=session.procedure_version_id))
-    questions = list(
-        Question.objects.filter(version_id=session.procedure_version_id).select_related("section")
-    )
-    progress = [
-        QuestionProgress(question=q, number=n, max_reteach=session.max_reteach)
-        for n, q in enumerate(questions, start=1)
-    ]
-    by_question = {p.question.pk: p for p in progress}
-    for attempt in Attempt.objects.filter(session=session).order_by("question_id", "round"):
-        by_question[attempt.question_id].attempts.append(attempt)
-    return Journey(session=session, sections=sections, progress=progress)
+    """The session's journey: the version's sections and questions from the process's content
+    cache (`consent.selectors.content`), its attempts in one query when first needed."""
+    return Journey(session, version_content(session.procedure_version_id))
 
 
 def question_presentation(
@@ -129,9 +141,14 @@ def answer_feedback(*, question: Question, attempt: Attempt | None) -> AnswerFee
 
 
 def patient_link_session(*, link_id: int) -> PatientLink | None:
-    return (
-        PatientLink.objects.select_related("session__procedure_version").filter(pk=link_id).first()
-    )
+    """The link with its session, in one query; the session's procedure version comes from the
+    content cache (`consent.selectors.content`), not read and decoded on every page."""
+    try:
+        link = PatientLink.objects.select_related("session").get(pk=link_id)
+    except PatientLink.DoesNotExist:
+        return None
+    link.session.procedure_version = version_content(link.session.procedure_version_id).version
+    return link
 
 
 def consent_session_reread(*, session: ConsentSession) -> ConsentSession:
@@ -144,9 +161,15 @@ def section_views_exist(*, session: ConsentSession) -> bool:
     return SectionView.objects.filter(session=session).exists()
 
 
-def section_risks_list(*, section: Section) -> list[Risk]:
-    """The risks of the section's procedure version, in their order."""
-    return list(Risk.objects.filter(version_id=section.version_id))
+def section_risk_pictures(*, session: ConsentSession, section: Section) -> list[RiskPicture]:
+    """The risks of a risks section, each with its picture of 100 people, one picture for a
+    group the source gives one figure for (none for a risk without a figure); none for a
+    section of another kind. Built once per version and language (`consent.selectors.content`)."""
+    if section.kind != "risks":
+        return []
+    content = version_content(session.procedure_version_id)
+    key = ("risk_pictures", translation.get_language())
+    return list(content.derive(key, lambda: risk_pictures(content.risks, content.content)))
 
 
 def patient_questions_list(*, session: ConsentSession) -> list[PatientQuestion]:

@@ -136,6 +136,16 @@ def records_filtered(
     return sessions.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])[1])
 
 
+def records_listed(
+    filters: dict[str, Any],
+) -> "QuerySet[WithAnnotations[ConsentSession, RecordAnnotations]]":
+    """`records_filtered` for the list page, without what a row never shows: the version's
+    pack JSON (21 KB, decoded once per row otherwise) and the stored canonical record."""
+    return records_filtered(filters).defer(
+        "procedure_version__content", "record__record_json", "record__pdf_sha256"
+    )
+
+
 def filters_for_log(filters: dict[str, Any]) -> dict[str, Any]:
     """What the audit log keeps of a search: the filters, never the searched text itself
     (a patient's name is health data; the log says that a search was made)."""

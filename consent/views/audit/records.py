@@ -31,6 +31,7 @@ from consent.selectors.records import (
     record_history_get,
     records_csv_rows,
     records_filtered,
+    records_listed,
 )
 from consent.views.access import StaffRequest, access_record, auditor_required
 from consent.views.records import addendum_download_response, record_download_response
@@ -74,7 +75,7 @@ def record_list(request: StaffRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         _filters_keep(request, form)
         return redirect("audit:record_list")
-    page = Paginator(records_filtered(filters), RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(records_listed(filters), RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     _searched(request, filters, page)
     return TemplateResponse(
         request,

@@ -8,23 +8,22 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
-from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import lifecycle, services
+from consent import clock, lifecycle, services
 from consent.audit.events import Origin
 from consent.forms.patient import AnswerForm, BirthDateForm, PatientQuestionForm
 from consent.lifecycle import Action
 from consent.models import ConsentSession, PatientLink, Section
-from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import Outcome, QuestionProgress
 from consent.selectors.journey import (
     Journey,
@@ -33,7 +32,7 @@ from consent.selectors.journey import (
     patient_decision_get,
     patient_questions_list,
     question_presentation,
-    section_risks_list,
+    section_risk_pictures,
     section_views_exist,
 )
 from consent.services import journey as journey_services
@@ -48,7 +47,9 @@ from consent.views.access import (
     patient_required,
 )
 
-SESSION_SHOWN = "patient_section_shown"
+# When the section on screen was shown (`_shown_remember`), a signed cookie for the patient pages.
+SHOWN_COOKIE = "section_shown"
+SHOWN_COOKIE_PATH = "/patient/"
 
 
 @require_GET
@@ -148,15 +149,6 @@ def start(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     )
 
 
-def _risk_pictures(session: ConsentSession, section: Section) -> list[RiskPicture]:
-    """The risks of a risks section, each with its picture of 100 people, one picture for a
-    group the source gives one figure for (none for a risk without a figure)."""
-    if section.kind != "risks":
-        return []
-    content = session.procedure_version.content
-    return risk_pictures(section_risks_list(section=section), content)
-
-
 @require_http_methods(["GET", "POST"])
 @patient_required
 def section(request: HttpRequest, session: ConsentSession, number: int) -> HttpResponse:
@@ -166,8 +158,7 @@ def section(request: HttpRequest, session: ConsentSession, number: int) -> HttpR
         return redirect("patient:resume")
     if request.method == "POST":
         return _section_leave(request, session, journey, shown, number)
-    request.session[SESSION_SHOWN] = {"number": number, "at": timezone.now().isoformat()}
-    return TemplateResponse(
+    response = TemplateResponse(
         request,
         "consent/patient/section.html",
         {
@@ -176,18 +167,45 @@ def section(request: HttpRequest, session: ConsentSession, number: int) -> HttpR
             "section": shown,
             "number": number,
             "is_last": number == journey.section_count,
-            "risk_pictures": _risk_pictures(session, shown),
+            "risk_pictures": section_risk_pictures(session=session, section=shown),
         },
+    )
+    _shown_remember(request, response, number)
+    return response
+
+
+def _shown_salt(request: HttpRequest) -> str:
+    # Bound to this browser session: a cookie left from an ended session counts nothing.
+    return f"{SHOWN_COOKIE}:{request.session.session_key}"
+
+
+def _shown_remember(request: HttpRequest, response: HttpResponse, number: int) -> None:
+    """Note when this section was shown, for the time counted when the patient leaves it.
+
+    In a signed cookie rather than the browser session: showing a page writes nothing to the
+    database (the session row would be rewritten on every section shown). It holds a section
+    number and a time, nothing about the patient, and only the last section shown counts.
+    """
+    response.set_signed_cookie(
+        SHOWN_COOKIE,
+        f"{number}:{int(clock.now().timestamp())}",
+        salt=_shown_salt(request),
+        max_age=int(settings.CONSENT_SECTION_TIME_CAP.total_seconds()) * 2,
+        path=SHOWN_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
     )
 
 
 def _seconds_on_section(request: HttpRequest, number: int) -> int | None:
-    """How long this section was shown, if this browser showed it last."""
-    seen = request.session.pop(SESSION_SHOWN, None)
-    if not (isinstance(seen, dict) and seen.get("number") == number):
+    """How long this section was shown, if this browser showed it last (None otherwise: a
+    replayed post, another section shown since, a cookie altered or from an ended session)."""
+    seen = request.get_signed_cookie(SHOWN_COOKIE, default=None, salt=_shown_salt(request))
+    shown_number, _sep, shown_at = (seen or "").partition(":")
+    if shown_number != str(number) or not shown_at.isdigit():
         return None
-    started = parse_datetime(str(seen.get("at", "")))
-    return None if started is None else int((timezone.now() - started).total_seconds())
+    return max(0, int(clock.now().timestamp()) - int(shown_at))
 
 
 def _section_leave(
@@ -206,10 +224,14 @@ def _section_leave(
         origin=Origin.of(request),
     )
     if finished:
-        return redirect("patient:resume")
-    if direction == "back" and number == 1:
-        return redirect("patient:start")
-    return redirect("patient:section", number=go_to)
+        response = redirect("patient:resume")
+    elif direction == "back" and number == 1:
+        response = redirect("patient:start")
+    else:
+        response = redirect("patient:section", number=go_to)
+    if seconds is not None:  # counted once: a replay of this post counts no time
+        response.delete_cookie(SHOWN_COOKIE, path=SHOWN_COOKIE_PATH, samesite="Lax")
+    return response
 
 
 def _question_page(
@@ -321,7 +343,9 @@ def result(request: HttpRequest, session: ConsentSession, number: int) -> HttpRe
             "feedback": answer_feedback(question=progress.question, attempt=progress.last),
             "outcome": progress.outcome.value,
             "reteach_section": reteach_section,
-            "risk_pictures": _risk_pictures(session, reteach_section) if reteach else [],
+            "risk_pictures": (
+                section_risk_pictures(session=session, section=reteach_section) if reteach else []
+            ),
             "next_number": number + 1 if number < journey.question_count else None,
         },
     )

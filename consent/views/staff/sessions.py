@@ -27,6 +27,7 @@ from consent.forms.staff import (
 )
 from consent.lifecycle import Action, Turn
 from consent.models import ConsentSession, PatientLink
+from consent.selectors.content import with_cached_versions
 from consent.selectors.dashboard import (
     consent_sessions_dashboard,
     session_links_recent,
@@ -79,7 +80,9 @@ def session_list(request: StaffRequest) -> HttpResponse:
 
 def _with_turns(page: Page) -> list[tuple[ConsentSession, Turn]]:
     """Each session with whose move it is, which its badge shows."""
-    return [(session, lifecycle.turn(session)) for session in page.object_list]
+    return [
+        (session, lifecycle.turn(session)) for session in with_cached_versions(page.object_list)
+    ]
 
 
 def qr_code_svg(url: str) -> SafeString:

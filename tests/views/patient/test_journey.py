@@ -1,7 +1,11 @@
 """The patient's journey through the test client: reading, teach to goal, questions, summary."""
 
-import pytest
+from datetime import datetime, timedelta
 
+import pytest
+from django.utils import timezone
+
+from consent import clock
 from consent.models import Attempt, AuditEvent, ConsentSession, PatientQuestion, SectionView
 from tests.factories import (
     consent_session,
@@ -57,16 +61,62 @@ def test_next_and_back_move_between_sections_and_record_time(session, patient):
     assert AuditEvent.objects.filter(session=session, action="section.read").count() == 2
 
 
-def test_time_on_a_section_is_measured_between_showing_and_leaving(session, patient, settings):
+class Travel:
+    """A clock that stands still until the test moves it."""
+
+    def __init__(self) -> None:
+        self.at = timezone.now()
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_time_on_a_section_is_measured_between_showing_and_leaving(session, patient):
+    with clock.using(Travel()) as travel:
+        patient.get("/patient/section/1/")
+        travel.at += timedelta(seconds=95)
+        patient.post("/patient/section/1/", {"go": "next"})
+    assert SectionView.objects.get(session=session, section__position=1).seconds == 95
+
+
+def test_time_on_a_section_is_capped(session, patient, settings):
+    settings.CONSENT_SECTION_TIME_CAP = timedelta(minutes=2)
+    with clock.using(Travel()) as travel:
+        patient.get("/patient/section/1/")
+        travel.at += timedelta(minutes=5)  # the tab was left open: the cap applies
+        patient.post("/patient/section/1/", {"go": "next"})
+    assert SectionView.objects.get(session=session, section__position=1).seconds == 120
+
+
+def test_time_counts_only_for_the_section_shown_last_and_only_once(session, patient):
+    with clock.using(Travel()) as travel:
+        patient.get("/patient/section/1/")
+        patient.get("/patient/section/2/")  # another tab: section 2 is the one on screen
+        travel.at += timedelta(seconds=30)
+        patient.post("/patient/section/1/", {"go": "next"})
+        patient.post("/patient/section/2/", {"go": "next"})
+        patient.post("/patient/section/2/", {"go": "next"})  # the same post again
+    views = {v.section.position: v for v in SectionView.objects.filter(session=session)}
+    assert 1 not in views
+    assert (views[2].seconds, views[2].visits) == (30, 1)
+
+
+def test_an_altered_shown_cookie_counts_no_time(session, patient):
     patient.get("/patient/section/1/")
-    shown = patient.session["patient_section_shown"]
-    shown["at"] = "2000-01-01T00:00:00+00:00"  # shown long ago: the cap applies
-    store = patient.session
-    store["patient_section_shown"] = shown
-    store.save()
+    value = patient.cookies["section_shown"].value
+    patient.cookies["section_shown"] = value.replace("1:", "1:1", 1)
     patient.post("/patient/section/1/", {"go": "next"})
-    view = SectionView.objects.get(session=session, section__position=1)
-    assert view.seconds == settings.CONSENT_SECTION_TIME_CAP.total_seconds()
+    assert not SectionView.objects.filter(session=session).exists()
+
+
+def test_a_shown_cookie_from_an_ended_browser_session_counts_no_time(session, patient):
+    patient.get("/patient/section/1/")
+    shown = patient.cookies["section_shown"].value
+    patient.post("/patient/leave/")
+    patient_client(session, patient)  # the same browser opens the link again
+    patient.cookies["section_shown"] = shown
+    patient.post("/patient/section/1/", {"go": "next"})
+    assert not SectionView.objects.filter(session=session).exists()
 
 
 def test_replayed_section_post_moves_on_but_counts_no_time(session, patient):
