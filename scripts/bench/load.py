@@ -1,0 +1,354 @@
+"""Phase `load` of `make bench`: pages under gunicorn and a real load generator, one database.
+
+    python -m scripts.bench.load --vendor sqlite|postgresql [--pg-url URL] --workdir DIR
+        --static-root DIR [--quick]
+
+Method:
+- A fresh database (a SQLite file, or a new PostgreSQL database dropped afterwards), migrated;
+  a physician and an auditor with their second factor (TOTP), the MitraClip pack, one patient
+  session with a link, and the physician's own sessions bulk-filled (scripts/bench/fill.py) to
+  the first size (1,000).
+- gunicorn as `make serve` runs it (consent_site.wsgi, 2 sync workers, --max-requests 1000
+  with jitter 100, no control socket, CONN_MAX_AGE as deployed), DEBUG off, static files
+  collected (whitenoise's manifest), the bench's settings module adding H0's view.
+- Real sessions over HTTP: the patient opens the link, confirms the birth date (CSRF token
+  from the form), and keeps the cookie; the physician and the auditor log in with password then
+  the TOTP code. Every target answers 200 with its cookie before it is loaded.
+- autocannon (node_modules, package.json), 20 connections, D seconds (10; 2 with --quick)
+  after a 1 s warm-up run, per target: H0 (/bench/floor/, a bare view through the whole
+  middleware stack, no query, no cookie), /healthz (a database query and the storage probes:
+  not bare, so not the floor), the patient's section page, the physician's dashboard (/staff/),
+  the auditor's records list (/audit/) unfiltered and filtered by decision "declined" and
+  "withdrawn" (the filter set by a POST in the auditor's session). Requests per second are
+  autocannon's mean; p50 and p99 its latency percentiles; any non-2xx answer or error fails
+  the phase. Server CPU per request: the CPU time (user + system) of gunicorn's master and
+  workers, dead workers included through the master's children times, over the run, divided by
+  the requests served.
+- Then filled to the second size (100,000) and the staff lists loaded again; H0 is loaded again
+  at the end, and the floor is the mean of its two runs.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scripts.bench.common import BENCH_ENV, ROOT, database_create, django_setup, emit
+
+CONNECTIONS = 20
+# H0: the bare view of scripts/bench/urls.py (imported there only once Django is set up).
+FLOOR_PATH = "/bench/floor/"
+AUTOCANNON = ROOT / "node_modules" / ".bin" / "autocannon"
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def tree_cpu_seconds(master: int) -> float:
+    """CPU of gunicorn's master, its live workers and its reaped (dead) workers."""
+    fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
+    # utime, stime, cutime, cstime: fields 14-17 of stat, 12-15 after the ")".
+    total = sum(int(value) for value in fields[11:15])
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for child in children:
+        try:
+            stat = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(stat[11]) + int(stat[12])
+    return total / TICKS
+
+
+def cookie_header(session) -> str:
+    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    if not found:
+        raise SystemExit("no CSRF token in the form")
+    return found.group(1)
+
+
+def staff_log_in(base: str, user, password: str):
+    import requests
+
+    from tests.factories import totp_code
+
+    browser = requests.Session()
+    page = browser.get(f"{base}/accounts/login/")
+    answer = browser.post(
+        f"{base}/accounts/login/",
+        data={
+            "username": user.username,
+            "password": password,
+            "csrfmiddlewaretoken": csrf_of(page.text),
+        },
+        allow_redirects=False,
+    )
+    if answer.status_code != 302:
+        raise SystemExit(f"log-in of {user.username}: HTTP {answer.status_code}")
+    page = browser.get(f"{base}/accounts/second-factor/")
+    answer = browser.post(
+        f"{base}/accounts/second-factor/",
+        data={"code": totp_code(user), "csrfmiddlewaretoken": csrf_of(page.text)},
+        allow_redirects=False,
+    )
+    if answer.status_code != 302:
+        raise SystemExit(f"second factor of {user.username}: HTTP {answer.status_code}")
+    return browser
+
+
+def patient_opens(base: str, token: str):
+    import requests
+
+    from tests.factories import birth_date_post
+
+    browser = requests.Session()
+    answer = browser.get(f"{base}/link/{token}/", allow_redirects=False)
+    if answer.status_code != 302:
+        raise SystemExit(f"the patient's link: HTTP {answer.status_code}")
+    page = browser.get(f"{base}/patient/identity/")
+    answer = browser.post(
+        f"{base}/patient/identity/",
+        data={**birth_date_post(), "csrfmiddlewaretoken": csrf_of(page.text)},
+        allow_redirects=False,
+    )
+    if answer.status_code != 302:
+        raise SystemExit(f"the patient's birth date: HTTP {answer.status_code}")
+    return browser
+
+
+class Server:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        command = [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "consent_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "30",
+            "--max-requests",
+            "1000",
+            "--max-requests-jitter",
+            "100",
+            "--no-control-socket",
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+        import requests
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.base + FLOOR_PATH, timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            if self.process.poll() is not None:
+                raise SystemExit("gunicorn did not start")
+            time.sleep(0.3)
+        raise SystemExit("gunicorn did not answer in 120 s")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def autocannon(url: str, seconds: float, cookie: str = "") -> dict:
+    command = [str(AUTOCANNON), "-c", str(CONNECTIONS), "-d", str(seconds), "-j", "-t", "60"]
+    if cookie:
+        command += ["-H", f"Cookie={cookie}"]
+    result = subprocess.run(  # noqa: S603
+        [*command, url], capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        raise SystemExit(f"autocannon failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout)
+
+
+def load(server: Server, name: str, path: str, cookie: str, seconds: float) -> dict:
+    url = server.base + path
+    autocannon(url, 1, cookie)  # warm-up: every worker's first requests
+    cpu_before = tree_cpu_seconds(server.process.pid)
+    report = autocannon(url, seconds, cookie)
+    cpu = tree_cpu_seconds(server.process.pid) - cpu_before
+    served = report["2xx"] + report["non2xx"]
+    figures = {
+        "rps": report["requests"]["mean"],
+        "p50_ms": report["latency"]["p50"],
+        "p99_ms": report["latency"]["p99"],
+        "requests": served,
+        "cpu_ms_per_request": cpu * 1000 / served if served else None,
+        "non2xx": report["non2xx"],
+        "errors": report["errors"],
+        "timeouts": report["timeouts"],
+    }
+    print(f"load: {name:<28} {json.dumps(figures)}", flush=True)
+    if report["non2xx"] or report["errors"] or report["timeouts"] or not served:
+        raise SystemExit(f"{name}: answers other than 200 under load: {json.dumps(figures)}")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--vendor", choices=["sqlite", "postgresql"], required=True)
+    parser.add_argument("--pg-url", default="")
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--static-root", type=Path, required=True)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    seconds = 5 if args.quick else 10
+    sizes = (200, 2_000) if args.quick else (1_000, 100_000)
+    workdir = args.workdir / f"load-{args.vendor}"
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    database_url, drop = database_create(args.vendor, args.pg_url, workdir)
+    server = None
+    try:
+        django_setup(database_url, workdir)
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0)
+        from consent.services.links import patient_link_issue
+        from tests.factories import (
+            PASSWORD,
+            auditor,
+            consent_session,
+            mitraclip_version,
+            physician,
+            second_factor_device,
+        )
+
+        version = mitraclip_version()
+        doctor, reader = physician(username="dr.bench"), auditor(username="bench.auditor")
+        second_factor_device(doctor)
+        second_factor_device(reader)
+        patient = consent_session(version=version, doctor=doctor)
+        _link, token = patient_link_issue(
+            session=patient, issued_by=doctor, reason="The bench's patient browser."
+        )
+        from scripts.bench.fill import fill
+
+        rng = random.Random(20261201)  # noqa: S311 (test data)
+
+        def fill_to(size: int) -> float:
+            from consent.models import ConsentSession
+
+            started = time.perf_counter()
+            fill(size - ConsentSession.objects.count(), [doctor], [version], rng)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+            return time.perf_counter() - started
+
+        fill_seconds = {str(sizes[0]): fill_to(sizes[0])}
+        connection.close()
+
+        env = {
+            **os.environ,
+            **BENCH_ENV,
+            "DATABASE_URL": database_url,
+            "BENCH_STATIC_ROOT": str(args.static_root),
+        }
+        server = Server(env)
+        base = server.base
+        patient_browser = patient_opens(base, token)
+        doctor_browser = staff_log_in(base, doctor, PASSWORD)
+        reader_browser = staff_log_in(base, reader, PASSWORD)
+        cookies = {
+            "patient": cookie_header(patient_browser),
+            "doctor": cookie_header(doctor_browser),
+            "auditor": cookie_header(reader_browser),
+        }
+        import requests
+
+        for path, who in (
+            ("/patient/section/1/", "patient"),
+            ("/staff/", "doctor"),
+            ("/audit/", "auditor"),
+        ):
+            answer = requests.get(
+                base + path, headers={"Cookie": cookies[who]}, allow_redirects=False, timeout=60
+            )
+            if answer.status_code != 200:
+                raise SystemExit(f"{path} as the {who}: HTTP {answer.status_code}")
+
+        def audit_filter(data: dict) -> None:
+            page = reader_browser.get(f"{base}/audit/")
+            answer = reader_browser.post(
+                f"{base}/audit/",
+                data={**data, "csrfmiddlewaretoken": csrf_of(page.text)},
+                allow_redirects=False,
+            )
+            if answer.status_code not in (200, 302):
+                raise SystemExit(f"the records list's filter {data}: HTTP {answer.status_code}")
+
+        results: dict = {"vendor": args.vendor, "seconds": seconds, "sizes": list(sizes)}
+        results["h0_first"] = load(server, "h0", FLOOR_PATH, "", seconds)
+        results["healthz"] = load(server, "healthz", "/healthz", "", seconds)
+        results["patient_section"] = load(
+            server, "patient_section", "/patient/section/1/", cookies["patient"], seconds
+        )
+
+        def staff_lists(label: str) -> None:
+            results[f"dashboard_{label}"] = load(
+                server, f"dashboard_{label}", "/staff/", cookies["doctor"], seconds
+            )
+            results[f"records_list_{label}"] = load(
+                server, f"records_list_{label}", "/audit/", cookies["auditor"], seconds
+            )
+            for decision in ("declined", "withdrawn"):
+                audit_filter({"decision": decision})
+                results[f"records_list_{decision}_{label}"] = load(
+                    server,
+                    f"records_list_{decision}_{label}",
+                    "/audit/",
+                    cookies["auditor"],
+                    seconds,
+                )
+                audit_filter({"clear": "1"})
+
+        staff_lists("small")
+        fill_seconds[str(sizes[1])] = fill_to(sizes[1])
+        connection.close()
+        print(f"load: filled {fill_seconds}", flush=True)
+        staff_lists("large")
+        results["h0_last"] = load(server, "h0 (again)", FLOOR_PATH, "", seconds)
+        results["fill_seconds"] = fill_seconds
+    finally:
+        if server:
+            server.stop()
+        from django.db import connections
+
+        connections.close_all()
+        drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    emit(results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
