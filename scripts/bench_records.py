@@ -36,7 +36,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.db import connection
-    from django.test import Client, override_settings
+    from django.test import override_settings
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     setup_test_environment()
@@ -50,7 +50,7 @@ def main() -> None:
         from consent.content.importing import pack_import
         from consent.content.packs import load_pack
         from consent.models import ConsentSession
-        from tests.factories import auditor, physician
+        from tests.factories import auditor, logged_in, physician
 
         versions = [
             r.version
@@ -59,8 +59,7 @@ def main() -> None:
             )
         ]
         doctors = [physician(username=f"dr.bench{n}") for n in range(6)]
-        client = Client()
-        client.force_login(auditor(username="bench.auditor"))
+        client = logged_in(auditor(username="bench.auditor"))
         rng = random.Random(20261125)  # noqa: S311 (test data, not secrets)
 
         def timed(label: str, method: str, url: str, data: dict | None = None) -> None:
