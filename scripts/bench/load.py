@@ -159,9 +159,9 @@ class Server:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.base + FLOOR_PATH, timeout=5).status_code == 200:
+                if requests.get(self.base + FLOOR_PATH, timeout=60).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             if self.process.poll() is not None:
                 raise SystemExit("gunicorn did not start")
