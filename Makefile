@@ -6,8 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Two workers: the machines here have two cores.
 PYTEST_ARGS ?= -n 2
-# Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts.
-SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+# Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts;
+# wrk, the load generator of make bench.
+SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils wrk
 
 .PHONY: install install-dev run serve serve-env test fuzz lint bench system-packages clean
 
@@ -94,7 +95,7 @@ fuzz: install-dev
 
 # Timings are measured here, never asserted in tests. Every figure of issue 13 as a ratio to a
 # floor measured in the same run (RATIO lines), raw medians in bench-results.json; gunicorn
-# and autocannon (package.json) on a throwaway SQLite file and PostgreSQL database
+# and wrk (a system package) on a throwaway SQLite file and PostgreSQL database
 # (BENCH_DATABASE_URL's server). BENCH_ARGS=--quick for a smoke run. Methods: scripts/bench/.
 BENCH_ARGS ?=
 bench: install-dev system-packages

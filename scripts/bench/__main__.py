@@ -16,7 +16,7 @@ docstring:
   HTML. Names: record_over_r0, record_over_t0, record_unsealed_*, r0_over_t0, seal_over_t0,
   record_400_events_over_40, memory_*, chromium_print_*.
 - scripts/bench/load.py, once per database (suffix `_pg` on PostgreSQL): gunicorn as make serve
-  runs it, autocannon at 20 connections; H0 is a bare Django view on the same gunicorn
+  runs it, wrk at 20 connections; H0 is a bare Django view on the same gunicorn
   (/healthz queries the database and probes storage: measured, not the floor). Names:
   patient_page_{rps,p99,cpu}_over_h0, healthz_rps_over_h0, dashboard_<size>_*,
   records_list_*_<large>_over_<small> (p50 over p50), *_p50_over_h0.
