@@ -2,7 +2,7 @@
 runs end to end, printing every figure of issue 13 as a RATIO line and writing valid JSON.
 
 Nothing timed is asserted. The end-to-end run is a smoke run of every phase (WeasyPrint renders,
-gunicorn and autocannon on SQLite and PostgreSQL, 10,000 sessions, 16 writers): it takes several
+gunicorn and wrk on SQLite and PostgreSQL, 10,000 sessions, 16 writers): it takes several
 minutes on this 2-core machine, far beyond the suite's budget, so it runs only with
 BENCH_SMOKE=1 (`BENCH_SMOKE=1 .venv/bin/python -m pytest tests/test_bench.py`).
 """
