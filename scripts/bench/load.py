@@ -156,7 +156,18 @@ class Server:
             "30",
             "--no-control-socket",
         ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+        # Its output to stderr only: a server left holding the phase's stdout would keep the
+        # orchestrator waiting.
+        self.process = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
         import requests
 
         deadline = time.monotonic() + 120
