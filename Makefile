@@ -39,12 +39,17 @@ run: install
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py import_pack content/*.toml
 	DEBUG=1 CONSENT_DEMO=1 $(PY) manage.py create_seal_key
 	DEBUG=1 CONSENT_DEMO=1 CONSENT_ALLOW_UNREVIEWED_CONTENT=1 $(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
+	@echo "Starting the record worker (manage.py db_worker: it draws and seals finalized records) ..."
+	DEBUG=1 CONSENT_DEMO=1 CONSENT_ALLOW_UNREVIEWED_CONTENT=1 $(PY) manage.py db_worker --interval 0.5 --verbosity 0 --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 CONSENT_DEMO=1 CONSENT_ALLOW_UNREVIEWED_CONTENT=1 SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The application as deployed (docs/deployment.md): gunicorn, static files by whitenoise,
 # PostgreSQL only (DATABASE_URL). Static files are collected and the database migrated first;
 # with MIGRATE_DATABASE_URL (the schema owner) migrate runs as the owner and grants the
 # application's role (DATABASE_URL's user) what it needs. Behind a TLS proxy; WORKERS per server.
+# One record worker (manage.py db_worker) runs beside gunicorn: finalization's drawing and sealing
+# are background tasks, and any server's worker takes any server's task (one shared database).
 # No control socket: its one default path in the home folder would be shared by two servers.
 WORKERS ?= 2
 serve: serve-env install
@@ -56,7 +61,10 @@ serve: serve-env install
 	  echo "Granting the application role $$role ..."; \
 	  DATABASE_URL="$$MIGRATE_DATABASE_URL" $(PY) manage.py grant_app_role "$$role"; \
 	fi
-	exec $(VENV)/bin/gunicorn consent_site.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
+	@echo "Starting the record worker (manage.py db_worker) beside gunicorn ..."
+	$(PY) manage.py db_worker --interval 1 --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/gunicorn consent_site.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	  --timeout 120 --graceful-timeout 30 --max-requests 1000 --max-requests-jitter 100 \
 	  --no-control-socket
 

@@ -20,10 +20,12 @@ checks access and writes the audit event first.
 Without `CONSENT_S3_BUCKET` both stay local folders (MEDIA_ROOT and AUDIT_CHECKPOINT_ROOT).
 
 `storage_probe` is the health check's question to a storage: can it be reached now?
+`removed_on_failure` removes a file stored for a row whose transaction then fails.
 """
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +141,15 @@ def storage_probe(storage: Any) -> None:
             raise PermissionError("storage folder not writable")
         return
     storage.exists(".healthz")
+
+
+@contextmanager
+def removed_on_failure(stored: Any) -> Iterator[None]:
+    """Remove `stored` (a FieldFile just saved) when the block raises: the transaction that
+    would have pointed a row at it rolls back, and no orphan file is left behind."""
+    try:
+        yield
+    except BaseException:
+        if stored.name:
+            stored.storage.delete(stored.name)
+        raise

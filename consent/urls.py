@@ -6,7 +6,7 @@ from consent.views.audit import analytics, log
 from consent.views.audit import records as audit
 from consent.views.patient import decision
 from consent.views.patient import journey as patient
-from consent.views.staff import review, verification
+from consent.views.staff import finalizing, review, verification
 from consent.views.staff import sessions as staff
 
 patient_patterns = (
@@ -54,6 +54,7 @@ staff_patterns = (
         path("sessions/<uuid:public_id>/discussion/", review.discussion, name="discussion"),
         path("sessions/<uuid:public_id>/attest/", review.attest, name="attest"),
         path("sessions/<uuid:public_id>/finalize/", review.finalize, name="finalize"),
+        path("sessions/<uuid:public_id>/finalizing/", finalizing.finalizing, name="finalizing"),
         path("sessions/<uuid:public_id>/record.pdf", review.record_pdf, name="record_pdf"),
         path("sessions/<uuid:public_id>/addenda/", review.addendum, name="addendum"),
         path(

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "consent",
 ]
 # The demo app (setup_demo, seed_demo: passwords known to everyone) is for `make run` and the
@@ -70,6 +72,22 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
+
+# Background work (django-tasks, the backport of Django 6's tasks): finalization draws and seals
+# the record there, so no request waits for WeasyPrint. Tasks are rows in the database; the
+# worker `manage.py db_worker` runs them (make run and make serve start one beside the web
+# server; docs/deployment.md). TASK_BACKEND=immediate runs them inside the request instead.
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[os.environ.get("TASK_BACKEND", "database")],
+    }
+}
+# How long the physician's "sealing the record" page waits for a task before it says that the
+# record's worker may be stopped (seconds).
+FINALIZE_WAIT_LIMIT_SECONDS = int(os.environ.get("FINALIZE_WAIT_LIMIT_SECONDS", "300"))
 
 ROOT_URLCONF = "consent_site.urls"
 WSGI_APPLICATION = "consent_site.wsgi.application"

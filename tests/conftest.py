@@ -17,6 +17,9 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+    # Background tasks run inside the request that enqueues them, unless a test says otherwise
+    # (tests/views/staff/test_finalizing.py runs the database backend and its worker).
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made from the
@@ -50,6 +53,9 @@ def _test_settings(settings, tmp_path, _seal_key):
     # The live server speaks plain HTTP.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+    # Background tasks run inside the request that enqueues them, unless a test says otherwise
+    # (tests/views/staff/test_finalizing.py runs the database backend and its worker).
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.SECURE_SSL_REDIRECT = False
 
 

@@ -27,6 +27,7 @@ from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
 from consent.lifecycle import Action
 from consent.models import Addendum, AuditEvent, ConsentRecord
+from consent.objectstore import removed_on_failure
 from consent.services import ServiceError, check_responsible
 from consent.services.signatures import (
     ERROR_NOT_FINALIZED,
@@ -192,7 +193,7 @@ def _addendum_made(
         submission_key=submission_key or None,
     )
     addendum.pdf.save(f"{addendum_id}.pdf", ContentFile(pdf), save=False)
-    try:
+    with removed_on_failure(addendum.pdf):
         addendum.save()
         audit_record(
             action=f"addendum.{kind}",
@@ -214,10 +215,6 @@ def _addendum_made(
                 "patient_signed": bool(patient_name),
             },
         )
-    except BaseException:
-        if addendum.pdf.name:
-            addendum.pdf.storage.delete(addendum.pdf.name)
-        raise
     return addendum
 
 

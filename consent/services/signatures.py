@@ -31,6 +31,7 @@ from consent.models import (
     ConsentSession,
     Signature,
 )
+from consent.objectstore import removed_on_failure
 from consent.record.canonical import (
     evidence_snapshot,
     record_json_of,
@@ -126,6 +127,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 MAX_SIGNATURE_BYTES = 512 * 1024
 RELATIONSHIP_MAX = Signature._meta.get_field("representative_relationship").max_length or 100
+
+
+class EvidenceChanged(ServiceError):
+    """A stored signature no longer vouches for the evidence as it stands."""
 
 
 class NameMismatch(ServiceError):
@@ -639,7 +644,7 @@ def _check_snapshots(
                 session=session,
                 payload={"kind": stale.kind, "signed": stale.snapshot_hash, "now": current},
             )
-    raise ServiceError(str(ERROR_EVIDENCE_CHANGED).format(signer=stale.printed_name))
+    raise EvidenceChanged(str(ERROR_EVIDENCE_CHANGED).format(signer=stale.printed_name))
 
 
 @dataclass(frozen=True)
@@ -708,7 +713,43 @@ def session_finalize(
     origin: Origin | None = None,
     render_pdf: RenderPdf | None = None,
 ) -> ConsentRecord:
-    """Countersign, draw and seal the record's PDF, store it and finalize.
+    """Countersign, draw and seal the record's PDF, store it and finalize, in this thread:
+    `session_finalize_check` then `session_finalize_draw`. The physician's page does the two
+    apart: the check in the request, the drawing in a background task (consent/tasks.py)."""
+    session_finalize_check(session=session, physician=physician, password=password, origin=origin)
+    return session_finalize_draw(
+        session=session, physician=physician, origin=origin, render_pdf=render_pdf
+    )
+
+
+def session_finalize_check(
+    *, session: ConsentSession, physician: User, password: str, origin: Origin | None = None
+) -> None:
+    """Refuse a finalization that may not happen, before anything is drawn: the wrong step,
+    not the responsible physician, a signature that no longer vouches for the evidence, or
+    the wrong password (audited, and counted toward the lock-out like any password)."""
+    with transaction.atomic():
+        session = lifecycle.lock(session, Action.FINALIZE)
+        check_responsible(session, physician)
+    _check_snapshots(session, physician=physician, origin=origin, log=True)
+    _check_password(
+        session=session,
+        user=physician,
+        password=password,
+        kind=Kind.COUNTERSIGNATURE,
+        origin=origin,
+    )
+
+
+def session_finalize_draw(
+    *,
+    session: ConsentSession,
+    physician: User,
+    origin: Origin | None = None,
+    render_pdf: RenderPdf | None = None,
+) -> ConsentRecord:
+    """Draw, seal and store the record of a session whose finalization was checked
+    (`session_finalize_check`, password included).
 
     The PDF is drawn and sealed first, holding no lock (seconds for a large record), from the
     data read then and the countersignature about to be made. Then, under the session's lock,
@@ -722,17 +763,6 @@ def session_finalize(
     the session's lock second finds it finalized.
     """
     render = render_pdf or _default_render
-    with transaction.atomic():
-        session = lifecycle.lock(session, Action.FINALIZE)
-        check_responsible(session, physician)
-    _check_snapshots(session, physician=physician, origin=origin, log=True)
-    _check_password(
-        session=session,
-        user=physician,
-        password=password,
-        kind=Kind.COUNTERSIGNATURE,
-        origin=origin,
-    )
     for _draw in range(FINALIZE_DRAWS):
         draft = _record_draw(session=session, physician=physician, origin=origin, render_pdf=render)
         record = _record_store(draft, session=session, physician=physician, origin=origin)
@@ -759,7 +789,7 @@ def _record_store(
         )
         stale = _stale_signature(session, current)
         if stale is not None:
-            raise ServiceError(str(ERROR_EVIDENCE_CHANGED).format(signer=stale.printed_name))
+            raise EvidenceChanged(str(ERROR_EVIDENCE_CHANGED).format(signer=stale.printed_name))
         if record_json_of(current, draft.record_id) != draft.document:
             return None
         finalized_at = draft.countersignature.signed_at
@@ -774,7 +804,7 @@ def _record_store(
             finalized_by=physician,
         )
         record.pdf.save(f"{draft.record_id}.pdf", ContentFile(draft.pdf), save=False)
-        try:
+        with removed_on_failure(record.pdf):
             # From here the audit chain's lock is held, until the commit: inserts only.
             _signature_store(draft.countersignature, role=PHYSICIAN, origin=origin)
             audit_record(
@@ -790,11 +820,6 @@ def _record_store(
             session.finalized_at = finalized_at
             lifecycle.advance(session, Action.FINALIZE, fields=["finalized_at"])
             _record_pinned(record, actor=physician, origin=origin)
-        except BaseException:
-            # The transaction rolls back: leave no orphan file behind.
-            if record.pdf.name:
-                record.pdf.storage.delete(record.pdf.name)
-            raise
         # Anchor the chain outside the database once this finalization is committed.
         checkpoint_after_commit(trigger="finalization")
     return record

@@ -88,3 +88,62 @@ def test_the_whole_flow_runs_as_the_app_role(app_role):
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")
     assert record.addenda.count() == 1
+
+
+def test_log_in_throttling_second_factor_and_tasks_run_as_the_app_role(
+    app_role, settings, fake_pdf_renderer
+):
+    # Wrong passwords and a lock-out (django-axes updates and deletes its attempts), a
+    # second-factor code (django-otp updates the device), a recovery code (used up: deleted),
+    # enrolment, and a finalization's background task (django-tasks claims, finishes and
+    # prunes it), with the application role's rights only.
+    from django.test import Client
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    from consent.models import ConsentRecord
+    from tests import factories
+    from tests.views.test_auth import CODE, enrol, log_in
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    doctor = factories.physician()
+    session = factories.decided_session(read_through=True, drawn=False, doctor=doctor)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {APP_ROLE}")
+    try:
+        client = Client()
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            log_in(client, doctor, password="wrong")
+        assert log_in(client, doctor).status_code == 429
+        call_command("axes_reset_username", doctor.get_username())
+        codes = enrol(doctor)
+        log_in(client, doctor)
+        assert client.post(CODE, {"code": codes[0]})["Location"] == "/staff/"
+        other = Client()
+        log_in(other, doctor)
+        assert other.post(CODE, {"code": codes[1]})["Location"] == "/staff/"
+
+        response = other.post(
+            f"/staff/sessions/{session.public_id}/finalize/",
+            {"finalize-password": factories.PASSWORD},
+        )
+        assert response["Location"].endswith("/finalizing/")
+        worker = Worker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="app-role-worker",
+            excluded_queue_names=[],
+        )
+        row = DBTaskResult.objects.ready().get()
+        row.claim(worker.worker_id)
+        worker.run_task(row)
+        call_command("prune_db_task_results", min_age_days=0, verbosity=0)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    assert ConsentRecord.objects.filter(session=session).exists()
+    assert not DBTaskResult.objects.exists()

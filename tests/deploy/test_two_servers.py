@@ -56,6 +56,8 @@ BASE_DIR = Path(settings.BASE_DIR)
 START_SECONDS = 240
 REQUEST_SECONDS = 180
 ALERT = re.compile(r'<div[^>]*class="[^"]*alert[^"]*"[^>]*>(.*?)</div>', re.S)
+# A loaded machine draws and seals a record in seconds; allow for a very slow one.
+FINALIZE_SECONDS = 180
 # The servers' key; this process signs the physician's session with it too.
 SERVER_SECRET_KEY = "two-servers-test-" + "k" * 50
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -253,7 +255,8 @@ def test_the_patient_on_one_server_and_the_physician_on_another_through_to_a_ver
     )
     assert signed.status_code == 302, signed.text
 
-    # The physician countersigns on B: B renders, seals and stores the record.
+    # The physician countersigns on B; the record worker beside A (make serve starts one)
+    # draws, seals and stores the record, while B's page says so and then lands on it.
     finalized = post(
         physician,
         f"{b.url}{staff}/finalize/",
@@ -261,6 +264,17 @@ def test_the_patient_on_one_server_and_the_physician_on_another_through_to_a_ver
         page=f"{b.url}{staff}/review/",
     )
     assert finalized.status_code == 302, finalized.text
+    assert finalized.headers["Location"] == f"{staff}/finalizing/"
+    landed = None
+    deadline = time.monotonic() + FINALIZE_SECONDS
+    while time.monotonic() < deadline:
+        waiting = physician.get(f"{b.url}{staff}/finalizing/", allow_redirects=False, timeout=60)
+        if waiting.status_code == 302:
+            landed = waiting.headers["Location"]
+            break
+        assert waiting.status_code == 200 and "Sealing the record" in waiting.text
+        time.sleep(0.5)
+    assert landed == f"{staff}/review/#record", (landed, a.output())
     record = ConsentRecord.objects.get(session=session)
     assert f"media/{record.pdf.name}" in object_store.object_keys()
 

@@ -2,7 +2,8 @@
 
 Run it as the schema owner after every `migrate`. The application connects as ROLE, which may
 read everywhere and append where the flow appends, UPDATE only the tables the flow changes in
-place, DELETE only what Django's sessions and the account admin remove, and never TRUNCATE.
+place, DELETE only what Django's sessions, the account admin, log-in throttling, the second
+factor and pruned background tasks remove, and never TRUNCATE.
 Evidence is never updated or deleted by the application: the audit log, signatures, records,
 addenda and the patient's attempts are only appended; the rows it does change (reading time,
 answers to questions, reviews, the discussion, the session itself) are frozen by the triggers
@@ -27,10 +28,20 @@ UPDATED_TABLES = (
     "auth_user",
     "auth_group",
     "django_session",
+    # Log-in throttling (django-axes counts failures on one row per account and address),
+    # the second factor (django-otp keeps each device's last code and failure count), and the
+    # background tasks (django-tasks' worker claims a task, then records its outcome).
+    "axes_accessattempt",
+    "axes_accessattemptexpiration",
+    "axes_accesslog",
+    "otp_totp_totpdevice",
+    "otp_static_staticdevice",
+    "django_tasks_database_dbtaskresult",
 )
 # Tables the application deletes from: sessions (sign-out, a new key at sign-in, the patient's
-# exit) and accounts, their memberships and permissions, edited in the admin (deleting an
-# account removes its admin log entries with it). Consent data is never deleted.
+# exit), accounts, their memberships and permissions, edited in the admin (deleting an
+# account removes its admin log entries with it), and the log-in and task bookkeeping below.
+# Consent data is never deleted.
 DELETED_TABLES = (
     "django_session",
     "auth_user",
@@ -39,6 +50,16 @@ DELETED_TABLES = (
     "auth_group",
     "auth_group_permissions",
     "django_admin_log",
+    # A successful log-in or the cool-off clears the account's failed attempts; a reset of the
+    # second factor removes its devices; a recovery code is used up; old tasks are pruned.
+    "axes_accessattempt",
+    "axes_accessattemptexpiration",
+    "axes_accessfailurelog",
+    "axes_accesslog",
+    "otp_totp_totpdevice",
+    "otp_static_staticdevice",
+    "otp_static_statictoken",
+    "django_tasks_database_dbtaskresult",
 )
 # Written by `migrate` only, which runs as the owner.
 OWNER_ONLY_TABLES = ("django_migrations",)

@@ -60,6 +60,7 @@ from consent.views.access import (
     visible_session_or_404,
 )
 from consent.views.records import addendum_download_response, record_download_response
+from consent.views.staff.finalizing import finalize_start
 
 # What happens next, by the first step the session allows now: the words for the responsible
 # physician, and for anyone else where they differ. A session that allows none is closed.
@@ -347,13 +348,14 @@ def attest(request: StaffRequest, public_id: str) -> HttpResponse:
 @require_POST
 @sessions_change_required
 def finalize(request: StaffRequest, public_id: str) -> HttpResponse:
-    """Countersign the patient's decision and finalize the record (password again)."""
+    """Countersign the patient's decision and finalize the record (password again): checked
+    here, drawn and sealed in the background while the physician watches."""
     session = visible_session_or_404(request, public_id)
     form = SignForm(request.POST, prefix="finalize")
     if not form.is_valid():
         return _review_page(request, session, bound=form, anchor="finalize")
     try:
-        record = signatures.session_finalize(
+        signatures.session_finalize_check(
             session=session,
             physician=request.user,
             password=form.cleaned_data["password"],
@@ -362,9 +364,8 @@ def finalize(request: StaffRequest, public_id: str) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, str(error))
         return redirect(_review_url(session, "finalize"))
-    finalized = _("The record %(record)s is finalized.") % {"record": record.record_id}
-    messages.success(request, finalized)
-    return redirect(_review_url(session, "record"))
+    # Drawn and sealed by a background task; the next page says so (finalizing.py).
+    return finalize_start(request, session)
 
 
 @require_GET
