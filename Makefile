@@ -6,8 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Two workers: the machines here have two cores.
 PYTEST_ARGS ?= -n 2
-# Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts.
-SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+# Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts;
+# wrk, the load generator of make bench.
+SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils wrk
 
 .PHONY: install install-dev run serve serve-env test fuzz lint bench system-packages clean
 
@@ -100,12 +101,13 @@ test: install-dev system-packages
 fuzz: install-dev
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(PY) -m pytest $(PYTEST_ARGS) tests/fuzz
 
-# Timings are measured here, never asserted in tests: report medians and ratios.
-bench: install-dev
-	$(PY) manage.py create_seal_key
-	$(PY) -W ignore scripts/bench_pages.py
-	$(PY) -W ignore scripts/bench_pdf.py
-	$(PY) -W ignore scripts/bench_records.py --sizes 1000 100000
+# Timings are measured here, never asserted in tests. Every figure of issue 13 as a ratio to a
+# floor measured in the same run (RATIO lines), raw medians in bench-results.json; gunicorn
+# and wrk (a system package) on a throwaway SQLite file and PostgreSQL database
+# (BENCH_DATABASE_URL's server). BENCH_ARGS=--quick for a smoke run. Methods: scripts/bench/.
+BENCH_ARGS ?=
+bench: install-dev system-packages
+	$(PY) -W ignore -m scripts.bench $(BENCH_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

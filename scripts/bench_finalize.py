@@ -217,8 +217,10 @@ def measure(args: argparse.Namespace) -> None:
     held = [s["end"] - s["start"] for s in writes if during(s) and not s["error"]]
     free = [s["end"] - s["start"] for s in writes if not during(s) and not s["error"]]
     floor = [s["end"] - s["start"] for s in samples if s["kind"] == "floor" and not s["error"]]
+    prefix = "BENCH-JSON " if args.emit else ""  # for make bench (scripts/bench)
     print(
-        json.dumps(
+        prefix
+        + json.dumps(
             {
                 "vendor": connection.vendor,
                 "runs": args.runs,
@@ -347,6 +349,7 @@ def main() -> None:
     parser.add_argument("--user", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--session", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--stop", help=argparse.SUPPRESS)
+    parser.add_argument("--emit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.writer:
         writer(args)

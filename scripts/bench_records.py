@@ -17,105 +17,12 @@ import random
 import statistics
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consent_site.settings")
 
-BATCH = 5000
-FIRST_NAMES = ["Anna", "Louis", "Marie", "Karim", "Sofia", "Jan", "Ines", "Paul", "Lena", "Omar"]
-LAST_NAMES = ["Martin", "Bernard", "Dubois", "Smith", "Novak", "Rossi", "Garcia", "Kowalski"]
-
-
-def fill(size: int, doctors: list, versions: list, rng: random.Random) -> None:
-    """Insert `size` sessions with signatures, records and flagged attempts in batches."""
-    from consent.models import Attempt, ConsentRecord, ConsentSession, Question, Signature
-
-    Status = ConsentSession.Status
-    statuses = [
-        (Status.FINALIZED, 55),
-        (Status.CREATED, 8),
-        (Status.REVIEWING, 10),
-        (Status.READY_FOR_DISCUSSION, 8),
-        (Status.ATTESTED, 5),
-        (Status.SIGNED, 4),
-        (Status.DECLINED, 3),
-        (Status.CANCELLED, 7),
-    ]
-    population = [status for status, weight in statuses for _ in range(weight)]
-    questions = {
-        v.pk: list(Question.objects.filter(version=v).order_by("position")) for v in versions
-    }
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    made = ConsentSession.objects.count()
-    for offset in range(0, size, BATCH):
-        count = min(BATCH, size - offset)
-        sessions = []
-        for number in range(made + offset, made + offset + count):
-            version = rng.choice(versions)
-            sessions.append(
-                ConsentSession(
-                    patient_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {number}",
-                    patient_birth_date=date(1935 + number % 30, 1 + number % 12, 1 + number % 28),
-                    patient_record_number=f"MRN-{number:07d}",
-                    procedure_version=version,
-                    physician=rng.choice(doctors),
-                    created_by=doctors[0],
-                    status=rng.choice(population),
-                    max_reteach=2,
-                )
-            )
-        ConsentSession.objects.bulk_create(sessions, batch_size=1000)
-        # created_at is auto_now_add (the time of the insert): newest is still the highest id.
-        stored = [(s.pk, s.status, s.physician_id) for s in sessions]
-        signatures, records, attempts = [], [], []
-        for pk, status, physician_id in stored:
-            signed = start + timedelta(minutes=5 * pk)
-            if status in (Status.FINALIZED, Status.SIGNED, Status.DECLINED):
-                refused = status == Status.DECLINED or (
-                    status == Status.FINALIZED and rng.random() < 0.08
-                )
-                kind = Signature.Kind.PATIENT_REFUSAL if refused else Signature.Kind.PATIENT_CONSENT
-                signatures.append(
-                    Signature(
-                        session_id=pk,
-                        kind=kind,
-                        printed_name="Patient",
-                        meaning="bench",
-                        statement="bench",
-                        method=Signature.Method.TYPED,
-                        signed_at=signed,
-                    )
-                )
-            if status == Status.FINALIZED:
-                records.append(
-                    ConsentRecord(
-                        session_id=pk,
-                        record_id=f"CR-2026-{pk:06d}",
-                        pdf="records/bench/sample.pdf",
-                        pdf_sha256="0" * 64,
-                        pdf_size=90_000,
-                        finalized_at=signed,
-                        finalized_by_id=physician_id,
-                    )
-                )
-            if rng.random() < 0.12:
-                version_questions = questions[versions[0].pk]
-                question = rng.choice(version_questions)
-                attempts.extend(
-                    Attempt(
-                        session_id=pk,
-                        question=question,
-                        round=round_number,
-                        answer=[0],
-                        is_correct=False,
-                    )
-                    for round_number in (1, 2, 3)
-                )
-        Signature.objects.bulk_create(signatures, batch_size=1000)
-        ConsentRecord.objects.bulk_create(records, batch_size=1000)
-        Attempt.objects.bulk_create(attempts, batch_size=1000)
+from scripts.bench.fill import fill
 
 
 def main() -> None:
@@ -129,7 +36,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.db import connection
-    from django.test import Client, override_settings
+    from django.test import override_settings
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     setup_test_environment()
@@ -143,7 +50,7 @@ def main() -> None:
         from consent.content.importing import pack_import
         from consent.content.packs import load_pack
         from consent.models import ConsentSession
-        from tests.factories import auditor, physician
+        from tests.factories import auditor, logged_in, physician
 
         versions = [
             r.version
@@ -152,8 +59,7 @@ def main() -> None:
             )
         ]
         doctors = [physician(username=f"dr.bench{n}") for n in range(6)]
-        client = Client()
-        client.force_login(auditor(username="bench.auditor"))
+        client = logged_in(auditor(username="bench.auditor"))
         rng = random.Random(20261125)  # noqa: S311 (test data, not secrets)
 
         def timed(label: str, method: str, url: str, data: dict | None = None) -> None:
