@@ -40,6 +40,7 @@ from django.template import Library
 from django.template.backends.django import DjangoTemplates
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 
@@ -183,6 +184,51 @@ def icon_array_picture(highlighted: float | None) -> str:
 @cache
 def _icon_array_uri(highlighted: float) -> str:
     return svg_data_uri(icon_array_pdf_svg(highlighted))
+
+
+# The audit trail as lines of fixed-width columns in one preformatted block: a table cell per
+# value made it a fifth of the record's boxes and of its render (issue 13).
+_AUDIT_ACTOR_WIDTH = 26  # longer actors push their own line's later columns, nothing is cut
+_AUDIT_ROLE_WIDTH = 14
+
+
+def _audit_widths(events: list[Any]) -> tuple[int, int]:
+    actor = max([len(_("Actor")), *(len(str(e.actor_label)) for e in events)])
+    role = max([len(_("Role")), *(len(str(e.role_label)) for e in events)])
+    return min(actor, _AUDIT_ACTOR_WIDTH), min(role, _AUDIT_ROLE_WIDTH)
+
+
+def _audit_line(when: str, actor: str, role: str, action: str, widths: tuple[int, int]) -> str:
+    return f"{when:<19}  {actor:<{widths[0]}}  {role:<{widths[1]}}  {action}".rstrip()
+
+
+@register.filter
+def audit_header(events: list[Any]) -> str:
+    """The audit trail's column names, aligned with `audit_lines`."""
+    return _audit_line(_("Time (UTC)"), _("Actor"), _("Role"), _("Action"), _audit_widths(events))
+
+
+@register.filter
+def audit_lines(events: list[Any]) -> str:
+    """One line per audit event: time (UTC), actor, role and action in aligned columns."""
+    widths = _audit_widths(events)
+    return "\n".join(
+        _audit_line(
+            _utc_plain(event.occurred_at),
+            " ".join(str(event.actor_label).split()),
+            " ".join(str(event.role_label).split()),
+            str(event.action),
+            widths,
+        )
+        for event in events
+    )
+
+
+def _utc_plain(value: str | None) -> str:
+    """`2026-03-05T14:02:11Z` as `2026-03-05 14:02:11` (the column says UTC)."""
+    if not value:
+        return "\u2014"
+    return f"{datetime.fromisoformat(value.replace('Z', '+00:00')):%Y-%m-%d %H:%M:%S}"
 
 
 @cache
