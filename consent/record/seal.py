@@ -26,6 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,9 +36,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import signers
+from pyhanko.sign import attributes, signers
 from pyhanko.sign.fields import SigSeedSubFilter
-from pyhanko.sign.general import get_pyca_cryptography_hash
+from pyhanko.sign.general import as_signing_certificate_v2, get_pyca_cryptography_hash
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -195,12 +196,29 @@ def seal_key_create(path: Path, *, passphrase: bytes, common_name: str, years: i
     )
 
 
+class _SigningCertificateV2Once(attributes.SigningCertificateV2Provider):
+    """The signing-certificate-v2 attribute (ESS, RFC 5035) from its encoding, made once.
+
+    pyHanko builds it for every signature from the certificate, and asn1crypto encodes the
+    newly built structure again field by field: a third of a seal. It depends only on the
+    certificate, so the signer keeps its encoding and each seal reads it back (a value read
+    from its encoding is written out as those same bytes).
+    """
+
+    def __init__(self, encoded: bytes) -> None:
+        self.encoded = encoded
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return tsp.SigningCertificateV2.load(self.encoded)
+
+
 class _KeyParsedOnceSigner(signers.SimpleSigner):
     """pyHanko's SimpleSigner, with its RSA key parsed once instead of at every signature.
 
     SimpleSigner parses the private key for each signature, twice a seal (once to size it),
     and cryptography checks an RSA-3072 key each time: about 0.1 s, most of a seal's cost.
-    It also keeps the space its signatures need (`reserved_bytes`), by timestamp authority.
+    It also keeps the space its signatures need (`reserved_bytes`), by timestamp authority,
+    and the encoding of its signing-certificate-v2 attribute (`_SigningCertificateV2Once`).
     """
 
     reserved: dict[str, int]
@@ -209,6 +227,20 @@ class _KeyParsedOnceSigner(signers.SimpleSigner):
     def _rsa_key(self) -> RSAPrivateKey | None:
         key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
         return key if isinstance(key, RSAPrivateKey) else None
+
+    @cached_property
+    def _signing_certificate_v2(self) -> bytes:
+        return bytes(as_signing_certificate_v2(self.signing_cert).dump())
+
+    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Any:
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if (
+                type(provider) is attributes.SigningCertificateV2Provider
+                and provider.signing_cert is self.signing_cert
+            ):
+                yield _SigningCertificateV2Once(self._signing_certificate_v2)
+            else:
+                yield provider
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)

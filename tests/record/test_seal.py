@@ -407,3 +407,44 @@ def test_the_seal_space_is_sized_once_not_by_a_dummy_signature_each_time(monkeyp
     sealed = [seal.pdf_seal(document, record_id=f"CR-2026-00000{n}") for n in (1, 2, 3)]
     assert len(dry_runs) == 1
     assert all(verify_bytes(data).facts.seal.intact for data in sealed)
+
+
+def test_every_seal_names_its_certificate_in_a_signing_certificate_v2_made_once(monkeypatch):
+    """The ESS signing-certificate-v2 attribute (PAdES B-B) binds the seal to its certificate:
+    each seal carries it with the certificate's SHA-256 and issuer and serial, and the signer
+    builds it once, not for every seal."""
+    import hashlib
+
+    import weasyprint
+    from pyhanko.sign import general
+
+    from consent.record import seal
+    from consent.record.verification import verify_bytes
+
+    seal.seal_signer_forget()
+    signer = seal.seal_signer()
+    built = []
+    original = general.as_signing_certificate_v2
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(seal, "as_signing_certificate_v2", counting)
+    document = weasyprint.HTML(string="<p>One paragraph.</p>").write_pdf()
+    sealed = [seal.pdf_seal(document, record_id=f"CR-2026-00000{n}") for n in (1, 2, 3)]
+    assert len(built) == 1
+    certificate = signer.signing_cert
+    for data in sealed:
+        assert verify_bytes(data).facts.seal.intact
+        (embedded,) = PdfFileReader(io.BytesIO(data)).embedded_signatures
+        attributes = embedded.signer_info["signed_attrs"]
+        (value,) = [
+            a["values"][0] for a in attributes if a["type"].native == "signing_certificate_v2"
+        ]
+        (cert_id,) = value["certs"]
+        assert cert_id["cert_hash"].native == hashlib.sha256(certificate.dump()).digest()
+        issuer_serial = cert_id["issuer_serial"]
+        assert issuer_serial["serial_number"].native == certificate.serial_number
+        assert issuer_serial["issuer"][0].chosen == certificate.issuer
+        assert seal_status(data).bottom_line
