@@ -75,20 +75,51 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _consented() -> Exists:
+    return Exists(
+        Signature.objects.filter(session=OuterRef("pk"), kind=Signature.Kind.PATIENT_CONSENT)
+    )
+
+
+def _declined() -> Exists:
+    return Exists(
+        Signature.objects.filter(session=OuterRef("pk"), kind=Signature.Kind.PATIENT_REFUSAL)
+    )
+
+
+def _withdrawn() -> Exists:
+    return Exists(
+        Addendum.objects.filter(record__session=OuterRef("pk"), kind=Addendum.Kind.WITHDRAWAL)
+    )
+
+
+def decision_q(decision: str) -> Q:
+    """The sessions whose `decision_case` is this decision, as plain EXISTS conditions.
+
+    Filtering on the CASE itself made the database evaluate all three subqueries on every
+    session; these conditions are semi- and anti-joins over the signatures' (session, kind)
+    and the addenda's record index, which the planner can drive either way.
+    """
+    consented, declined, withdrawn = _consented(), _declined(), _withdrawn()
+    if decision == Decision.WITHDRAWN:
+        return Q(withdrawn)
+    if decision == Decision.CONSENTED:
+        return Q(consented) & ~Q(withdrawn)
+    if decision == Decision.DECLINED:
+        return Q(declined) & ~Q(consented) & ~Q(withdrawn)
+    return ~Q(consented) & ~Q(declined) & ~Q(withdrawn)
+
+
 def records_annotated() -> "QuerySet[WithAnnotations[ConsentSession, RecordAnnotations]]":
     """Every session with its physician, version, record, decision and flags, in one query."""
-    signatures = Signature.objects.filter(session=OuterRef("pk"))
-    withdrawals = Addendum.objects.filter(
-        record__session=OuterRef("pk"), kind=Addendum.Kind.WITHDRAWAL
-    )
     return (
         ConsentSession.objects.select_related(
             "procedure_version", "physician", "record", "record__finalized_by"
         )
         .annotate(
-            consented=Exists(signatures.filter(kind=Signature.Kind.PATIENT_CONSENT)),
-            declined=Exists(signatures.filter(kind=Signature.Kind.PATIENT_REFUSAL)),
-            withdrawn=Exists(withdrawals),
+            consented=_consented(),
+            declined=_declined(),
+            withdrawn=_withdrawn(),
             has_flags=Exists(
                 Attempt.objects.filter(
                     flagged_attempts_q(OuterRef("max_reteach")), session=OuterRef("pk")
@@ -129,7 +160,7 @@ def records_filtered(
     if status := filters.get("status"):
         sessions = sessions.filter(status=status)
     if decision := filters.get("decision"):
-        sessions = sessions.filter(decision=decision)
+        sessions = sessions.filter(decision_q(decision))
     if filters.get("flagged"):
         sessions = sessions.filter(has_flags=True)
     sort = filters.get("sort") or DEFAULT_SORT
