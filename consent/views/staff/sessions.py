@@ -4,6 +4,7 @@ The review, attestation and signing views are in consent/views/staff/review.py.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 import segno
@@ -32,6 +33,7 @@ from consent.lifecycle import Action, Turn
 from consent.models import ConsentSession, PatientLink
 from consent.selectors.content import with_cached_versions
 from consent.selectors.dashboard import (
+    DashboardAnnotations,
     consent_sessions_dashboard,
     session_links_recent,
     session_visible_exists,
@@ -47,6 +49,9 @@ from consent.views.access import (
     viewed_session_or_404,
     visible_session_or_404,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # The links made by this staff member's last requests, each under its consent session's public
 # id until that session's page shows it once (only the link's hash is stored anywhere else).
@@ -121,7 +126,8 @@ class DashboardRow:
 def _dashboard_rows(page: Page) -> list[DashboardRow]:
     """The page's sessions as rows, with whose move it is in their badge's colour."""
     rows = []
-    for session in with_cached_versions(page.object_list):
+    for cached in with_cached_versions(page.object_list):
+        session = cast("WithAnnotations[ConsentSession, DashboardAnnotations]", cached)
         version = session.procedure_version
         rows.append(
             DashboardRow(
