@@ -100,6 +100,26 @@ def consent_sessions_dashboard(
     )
 
 
+def consent_sessions_dashboard_ids(
+    *, user: User, status: str = ""
+) -> "QuerySet[ConsentSession, int]":
+    """The ids of the dashboard's sessions, newest first: what it pages (on the physician's
+    (physician, created_at) index), so the progress figures of `consent_sessions_dashboard`
+    are counted for one page's rows, not for every row before it too."""
+    sessions = consent_sessions_visible(user=user).select_related(None)
+    if status:
+        sessions = sessions.filter(status=status)
+    return sessions.values_list("pk", flat=True)
+
+
+def consent_sessions_dashboard_rows(
+    *, user: User, ids: list[int]
+) -> "list[WithAnnotations[ConsentSession, DashboardAnnotations]]":
+    """These sessions, as `consent_sessions_dashboard` gives them, in the order of `ids`."""
+    by_id = {s.pk: s for s in consent_sessions_dashboard(user=user).filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def session_visible_or_none(*, user: User, public_id: UUID | str) -> ConsentSession | None:
     """The session with this public id if the user may see it, else None."""
     return consent_sessions_visible(user=user).filter(public_id=public_id).first()

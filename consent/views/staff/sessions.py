@@ -9,7 +9,7 @@ from uuid import UUID
 
 import segno
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -34,7 +34,8 @@ from consent.models import ConsentSession, PatientLink
 from consent.selectors.content import with_cached_versions
 from consent.selectors.dashboard import (
     DashboardAnnotations,
-    consent_sessions_dashboard,
+    consent_sessions_dashboard_ids,
+    consent_sessions_dashboard_rows,
     session_links_recent,
     session_visible_exists,
 )
@@ -65,8 +66,9 @@ def session_list(request: StaffRequest) -> HttpResponse:
     """The dashboard: the user's sessions with progress, first-try score and what is open."""
     form = DashboardFilterForm(request.GET)
     status = form.cleaned_data["status"] if form.is_valid() else ""
-    sessions = consent_sessions_dashboard(user=request.user, status=status)
-    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    ids = consent_sessions_dashboard_ids(user=request.user, status=status)
+    page = Paginator(ids, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    sessions = consent_sessions_dashboard_rows(user=request.user, ids=list(page.object_list))
     access_record(
         request,
         action="sessions.listed",
@@ -77,7 +79,7 @@ def session_list(request: StaffRequest) -> HttpResponse:
         "consent/staff/session_list.html",
         {
             "page": page,
-            "rows": _dashboard_rows(page),
+            "rows": _dashboard_rows(sessions),
             "filter_form": form,
             "status": status,
             "show_physician": request.user.has_perm("consent.view_all_sessions"),
@@ -123,10 +125,12 @@ class DashboardRow:
     created: str
 
 
-def _dashboard_rows(page: Page) -> list[DashboardRow]:
+def _dashboard_rows(
+    sessions: "list[WithAnnotations[ConsentSession, DashboardAnnotations]]",
+) -> list[DashboardRow]:
     """The page's sessions as rows, with whose move it is in their badge's colour."""
     rows = []
-    for cached in with_cached_versions(page.object_list):
+    for cached in with_cached_versions(sessions):
         session = cast("WithAnnotations[ConsentSession, DashboardAnnotations]", cached)
         version = session.procedure_version
         rows.append(
