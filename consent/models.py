@@ -301,7 +301,9 @@ class ConsentSession(models.Model):
         indexes = [
             models.Index(fields=["physician", "status"]),
             # The auditor's records list: newest first, narrowed by status, version, physician.
-            models.Index(fields=["created_at"], name="session_created_idx"),
+            # Newest first with the id as tie-break, the list's whole order: its pages' ids are
+            # read from this index alone (an index-only scan, however deep the page).
+            models.Index(fields=["created_at", "id"], name="session_created_id_idx"),
             models.Index(fields=["status", "created_at"], name="session_status_created_idx"),
             models.Index(
                 fields=["procedure_version", "created_at"], name="session_version_created_idx"

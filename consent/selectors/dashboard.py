@@ -1,5 +1,6 @@
 """Reads for the staff pages: which sessions a user may see, the dashboard, one session's page."""
 
+from typing import TYPE_CHECKING, TypedDict
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -18,6 +19,22 @@ from consent.models import (
     SectionView,
 )
 from consent.rules import flagged_attempts_q
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class DashboardAnnotations(TypedDict):
+    """What `consent_sessions_dashboard` adds to each session."""
+
+    sections_total: int
+    sections_read: int
+    questions_total: int
+    questions_answered: int
+    first_try_correct: int
+    first_try_graded: int
+    flagged: int
+    patient_questions_open: int
 
 
 def procedure_versions_available() -> QuerySet[ProcedureVersion]:
@@ -41,7 +58,9 @@ def _count(queryset: QuerySet, group_by: str) -> Coalesce:
     return Coalesce(Subquery(counted[:1]), Value(0))
 
 
-def consent_sessions_dashboard(*, user: User, status: str = "") -> QuerySet[ConsentSession]:
+def consent_sessions_dashboard(
+    *, user: User, status: str = ""
+) -> "QuerySet[WithAnnotations[ConsentSession, DashboardAnnotations]]":
     """The sessions a staff member may see, each with its progress figures, in one query.
 
     - `sections_read` of `sections_total`: sections the patient spent time on;
@@ -79,6 +98,26 @@ def consent_sessions_dashboard(*, user: User, status: str = "") -> QuerySet[Cons
             PatientQuestion.objects.filter(session=OuterRef("pk"), answer=""), "session"
         ),
     )
+
+
+def consent_sessions_dashboard_ids(
+    *, user: User, status: str = ""
+) -> "QuerySet[ConsentSession, int]":
+    """The ids of the dashboard's sessions, newest first: what it pages (on the physician's
+    (physician, created_at) index), so the progress figures of `consent_sessions_dashboard`
+    are counted for one page's rows, not for every row before it too."""
+    sessions = consent_sessions_visible(user=user).select_related(None)
+    if status:
+        sessions = sessions.filter(status=status)
+    return sessions.values_list("pk", flat=True)
+
+
+def consent_sessions_dashboard_rows(
+    *, user: User, ids: list[int]
+) -> "list[WithAnnotations[ConsentSession, DashboardAnnotations]]":
+    """These sessions, as `consent_sessions_dashboard` gives them, in the order of `ids`."""
+    by_id = {s.pk: s for s in consent_sessions_dashboard(user=user).filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def session_visible_or_none(*, user: User, public_id: UUID | str) -> ConsentSession | None:

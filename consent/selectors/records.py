@@ -75,25 +75,52 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _consented() -> Exists:
+    return Exists(
+        Signature.objects.filter(session=OuterRef("pk"), kind=Signature.Kind.PATIENT_CONSENT)
+    )
+
+
+def _declined() -> Exists:
+    return Exists(
+        Signature.objects.filter(session=OuterRef("pk"), kind=Signature.Kind.PATIENT_REFUSAL)
+    )
+
+
+def _withdrawn() -> Exists:
+    return Exists(
+        Addendum.objects.filter(record__session=OuterRef("pk"), kind=Addendum.Kind.WITHDRAWAL)
+    )
+
+
+def decision_q(decision: str) -> Q:
+    """The sessions whose `decision_case` is this decision, as plain EXISTS conditions.
+
+    Filtering on the CASE itself made the database evaluate all three subqueries on every
+    session; these conditions are semi- and anti-joins over the signatures' (session, kind)
+    and the addenda's record index, which the planner can drive either way.
+    """
+    consented, declined, withdrawn = _consented(), _declined(), _withdrawn()
+    if decision == Decision.WITHDRAWN:
+        return Q(withdrawn)
+    if decision == Decision.CONSENTED:
+        return Q(consented) & ~Q(withdrawn)
+    if decision == Decision.DECLINED:
+        return Q(declined) & ~Q(consented) & ~Q(withdrawn)
+    return ~Q(consented) & ~Q(declined) & ~Q(withdrawn)
+
+
 def records_annotated() -> "QuerySet[WithAnnotations[ConsentSession, RecordAnnotations]]":
     """Every session with its physician, version, record, decision and flags, in one query."""
-    signatures = Signature.objects.filter(session=OuterRef("pk"))
-    withdrawals = Addendum.objects.filter(
-        record__session=OuterRef("pk"), kind=Addendum.Kind.WITHDRAWAL
-    )
     return (
         ConsentSession.objects.select_related(
             "procedure_version", "physician", "record", "record__finalized_by"
         )
         .annotate(
-            consented=Exists(signatures.filter(kind=Signature.Kind.PATIENT_CONSENT)),
-            declined=Exists(signatures.filter(kind=Signature.Kind.PATIENT_REFUSAL)),
-            withdrawn=Exists(withdrawals),
-            has_flags=Exists(
-                Attempt.objects.filter(
-                    flagged_attempts_q(OuterRef("max_reteach")), session=OuterRef("pk")
-                )
-            ),
+            consented=_consented(),
+            declined=_declined(),
+            withdrawn=_withdrawn(),
+            has_flags=_flagged(),
         )
         .annotate(
             decision=decision_case(
@@ -103,11 +130,14 @@ def records_annotated() -> "QuerySet[WithAnnotations[ConsentSession, RecordAnnot
     )
 
 
-def records_filtered(
-    filters: dict[str, Any],
-) -> "QuerySet[WithAnnotations[ConsentSession, RecordAnnotations]]":
-    """The records list for these filters (see consent.forms_audit.RecordFilterForm)."""
-    sessions = records_annotated()
+def _flagged() -> Exists:
+    return Exists(
+        Attempt.objects.filter(flagged_attempts_q(OuterRef("max_reteach")), session=OuterRef("pk"))
+    )
+
+
+def _filtered(sessions: QuerySet[ConsentSession], filters: dict[str, Any]) -> QuerySet:
+    """These sessions narrowed by the filters (none refers to an annotation), in their sort."""
     if query := filters.get("q", "").strip():
         if RECORD_ID.fullmatch(query):
             # A record id is unique and indexed: no need to scan every name.
@@ -129,21 +159,41 @@ def records_filtered(
     if status := filters.get("status"):
         sessions = sessions.filter(status=status)
     if decision := filters.get("decision"):
-        sessions = sessions.filter(decision=decision)
+        sessions = sessions.filter(decision_q(decision))
     if filters.get("flagged"):
-        sessions = sessions.filter(has_flags=True)
+        sessions = sessions.filter(_flagged())
     sort = filters.get("sort") or DEFAULT_SORT
     return sessions.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])[1])
 
 
-def records_listed(
+def records_filtered(
     filters: dict[str, Any],
 ) -> "QuerySet[WithAnnotations[ConsentSession, RecordAnnotations]]":
-    """`records_filtered` for the list page, without what a row never shows: the version's
-    pack JSON (21 KB, decoded once per row otherwise) and the stored canonical record."""
-    return records_filtered(filters).defer(
+    """The records list for these filters (see consent.forms_audit.RecordFilterForm)."""
+    return _filtered(records_annotated(), filters)
+
+
+def records_ids(filters: dict[str, Any]) -> "QuerySet[ConsentSession, int]":
+    """The ids of the sessions these filters keep, in the list's order: what the list pages.
+
+    Paging the bare ids lets the database skip the rows before a page on an index alone; the
+    joins and flags of `records_annotated`, computed for every skipped row when the annotated
+    query itself is offset, are read only for the page's rows (`records_listed`).
+    """
+    return _filtered(ConsentSession.objects.all(), filters).values_list("pk", flat=True)
+
+
+def records_listed(
+    ids: list[int],
+) -> "list[WithAnnotations[ConsentSession, RecordAnnotations]]":
+    """These sessions, annotated as `records_annotated`, in the order of `ids`; without what a
+    row never shows: the version's pack JSON (21 KB, decoded once per row otherwise) and the
+    stored canonical record."""
+    rows = records_annotated().defer(
         "procedure_version__content", "record__record_json", "record__pdf_sha256"
     )
+    by_id = {session.pk: session for session in rows.filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def filters_for_log(filters: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from consent.selectors.records import (
     record_history_get,
     records_csv_rows,
     records_filtered,
+    records_ids,
     records_listed,
 )
 from consent.views.access import StaffRequest, access_record, auditor_required
@@ -75,7 +76,9 @@ def record_list(request: StaffRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         _filters_keep(request, form)
         return redirect("audit:record_list")
-    page = Paginator(records_listed(filters), RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+    # The page's ids first (on an index), then only those rows with their joins and flags.
+    page = Paginator(records_ids(filters), RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+    sessions = records_listed(list(page.object_list))
     _searched(request, filters, page)
     return TemplateResponse(
         request,
@@ -84,7 +87,7 @@ def record_list(request: StaffRequest) -> HttpResponse:
             "audit_tab": "records",
             "form": form,
             "page": page,
-            "sessions": page.object_list,
+            "sessions": sessions,
             "filtered": bool(filters),
         },
         status=400 if form.is_bound and form.errors else 200,

@@ -3,17 +3,21 @@
 The review, attestation and signing views are in consent/views/staff/review.py.
 """
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 import segno
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,7 +33,9 @@ from consent.lifecycle import Action, Turn
 from consent.models import ConsentSession, PatientLink
 from consent.selectors.content import with_cached_versions
 from consent.selectors.dashboard import (
-    consent_sessions_dashboard,
+    DashboardAnnotations,
+    consent_sessions_dashboard_ids,
+    consent_sessions_dashboard_rows,
     session_links_recent,
     session_visible_exists,
 )
@@ -45,6 +51,9 @@ from consent.views.access import (
     visible_session_or_404,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 # The links made by this staff member's last requests, each under its consent session's public
 # id until that session's page shows it once (only the link's hash is stored anywhere else).
 SESSION_NEW_LINKS = "staff_new_patient_links"
@@ -57,8 +66,9 @@ def session_list(request: StaffRequest) -> HttpResponse:
     """The dashboard: the user's sessions with progress, first-try score and what is open."""
     form = DashboardFilterForm(request.GET)
     status = form.cleaned_data["status"] if form.is_valid() else ""
-    sessions = consent_sessions_dashboard(user=request.user, status=status)
-    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    ids = consent_sessions_dashboard_ids(user=request.user, status=status)
+    page = Paginator(ids, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    sessions = consent_sessions_dashboard_rows(user=request.user, ids=list(page.object_list))
     access_record(
         request,
         action="sessions.listed",
@@ -69,8 +79,7 @@ def session_list(request: StaffRequest) -> HttpResponse:
         "consent/staff/session_list.html",
         {
             "page": page,
-            "sessions": page.object_list,
-            "rows": _with_turns(page),
+            "rows": _dashboard_rows(sessions),
             "filter_form": form,
             "status": status,
             "show_physician": request.user.has_perm("consent.view_all_sessions"),
@@ -78,11 +87,80 @@ def session_list(request: StaffRequest) -> HttpResponse:
     )
 
 
-def _with_turns(page: Page) -> list[tuple[ConsentSession, Turn]]:
-    """Each session with whose move it is, which its badge shows."""
-    return [
-        (session, lifecycle.turn(session)) for session in with_cached_versions(page.object_list)
-    ]
+# Whose move it is, as the colour of a session's status badge: amber for the physician, green
+# when done, pale when closed.
+TURN_BADGE_CLASSES = {
+    Turn.PHYSICIAN: "text-bg-warning",
+    Turn.DONE: "text-bg-success",
+    Turn.CLOSED: "text-bg-light border",
+    Turn.PATIENT: "text-bg-secondary",
+}
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """One session as the dashboard shows it, every figure already worded.
+
+    The page shows each row twice (a table on wide screens, a card on phones): wording the
+    figures once here keeps the template to plain variables instead of two sets of translation
+    tags, includes and filters per row.
+    """
+
+    url: str
+    patient_name: str
+    patient_record_number: str
+    status: str
+    status_label: str
+    badge_class: str
+    sections: str
+    answered: str
+    # "" when no first try has been graded yet (the page shows a dash).
+    right_first_time: str
+    flagged: int
+    questions_open: int
+    physician: str
+    procedure: str
+    language: str
+    clinically_reviewed: bool
+    created: str
+
+
+def _dashboard_rows(
+    sessions: "list[WithAnnotations[ConsentSession, DashboardAnnotations]]",
+) -> list[DashboardRow]:
+    """The page's sessions as rows, with whose move it is in their badge's colour."""
+    rows = []
+    for cached in with_cached_versions(sessions):
+        session = cast("WithAnnotations[ConsentSession, DashboardAnnotations]", cached)
+        version = session.procedure_version
+        rows.append(
+            DashboardRow(
+                url=reverse("staff:session_detail", args=[session.public_id]),
+                patient_name=session.patient_name,
+                patient_record_number=session.patient_record_number,
+                status=session.status,
+                status_label=session.get_status_display(),
+                badge_class=TURN_BADGE_CLASSES[lifecycle.turn(session)],
+                sections=_("%(read)s of %(total)s")
+                % {"read": session.sections_read, "total": session.sections_total},
+                answered=_("%(answered)s of %(total)s")
+                % {"answered": session.questions_answered, "total": session.questions_total},
+                right_first_time=(
+                    _("%(right)s of %(graded)s")
+                    % {"right": session.first_try_correct, "graded": session.first_try_graded}
+                    if session.first_try_graded
+                    else ""
+                ),
+                flagged=session.flagged,
+                questions_open=session.patient_questions_open,
+                physician=session.physician.get_full_name() or session.physician.username,
+                procedure=f"{version.slug} {version.version}",
+                language=version.language,
+                clinically_reviewed=version.clinically_reviewed,
+                created=date_format(localtime(session.created_at), "Y-m-d H:i"),
+            )
+        )
+    return rows
 
 
 def qr_code_svg(url: str) -> SafeString:

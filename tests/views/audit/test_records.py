@@ -17,6 +17,8 @@ from fhir.resources.bundle import Bundle
 
 from consent.audit import triggers
 from consent.models import Addendum, AuditEvent, ConsentSession
+from consent.rules import Decision
+from consent.selectors.records import records_annotated, records_filtered
 from tests.factories import (
     FAKE_PDF,
     addendum_added,
@@ -158,6 +160,33 @@ def test_filters_and_search(records, the_auditor):
         body = search(client, **filters)
         shown = {name for name in everyone if name in body}
         assert shown == (expected if expected is not None else everyone), filters
+
+
+def test_each_decision_filter_keeps_exactly_the_rows_whose_decision_column_says_so(records):
+    """The filter is EXISTS conditions, the column a CASE: both say the same of every session."""
+    shown = {session.pk: session.decision for session in records_annotated()}
+    assert set(shown.values()) == {decision.value for decision in Decision}
+    for decision in Decision:
+        kept = set(records_filtered({"decision": decision.value}).values_list("pk", flat=True))
+        assert kept == {pk for pk, said in shown.items() if said == decision}, decision
+        assert kept
+
+
+def test_the_decision_filter_reads_no_more_queries_with_more_sessions(records, the_auditor):
+    client = logged_in(the_auditor)
+    search(client, decision="declined")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/audit/")
+    for number in range(4):
+        finalized_record(
+            doctor=records["doctors"][1],
+            patient_name=f"Later {number}",
+            decline_reason="Prefers to wait",
+        )
+    with CaptureQueriesContext(connection) as many:
+        body = client.get("/audit/").content.decode()
+    assert len(many) == len(few)
+    assert "5 sessions" in body
 
 
 def test_search_by_record_id_and_by_physician(records, the_auditor):

@@ -225,6 +225,32 @@ def test_dashboard_shows_progress_score_flags_and_open_questions():
     assert cells[:6] == ["Ready for discussion", "20 of 20", "16 of 16", "13 of 15", "1", "1"]
 
 
+def test_the_dashboards_cards_say_what_its_table_says():
+    """Phones get cards, wide screens the table: the same figures, worded the same way."""
+    session = ready_session(read_through=True)
+    fresh = consent_session(doctor=session.physician, patient_name="Nina Fresh")
+    body = page(logged_in(session.physician).get("/staff/"))
+    table, cards = body.split('class="list-unstyled d-md-none session-cards"')
+
+    def text(html):
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+    for shown, figures in (
+        (session, ["Ready for discussion", "20 of 20", "16 of 16", "13 of 15", "1", "1"]),
+        (fresh, ["Created", "0 of 20", "0 of 16", "—", "0", "0"]),
+    ):
+        row = table.split(shown.patient_name)[1].split("</tr>")[0]
+        cells = [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        assert cells[:6] == figures
+        card = cards.split(shown.patient_name)[1].split("</li>")[0]
+        assert text(card.split("</h2>")[0]) == figures[0]
+        dd = [text(d) for d in re.findall(r"<dd[^>]*>(.*?)</dd>", card)]
+        assert dd == [*figures[1:4], f"{figures[4]} · {figures[5]}"]
+        link = f'href="/staff/sessions/{shown.public_id}/"'
+        assert row.count(link) == 0 and link in table.split(shown.patient_name)[0][-300:]
+        assert link in cards.split(shown.patient_name)[0][-200:]
+
+
 def test_dashboard_figures_match_the_teach_back_rules_while_the_patient_is_answering():
     session = consent_session(doctor=physician(username="dr.own"))
     link, _token = links.patient_link_issue(session=session, issued_by=session.physician)
