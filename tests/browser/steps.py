@@ -3,6 +3,7 @@
 import re
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, Response, expect
 
@@ -12,6 +13,8 @@ from tests.factories import BIRTH_DATE, PASSWORD
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
+# How long `staff_signed_in` waits for the page the log-in lands on.
+FIRST_PAGE_MS = 30_000
 SECOND_FACTOR_HEADING = "Type the code from your authenticator app"
 FREE_TEXT_ANSWER = (
     "The clip holds the two flaps of my valve together so it leaks less. It goes in through "
@@ -107,6 +110,33 @@ def staff_log_in(page: Page, base_url: str, username: str, password: str = PASSW
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     enter_second_factor(page, user)
+    expect(page.get_by_role("heading", name="Consent sessions")).to_be_visible()
+
+
+def staff_signed_in(page: Page, base_url: str, username: str) -> None:
+    """A staff member already logged in (password and second factor), for tests whose subject
+    comes after the log-in: the browser is given the session cookie of a session made the way
+    the view tests make it (factories.logged_in: Django's force_login, then the key django-otp
+    sets once the code is accepted), and opens the page the log-in lands on. The log-in pages
+    themselves are driven by `staff_log_in` (tests/browser/test_staff_log_in.py,
+    test_staff_session.py and the consent spine)."""
+    user = User.objects.get(username=username)
+    client = factories.logged_in(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": cookie.value,
+                "url": base_url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
+    # The first page a test's live server serves can take many seconds on a loaded machine
+    # (the log-in's pages gave it two waits of 10 s): this one is given as long.
+    page.goto(base_url + "/staff/", wait_until="commit", timeout=FIRST_PAGE_MS)
     expect(page.get_by_role("heading", name="Consent sessions")).to_be_visible()
 
 

@@ -15,7 +15,7 @@ from consent.services import journey as journey_services
 from consent.services import links
 from consent.services import review as review_services
 from consent.views.audit.charts import FLAGGED, RIGHT_FIRST
-from tests.browser.steps import DESKTOP, PHONE, staff_log_in
+from tests.browser.steps import DESKTOP, PHONE, staff_signed_in
 from tests.factories import (
     BIRTH_DATE,
     ORIGIN,
@@ -127,7 +127,7 @@ def _axe(page: Page, screenshot, name: str) -> list[str]:
 
 def test_auditor_sees_every_chart_drawn_beside_its_numbers(live_server, page, screenshot):
     _patients()
-    staff_log_in(page, live_server.url, auditor().username)
+    staff_signed_in(page, live_server.url, auditor().username)
     page.goto(live_server.url + URL)
     expect(page.get_by_role("heading", name="Comprehension analytics")).to_be_visible()
     expect(page.get_by_role("link", name="Comprehension analytics")).to_have_attribute(
@@ -184,7 +184,7 @@ def test_auditor_sees_every_chart_drawn_beside_its_numbers(live_server, page, sc
 
 
 def test_auditor_without_sessions_sees_a_plain_message(live_server, page, screenshot):
-    staff_log_in(page, live_server.url, auditor().username)
+    staff_signed_in(page, live_server.url, auditor().username)
     page.goto(live_server.url + URL)
     expect(page.get_by_text("No consent sessions yet")).to_be_visible()
     expect(page.locator("img")).to_have_count(0)

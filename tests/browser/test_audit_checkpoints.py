@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.audit.test_checkpoints import SEAL_SUFFIX, path_of, stamped, token_of, token_put
-from tests.browser.steps import staff_log_in
+from tests.browser.steps import staff_signed_in
 from tests.browser.test_audit_workspace import accessible
 from tests.factories import auditor
 from tests.record.ca import TimestampServer
@@ -34,7 +34,7 @@ def test_the_auditor_sees_a_spliced_and_an_untrusted_timestamp(
     auditor()
 
     page = new_context().new_page()
-    staff_log_in(page, live_server.url, "auditor")
+    staff_signed_in(page, live_server.url, "auditor")
     page.get_by_role("link", name="Audit workspace").click()
     page.get_by_role("link", name="Audit log").click()
     page.get_by_role("button", name="Verify the whole audit log").click()

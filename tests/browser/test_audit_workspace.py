@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from consent.models import Addendum, AuditEvent
-from tests.browser.steps import DESKTOP, PHONE, staff_log_in
+from tests.browser.steps import DESKTOP, PHONE, staff_signed_in
 from tests.factories import (
     addendum_added,
     auditor,
@@ -54,7 +54,7 @@ def test_an_auditor_finds_a_record_reads_its_history_and_exports(
     live_server, new_context, screenshot, population
 ):
     page = new_context(viewport=DESKTOP, accept_downloads=True).new_page()
-    staff_log_in(page, live_server.url, "audrey")
+    staff_signed_in(page, live_server.url, "audrey")
     page.get_by_role("link", name="Audit workspace").click()
     expect(page.get_by_role("heading", name="Consent records")).to_be_visible()
     expect(page.get_by_text("5 sessions")).to_be_visible()
@@ -105,7 +105,7 @@ def test_the_records_list_and_record_page_work_on_a_phone(
     live_server, new_context, screenshot, population
 ):
     page = new_context(viewport=PHONE).new_page()
-    staff_log_in(page, live_server.url, "audrey")
+    staff_signed_in(page, live_server.url, "audrey")
     page.goto(live_server.url + "/audit/")
     expect(page.get_by_role("link", name="Carla Withdrawing")).to_be_visible()
     accessible(page)
@@ -118,7 +118,7 @@ def test_the_records_list_and_record_page_work_on_a_phone(
 
 def test_a_bad_date_is_explained_and_the_search_is_kept(live_server, new_context, population):
     page = new_context(viewport=DESKTOP).new_page()
-    staff_log_in(page, live_server.url, "audrey")
+    staff_signed_in(page, live_server.url, "audrey")
     page.goto(live_server.url + "/audit/")
     page.get_by_label("Patient name, MRN or record id").fill("Dora")
     page.get_by_label("Created from").fill("2026-05-02")
@@ -130,7 +130,7 @@ def test_a_bad_date_is_explained_and_the_search_is_kept(live_server, new_context
 
 def test_a_physician_is_refused_the_workspace(live_server, new_context, population):
     page = new_context(viewport=DESKTOP).new_page()
-    staff_log_in(page, live_server.url, "dr.adams")
+    staff_signed_in(page, live_server.url, "dr.adams")
     expect(page.get_by_role("link", name="Audit workspace")).to_have_count(0)
     response = page.goto(live_server.url + "/audit/")
     assert response.status == 403

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from consent.models import ConsentRecord
 from tests import factories
-from tests.browser.steps import staff_log_in
+from tests.browser.steps import staff_signed_in
 from tests.factories import decided_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -53,7 +53,7 @@ def test_the_physician_watches_the_record_being_sealed_and_lands_on_it(
     live_server, page, database_tasks, fake_pdf_renderer, screenshot
 ):
     session = decided_session(read_through=True, drawn=False)
-    staff_log_in(page, live_server.url, session.physician.username)
+    staff_signed_in(page, live_server.url, session.physician.username)
     page.goto(f"{live_server.url}/staff/sessions/{session.public_id}/review/")
     countersign = page.locator("#finalize")
     countersign.get_by_label("Your password").fill(factories.PASSWORD)

@@ -9,7 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from consent.models import ConsentSession
-from tests.browser.steps import DESKTOP, PHONE, staff_log_in
+from tests.browser.steps import DESKTOP, PHONE, staff_signed_in
 from tests.factories import (
     addendum_added,
     attested_session,
@@ -72,7 +72,7 @@ def test_physician_pages_pass_axe_at_desktop_and_phone_width(live_server, new_co
     page = new_context().new_page()
     check = Checker(page, screenshot)
     base = live_server.url
-    staff_log_in(page, base, doctor.username)
+    staff_signed_in(page, base, doctor.username)
     check("dashboard")
 
     page.get_by_label("Status").select_option("ready_for_discussion")
@@ -109,7 +109,7 @@ def test_physician_pages_pass_axe_at_desktop_and_phone_width(live_server, new_co
     check("session-finalized")
 
     auditor_page = new_context().new_page()
-    staff_log_in(auditor_page, base, auditor().username)
+    staff_signed_in(auditor_page, base, auditor().username)
     Checker(auditor_page, screenshot)("auditor-dashboard")
     assert re.search(r"Lucie Finalized", auditor_page.content())
 

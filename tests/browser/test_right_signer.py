@@ -66,7 +66,7 @@ def test_a_wrong_name_is_refused_then_signed_as_the_legal_representative(
 
     # The physician, in their own browser, reviews the decision.
     staff = new_context().new_page()
-    steps.staff_log_in(staff, live_server.url, session.physician.username)
+    steps.staff_signed_in(staff, live_server.url, session.physician.username)
     staff.goto(f"{live_server.url}/staff/sessions/{session.public_id}/review/#decision")
     decision = staff.locator("#decision")
     expect(decision.get_by_text("signed by a legal representative")).to_be_visible()

@@ -10,7 +10,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SLOW_STEP_MS
-from tests.browser.steps import DESKTOP, staff_log_in
+from tests.browser.steps import DESKTOP, staff_signed_in
 from tests.factories import finalized_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -43,7 +43,7 @@ def test_a_physician_verifies_the_stored_record_and_uploaded_copies(
 ):
     record = sealed_record()
     page = new_context(viewport=DESKTOP).new_page()
-    staff_log_in(page, live_server.url, record.session.physician.get_username())
+    staff_signed_in(page, live_server.url, record.session.physician.get_username())
 
     # Verifying a sealed PDF (signature, certificates, digests) is a slow step on a busy machine.
     page.goto(f"{live_server.url}/staff/records/{record.record_id}/verify/", timeout=SLOW_STEP_MS)

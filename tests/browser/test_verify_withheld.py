@@ -7,7 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SLOW_STEP_MS
-from tests.browser.steps import DESKTOP, PHONE, staff_log_in
+from tests.browser.steps import DESKTOP, PHONE, staff_signed_in
 from tests.browser.test_verify_record import WCAG_A_AND_AA, sealed_record
 from tests.factories import physician
 
@@ -20,7 +20,7 @@ def test_another_physician_is_told_authentic_and_nothing_more(
     record = sealed_record()
     other = physician(username="dr.other")
     page = new_context(viewport=DESKTOP).new_page()
-    staff_log_in(page, live_server.url, other.get_username())
+    staff_signed_in(page, live_server.url, other.get_username())
     genuine = tmp_path / "from-a-colleague.pdf"
     genuine.write_bytes(record.pdf.open("rb").read())
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from consent.models import Addendum
 from tests.browser.conftest import SLOW_STEP_MS
-from tests.browser.steps import DESKTOP, draw_signature, staff_log_in
+from tests.browser.steps import DESKTOP, draw_signature, staff_signed_in
 from tests.browser.test_verify_record import sealed_record
 from tests.factories import PASSWORD, auditor
 
@@ -20,7 +20,7 @@ def test_the_physician_withdraws_with_the_patient_signing_and_the_auditor_sees_i
     record = sealed_record()
     session = record.session
     page = new_context(viewport=DESKTOP).new_page()
-    staff_log_in(page, live_server.url, session.physician.get_username())
+    staff_signed_in(page, live_server.url, session.physician.get_username())
     page.goto(f"{live_server.url}/staff/sessions/{session.public_id}/review/#addendum-form")
 
     form = page.locator("#addendum-form")
@@ -53,7 +53,7 @@ def test_the_physician_withdraws_with_the_patient_signing_and_the_auditor_sees_i
 
     audit = new_context(viewport=DESKTOP).new_page()
     auditor_user = auditor(username="audrey")
-    staff_log_in(audit, live_server.url, auditor_user.get_username())
+    staff_signed_in(audit, live_server.url, auditor_user.get_username())
     audit.goto(f"{live_server.url}/staff/records/{record.record_id}/verify/", timeout=SLOW_STEP_MS)
     expect(audit.get_by_role("heading", name="Consent withdrawn on")).to_be_visible(
         timeout=SLOW_STEP_MS
