@@ -9,6 +9,7 @@ can outlast the test that clicked it) before the database is emptied for the nex
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -68,10 +69,15 @@ class RequestsInFlight:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.running = 0
+        self._holding = False
         self._changed = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        self._add(1)
+        with self._changed:
+            # While a test holds the server (`held`), a new request waits here.
+            self._changed.wait_for(lambda: not self._holding)
+            self.running += 1
+            self._changed.notify_all()
         try:
             response = self.app(environ, start_response)
         except BaseException:
@@ -83,6 +89,22 @@ class RequestsInFlight:
         with self._changed:
             self.running += change
             self._changed.notify_all()
+
+    @contextmanager
+    def held(self, timeout: float) -> Iterator[None]:
+        """Let no request run while the block runs: new ones wait, running ones finish first.
+        For a test that writes through its own connection, which on SQLite is the live
+        server's too, while the browser keeps asking (a page that polls)."""
+        with self._changed:
+            self._holding = True
+            idle = self._changed.wait_for(lambda: self.running == 0, timeout)
+        try:
+            assert idle, f"the live server still ran {self.running} requests after {timeout} s"
+            yield
+        finally:
+            with self._changed:
+                self._holding = False
+                self._changed.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no request runs; False if some still did after `timeout` seconds."""
