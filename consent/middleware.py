@@ -38,8 +38,8 @@ SESSION_LAST_ACTIVITY = "staff_last_activity"
 DEFAULT_IDLE_TIMEOUT = timedelta(minutes=30)
 PATIENT_LAST_ACTIVITY = "patient_last_activity"
 DEFAULT_PATIENT_IDLE_TIMEOUT = timedelta(minutes=20)
-# Seconds a stamp stays good before a request writes a new one: a session may end up to this
-# much before its idle time-out is reached, never after.
+# Seconds a stamp stays good before a request writes a new one (at most a quarter of the
+# time-out): a session may end up to this much before its idle time-out is reached, never after.
 STAMP_EVERY = 60
 
 
@@ -94,12 +94,14 @@ class IdleTimeoutMiddleware:
                     return ended
         response = self.get_response(request)
         # Only while the session is still watched (opening a patient link flushes a staff
-        # member's session; leaving ends a patient's). Restamped at most once a minute: a
-        # stamp is a write of the whole session row, which most pages would not make otherwise.
+        # member's session; leaving ends a patient's). Restamped at most once a minute (or every
+        # quarter of a shorter time-out): a stamp is a write of the whole session row, which
+        # most pages would not make otherwise.
         if self.watched(request):
             now = _seconds_now()
             last = request.session.get(self.stamp_key)
-            if not isinstance(last, int | float) or not 0 <= now - last < STAMP_EVERY:
+            every = min(STAMP_EVERY, self.timeout().total_seconds() / 4)
+            if not isinstance(last, int | float) or not 0 <= now - last < every:
                 request.session[self.stamp_key] = now
         return response
 

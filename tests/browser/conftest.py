@@ -28,6 +28,7 @@ from playwright.sync_api import (
 )
 from pytest_django.live_server_helper import LiveServer
 
+from consent import clock as consent_clock
 from consent.models import ConsentSession, Question
 from consent.views.patient import journey as patient_views
 from tests import factories
@@ -263,13 +264,14 @@ class SteppingClock:
         return django_timezone.now() + self.readings * self.step
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(django_timezone, name)
+        return getattr(consent_clock, name)
 
 
 @pytest.fixture
 def reading_clock(monkeypatch: pytest.MonkeyPatch) -> SteppingClock:
+    """The patient journey's views read this clock (consent.clock, as the views name it)."""
     clock = SteppingClock()
-    monkeypatch.setattr(patient_views, "timezone", clock)
+    monkeypatch.setattr(patient_views, "clock", clock)
     return clock
 
 
