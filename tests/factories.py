@@ -554,3 +554,32 @@ def addendum_added(
         render_pdf=None if real_pdf else fake_addendum_render,
         **kwargs,
     )
+
+
+# The database task backend, as deployed (settings.TASKS in tests is the immediate backend).
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def tasks_run(worker_id: str = "test-worker") -> int:
+    """Run every background task that is ready, as `manage.py db_worker` would (claim, run,
+    record the outcome), in this thread and its database connection: inside a test's
+    transaction, or through the live server's shared in-memory SQLite. Returns how many ran."""
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+    ran = 0
+    for row in list(DBTaskResult.objects.ready()):
+        row.claim(worker.worker_id)
+        worker.run_task(row)
+        ran += 1
+    return ran

@@ -98,14 +98,13 @@ def test_log_in_throttling_second_factor_and_tasks_run_as_the_app_role(
     # enrolment, and a finalization's background task (django-tasks claims, finishes and
     # prunes it), with the application role's rights only.
     from django.test import Client
-    from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
     from consent.models import ConsentRecord
     from tests import factories
     from tests.views.test_auth import CODE, enrol, log_in
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = factories.DATABASE_TASKS
     doctor = factories.physician()
     session = factories.decided_session(read_through=True, drawn=False, doctor=doctor)
     with connection.cursor() as cursor:
@@ -128,19 +127,7 @@ def test_log_in_throttling_second_factor_and_tasks_run_as_the_app_role(
             {"finalize-password": factories.PASSWORD},
         )
         assert response["Location"].endswith("/finalizing/")
-        worker = Worker(
-            queue_names=["default"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="app-role-worker",
-            excluded_queue_names=[],
-        )
-        row = DBTaskResult.objects.ready().get()
-        row.claim(worker.worker_id)
-        worker.run_task(row)
+        assert factories.tasks_run("app-role-worker") == 1
         call_command("prune_db_task_results", min_age_days=0, verbosity=0)
     finally:
         with connection.cursor() as cursor:

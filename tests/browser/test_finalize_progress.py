@@ -7,15 +7,13 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django_tasks_db.management.commands.db_worker import Worker
-from django_tasks_db.models import DBTaskResult
 from playwright.sync_api import expect
 
 from consent.models import ConsentRecord
 from tests import factories
 from tests.browser.conftest import requests_in_flight
 from tests.browser.steps import staff_signed_in
-from tests.factories import decided_session
+from tests.factories import DATABASE_TASKS, decided_session, tasks_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,29 +23,7 @@ SLOW_STEP_MS = 180_000
 
 @pytest.fixture
 def database_tasks(settings) -> None:
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-def work() -> int:
-    """The record worker's part (`manage.py db_worker`: claim, run, record the outcome), played
-    by the test between browser steps: the live server's in-memory SQLite database is this
-    thread's connection, which a worker thread of its own could not share."""
-    worker = Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="browser-test-worker",
-        excluded_queue_names=[],
-    )
-    ran = 0
-    for row in list(DBTaskResult.objects.ready()):
-        row.claim(worker.worker_id)
-        worker.run_task(row)
-        ran += 1
-    return ran
+    settings.TASKS = DATABASE_TASKS
 
 
 def test_the_physician_watches_the_record_being_sealed_and_lands_on_it(
@@ -74,10 +50,10 @@ def test_the_physician_watches_the_record_being_sealed_and_lands_on_it(
     assert not ConsentRecord.objects.filter(session=session).exists()
 
     # The worker draws and seals; the page, by itself, lands on the finalized record.
-    # On SQLite the live server shares this thread's connection: hold its requests (the
-    # page keeps polling) while the worker's part runs through it.
+    # The worker's part, played by the test (`tasks_run`): on SQLite the live server shares
+    # this thread's connection, so its requests are held (the page keeps polling) meanwhile.
     with requests_in_flight(live_server).held(timeout=SLOW_STEP_MS / 1000):
-        assert work() == 1
+        assert tasks_run() == 1
     page.wait_for_url(re.compile(r"/review/#record$"), timeout=SLOW_STEP_MS)
     record = ConsentRecord.objects.get(session=session)
     expect(page.get_by_text(f"The record {record.record_id} is finalized.")).to_be_visible()

@@ -1,14 +1,13 @@
 """Finalization the physician can watch (issue 13, item 6): the request checks and enqueues, a
 background task draws and seals, a self-refreshing page says so and lands on the finalized
 record, or on the reason nothing was finalized. These tests run django-tasks' database backend,
-as a deployment does, and play the worker's part (`work()`) between requests."""
+as a deployment does, and play the worker's part (`tasks_run()`) between requests."""
 
 import json
 
 import pytest
 from django.test import Client
 from django.utils.html import escape
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from consent.lifecycle import Status
@@ -16,16 +15,17 @@ from consent.models import ConsentRecord, Discussion, Signature
 from consent.services import signatures as signature_services
 from consent.views.staff.finalizing import OUTCOME_MESSAGES
 from tests.factories import (
+    DATABASE_TASKS,
     PASSWORD,
     auditor,
     decided_session,
     logged_in,
     physician,
+    tasks_run,
 )
 
 pytestmark = pytest.mark.django_db
 
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 WAITING = "The record is waiting to be drawn and sealed."
 
 
@@ -36,27 +36,6 @@ def database_tasks(settings):
 
 def url(session, suffix: str) -> str:
     return f"/staff/sessions/{session.public_id}/{suffix}"
-
-
-def work() -> int:
-    """Run every task that is ready, as `manage.py db_worker` would (claim, run, record the
-    outcome); in this thread, inside the test's transaction."""
-    worker = Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    )
-    ran = 0
-    for row in list(DBTaskResult.objects.ready()):
-        row.claim(worker.worker_id)
-        worker.run_task(row)
-        ran += 1
-    return ran
 
 
 def finalize(client: Client, session, password: str = PASSWORD):
@@ -91,7 +70,7 @@ def test_the_page_says_the_record_is_being_sealed_then_lands_on_the_finalized_re
     # The page shows no patient data.
     assert "Jeanne Testpatient" not in body
 
-    assert work() == 1
+    assert tasks_run() == 1
     polled = client.get(url(session, "finalizing/"), headers={"Accept": "application/json"})
     assert polled.json()["next"] == url(session, "review/#record")
     record = ConsentRecord.objects.get(session=session)
@@ -107,7 +86,7 @@ def test_a_replayed_finalize_post_makes_exactly_one_record(database_tasks, fake_
     assert finalize(client, session).status_code == 302
     assert finalize(client, session).status_code == 302
     assert DBTaskResult.objects.count() == 2
-    assert work() == 2
+    assert tasks_run() == 2
     assert ConsentRecord.objects.filter(session=session).count() == 1
     assert (
         Signature.objects.filter(session=session, kind=Signature.Kind.COUNTERSIGNATURE).count() == 1
@@ -125,7 +104,7 @@ def test_a_failed_render_finalizes_nothing_and_says_so(database_tasks, monkeypat
     session = decided_session(read_through=True, drawn=False)
     client = logged_in(session.physician)
     assert finalize(client, session)["Location"] == url(session, "finalizing/")
-    assert work() == 1
+    assert tasks_run() == 1
     ended = client.get(url(session, "finalizing/"), follow=True)
     assert ended.redirect_chain[-1][0] == url(session, "review/#finalize")
     assert escape(str(signature_services.ERROR_RECORD_NOT_MADE)) in ended.content.decode()
@@ -150,7 +129,7 @@ def test_a_failed_render_finalizes_nothing_and_says_so(database_tasks, monkeypat
 
     monkeypatch.setattr("consent.record.pdf.record_pdf_render", fake_pdf_render)
     assert finalize(client, session)["Location"] == url(session, "finalizing/")
-    assert work() == 1
+    assert tasks_run() == 1
     assert client.get(url(session, "finalizing/"))["Location"] == url(session, "review/#record")
     assert ConsentRecord.objects.filter(session=session).count() == 1
 
@@ -162,7 +141,7 @@ def test_a_session_changed_under_the_task_is_not_finalized(database_tasks, fake_
     # The discussion is rewritten behind the app's back before the worker draws: the
     # signatures no longer vouch for the evidence.
     Discussion.objects.filter(session=session).update(alternatives_notes="Never discussed.")
-    assert work() == 1
+    assert tasks_run() == 1
     ended = client.get(url(session, "finalizing/"), follow=True)
     assert escape(str(OUTCOME_MESSAGES["evidence_changed"])) in ended.content.decode()
     assert not ConsentRecord.objects.filter(session=session).exists()
