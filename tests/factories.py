@@ -5,12 +5,13 @@ import functools
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -583,3 +584,24 @@ def tasks_run(worker_id: str = "test-worker") -> int:
         worker.run_task(row)
         ran += 1
     return ran
+
+
+class StandingClock:
+    """A clock that stands still until the test moves it (`wait`, or `at` directly); install
+    it with `consent.clock.using(StandingClock())`."""
+
+    def __init__(self) -> None:
+        self.at: datetime = timezone.now()
+
+    def now(self) -> datetime:
+        return self.at
+
+    def wait(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+# The plain page a patient's browser gets after the idle time-out.
+IDLE_PAGE = (
+    "You were away for a while.",
+    "To go on, open your link again and confirm your date of birth. Your answers are saved.",
+)

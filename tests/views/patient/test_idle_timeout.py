@@ -8,11 +8,10 @@ own context, so the middleware and the services read the travelling clock.
 import html
 import importlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from consent import clock
 from consent.middleware import PATIENT_LAST_ACTIVITY, SESSION_LAST_ACTIVITY
@@ -21,6 +20,8 @@ from consent.selectors.journey import journey_get
 from consent.services.links import patient_link_issue
 from consent.views.access import SESSION_IDENTIFIED, SESSION_LINK
 from tests.factories import (
+    IDLE_PAGE,
+    StandingClock,
     birth_date_post,
     consent_session,
     logged_in,
@@ -31,28 +32,10 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-IDLE_PAGE = (
-    "You were away for a while.",
-    "To go on, open your link again and confirm your date of birth. Your answers are saved.",
-)
-
-
-class Travel:
-    """A clock that stands still until the test moves it."""
-
-    def __init__(self) -> None:
-        self.at: datetime = timezone.now()
-
-    def now(self) -> datetime:
-        return self.at
-
-    def wait(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
-
 
 @pytest.fixture
 def travel():
-    with clock.using(Travel()) as travelling:
+    with clock.using(StandingClock()) as travelling:
         yield travelling
 
 

@@ -1,13 +1,13 @@
 """The patient's journey through the test client: reading, teach to goal, questions, summary."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from consent import clock
 from consent.models import Attempt, AuditEvent, ConsentSession, PatientQuestion, SectionView
 from tests.factories import (
+    StandingClock,
     consent_session,
     patient_client,
     read_all_sections,
@@ -61,18 +61,8 @@ def test_next_and_back_move_between_sections_and_record_time(session, patient):
     assert AuditEvent.objects.filter(session=session, action="section.read").count() == 2
 
 
-class Travel:
-    """A clock that stands still until the test moves it."""
-
-    def __init__(self) -> None:
-        self.at = timezone.now()
-
-    def now(self) -> datetime:
-        return self.at
-
-
 def test_time_on_a_section_is_measured_between_showing_and_leaving(session, patient):
-    with clock.using(Travel()) as travel:
+    with clock.using(StandingClock()) as travel:
         patient.get("/patient/section/1/")
         travel.at += timedelta(seconds=95)
         patient.post("/patient/section/1/", {"go": "next"})
@@ -81,7 +71,7 @@ def test_time_on_a_section_is_measured_between_showing_and_leaving(session, pati
 
 def test_time_on_a_section_is_capped(session, patient, settings):
     settings.CONSENT_SECTION_TIME_CAP = timedelta(minutes=2)
-    with clock.using(Travel()) as travel:
+    with clock.using(StandingClock()) as travel:
         patient.get("/patient/section/1/")
         travel.at += timedelta(minutes=5)  # the tab was left open: the cap applies
         patient.post("/patient/section/1/", {"go": "next"})
@@ -89,7 +79,7 @@ def test_time_on_a_section_is_capped(session, patient, settings):
 
 
 def test_time_counts_only_for_the_section_shown_last_and_only_once(session, patient):
-    with clock.using(Travel()) as travel:
+    with clock.using(StandingClock()) as travel:
         patient.get("/patient/section/1/")
         patient.get("/patient/section/2/")  # another tab: section 2 is the one on screen
         travel.at += timedelta(seconds=30)

@@ -10,18 +10,19 @@ clock (`consent.clock.using`).
 
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.forms.models import model_to_dict
 from django.test import Client
-from django.utils import timezone
 
 from consent import clock
 from consent.models import AuditEvent, ConsentSession, Signature
 from consent.views.access import SESSION_IDENTIFIED, SESSION_LINK
 from tests.factories import (
+    IDLE_PAGE,
+    StandingClock,
     attested_session,
     auditor,
     issue_link,
@@ -36,26 +37,11 @@ PING = "/patient/keep-alive/"
 DECISION = "/patient/decision/"
 DECLINE = "/patient/decision/decline/"
 NAME = "Jeanne Testpatient"
-IDLE_PAGE = (
-    "You were away for a while.",
-    "To go on, open your link again and confirm your date of birth. Your answers are saved.",
-)
-
-
-class Travel:
-    def __init__(self) -> None:
-        self.at: datetime = timezone.now()
-
-    def now(self) -> datetime:
-        return self.at
-
-    def wait(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
 
 
 @pytest.fixture
 def travel():
-    with clock.using(Travel()) as travelling:
+    with clock.using(StandingClock()) as travelling:
         yield travelling
 
 
