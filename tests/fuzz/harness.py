@@ -39,7 +39,7 @@ from consent.models import (
 )
 
 # Inputs per form: 30 in the everyday suite (`make test`: about half a minute on two workers),
-# 500 in the fuzz campaign (`make fuzz`, FUZZ_EXAMPLES=500: about 20 minutes on two workers
+# 500 in the fuzz campaign (`make fuzz`, FUZZ_EXAMPLES=500: about 10 minutes on two workers
 # here, since each input is a real request). Derandomized in CI, so a run is the same run every
 # time and never finds something new behind a merge.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
