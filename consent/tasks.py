@@ -22,7 +22,7 @@ from consent import lifecycle
 from consent.audit.events import Origin
 from consent.models import ConsentSession
 from consent.services import ServiceError, signatures
-from consent.services.signatures import EvidenceChanged, RecordNotMade
+from consent.services.signatures import ChangedWhileDrawn, EvidenceChanged, RecordNotMade
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _code(error: ServiceError, session: ConsentSession) -> str:
         return NOT_MADE
     if isinstance(error, EvidenceChanged):
         return EVIDENCE_CHANGED
-    if str(error) == str(signatures.ERROR_CHANGED_WHILE_DRAWN):
+    if isinstance(error, ChangedWhileDrawn):
         return CHANGED_WHILE_DRAWN
     session.refresh_from_db(fields=["status"])
     if lifecycle.turn(session) == lifecycle.Turn.DONE:

@@ -133,6 +133,10 @@ class EvidenceChanged(ServiceError):
     """A stored signature no longer vouches for the evidence as it stands."""
 
 
+class ChangedWhileDrawn(ServiceError):
+    """The session kept changing while its record was drawn: nothing was finalized."""
+
+
 class NameMismatch(ServiceError):
     """The typed name is not the patient's, and nobody said they sign as a representative."""
 
@@ -769,7 +773,7 @@ def session_finalize_draw(
         if record is not None:
             return record
         logger.info("record %s drawn again: the session changed meanwhile", draft.record_id)
-    raise ServiceError(ERROR_CHANGED_WHILE_DRAWN)
+    raise ChangedWhileDrawn(ERROR_CHANGED_WHILE_DRAWN)
 
 
 def _record_store(
