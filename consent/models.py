@@ -35,6 +35,16 @@ class ProcedureVersion(models.Model):
     content = models.JSONField()
     source_name = models.CharField(max_length=300)
     imported_at = models.DateTimeField(auto_now_add=True)
+    # The version this one translates (same slug, another language), as the pack declares with
+    # `translation_of` (docs/content-packs.md); None for a source text. Import checks that the
+    # translation matches its source's keys and figures.
+    translation_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="translations",
+    )
 
     class Meta:
         constraints = [
