@@ -19,7 +19,8 @@ docstring:
   runs it, wrk at 20 connections; H0 is a bare Django view on the same gunicorn
   (/healthz queries the database and probes storage: measured, not the floor). Names:
   patient_page_{rps,p99,cpu}_over_h0, healthz_rps_over_h0, dashboard_<size>_*,
-  records_list_*_<large>_over_<small> (p50 over p50), *_p50_over_h0.
+  records_list_*_<large>_over_<small> (p50 over p50), *_p50_over_h0; each staff list also for
+  one user at a time: FIGURE *_<size>_one_user_p50_ms and RATIO *_one_user_<large>_over_<small>.
 - scripts/bench/writers.py (PostgreSQL): audit events per second with 1, 4 and 16 writers.
 - scripts/bench_finalize.py --measure, once per database: an audit write's wait while another
   session's large record is finalized, over the same write's time away from any finalization
@@ -110,9 +111,15 @@ def load_ratios(load: dict, suffix: str, small: str, large: str) -> tuple[dict, 
             )
             figures[f"{name}_{label}_p50_ms"] = run["p50_ms"]
             figures[f"{name}_{label}_cpu_ms"] = run["cpu_ms_per_request"]
+            if f"{name}_{key}_alone" in load:
+                figures[f"{name}_{label}_one_user_p50_ms"] = load[f"{name}_{key}_alone"]["p50_ms"]
         ratios[f"{name}_{large}_over_{small}"] = (
             load[f"{name}_large"]["p50_ms"] / load[f"{name}_small"]["p50_ms"]
         )
+        if f"{name}_large_alone" in load:
+            ratios[f"{name}_one_user_{large}_over_{small}"] = (
+                load[f"{name}_large_alone"]["p50_ms"] / load[f"{name}_small_alone"]["p50_ms"]
+            )
     for label, seconds in load["fill_seconds"].items():
         figures[f"fill_{size_label(int(label))}_seconds"] = seconds
     return (
