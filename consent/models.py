@@ -53,6 +53,10 @@ class ProcedureVersion(models.Model):
             )
         ]
         ordering = ["slug", "language", "-imported_at"]
+        # The content editors' workbench (consent/views/authoring/): upload, preview, publish.
+        permissions = [
+            ("publish_procedureversion", "Can upload, preview and publish content packs")
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.language}, {self.version})"
@@ -251,6 +255,44 @@ class Wording:
         if self.kind == Question.Kind.FREE_TEXT:
             return self.explanation
         return f"{self.prompt} {'; '.join(self.right_choices)}"
+
+
+class PackDraft(models.Model):
+    """A content pack uploaded in the workbench: kept as uploaded, never live until published.
+
+    The bytes are kept exactly (their SHA-256 names them); errors, readability, the preview and
+    the comparison are worked out from them whenever the draft is shown. Publishing imports them
+    through the importer (consent/services/authoring.py), once: `publish_key` is the one-time
+    key of the publish form, so a replayed form publishes nothing more.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    file_name = models.CharField(max_length=200)
+    data = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=clock.now)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    publish_key = models.UUIDField(default=uuid.uuid4, editable=False)
+    published_version = models.ForeignKey(
+        ProcedureVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_unreviewed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.sha256[:12]})"
 
 
 def choice_order_secret_new() -> str:
@@ -685,6 +727,7 @@ class AuditEvent(models.Model):
         AUDITOR = "auditor", _("Auditor")
         INTERPRETER = "interpreter", _("Interpreter")
         WITNESS = "witness", _("Witness")
+        CONTENT_EDITOR = "content_editor", _("Content editor")
         STAFF = "staff", _("Staff")
         SYSTEM = "system", _("System")
 

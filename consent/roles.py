@@ -6,26 +6,31 @@ from django.contrib.auth.models import Group, Permission
 
 PHYSICIAN = "physician"
 AUDITOR = "auditor"
+# Uploads, previews and publishes content packs (consent/views/authoring/); sees no patient.
+CONTENT_EDITOR = "content editor"
+ROLES = (PHYSICIAN, AUDITOR, CONTENT_EDITOR)
 
-# codename -> roles that hold it. Custom permissions are declared on ConsentSession.Meta.
+# codename -> roles that hold it. Custom permissions are declared on ConsentSession.Meta and
+# ProcedureVersion.Meta.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "add_consentsession": (PHYSICIAN,),
     "change_consentsession": (PHYSICIAN,),
     "view_consentsession": (PHYSICIAN, AUDITOR),
     "view_all_sessions": (AUDITOR,),
     "view_auditevent": (AUDITOR,),
+    "publish_procedureversion": (CONTENT_EDITOR,),
 }
 
 
 def roles_ensure() -> None:
-    """Create the physician and auditor groups and give each exactly its permissions."""
+    """Create the staff groups and give each exactly its permissions."""
     permissions = {
         p.codename: p
         for p in Permission.objects.filter(
             content_type__app_label="consent", codename__in=ROLE_PERMISSIONS
         )
     }
-    for role in (PHYSICIAN, AUDITOR):
+    for role in ROLES:
         group, _ = Group.objects.get_or_create(name=role)
         wanted = [permissions[c] for c, roles in ROLE_PERMISSIONS.items() if role in roles]
         group.permissions.set(wanted)
@@ -41,4 +46,6 @@ def role_of(user: Any) -> str:
         return PHYSICIAN
     if user.has_perm("consent.view_auditevent"):
         return AUDITOR
+    if user.groups.filter(name=CONTENT_EDITOR).exists():
+        return "content_editor"
     return "staff"

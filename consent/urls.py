@@ -1,9 +1,10 @@
-"""The three rooms' URLs, one namespace each: patient, staff and audit (see consent/views/)."""
+"""The rooms' URLs, one namespace each: patient, staff, audit and authoring (consent/views/)."""
 
 from django.urls import path
 
 from consent.views.audit import analytics, log
 from consent.views.audit import records as audit
+from consent.views.authoring import drafts, preview
 from consent.views.patient import decision, keep_alive
 from consent.views.patient import journey as patient
 from consent.views.staff import finalizing, review, verification
@@ -89,4 +90,23 @@ audit_patterns = (
         path("analytics/", analytics.analytics, name="analytics"),
     ],
     "audit",
+)
+
+# The content editors' workbench (consent/views/authoring/).
+_preview = "drafts/<int:draft_id>/preview/<str:language>/"
+authoring_patterns = (
+    [
+        path("", drafts.draft_list, name="draft_list"),
+        path("drafts/<int:draft_id>/", drafts.draft_detail, name="draft_detail"),
+        path("drafts/<int:draft_id>/readability/", drafts.draft_readability, name="readability"),
+        path("drafts/<int:draft_id>/changes/", drafts.draft_changes, name="changes"),
+        path("drafts/<int:draft_id>/publish/", drafts.draft_publish, name="publish"),
+        path(_preview, preview.preview_start, name="preview_start"),
+        path(_preview + "section/<int:number>/", preview.preview_section, name="preview_section"),
+        path(
+            _preview + "question/<int:number>/", preview.preview_question, name="preview_question"
+        ),
+        path(_preview + "summary/", preview.preview_summary, name="preview_summary"),
+    ],
+    "authoring",
 )

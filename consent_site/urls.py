@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from consent.admin import admin_site
-from consent.urls import audit_patterns, patient_patterns, staff_patterns
+from consent.urls import audit_patterns, authoring_patterns, patient_patterns, staff_patterns
 from consent.views import auth
 from consent.views.health import healthz
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/password/done/", auth.password_change_done, name="password_change_done"),
     path("staff/", include(staff_patterns)),
     path("audit/", include(audit_patterns)),
+    path("authoring/", include(authoring_patterns)),
     path("admin/", admin_site.urls),
     # For the load balancer: database and storage reachable (no log-in, no audit event).
     path("healthz", healthz, name="healthz"),

@@ -12,12 +12,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from consent.content import importing
 from consent.content.packs import load_pack
 from consent.models import ProcedureVersion
-from consent.roles import AUDITOR, PHYSICIAN, roles_ensure
+from consent.roles import AUDITOR, CONTENT_EDITOR, PHYSICIAN, roles_ensure
 
 # username, password, first name, last name, role: what setup_demo creates and prints.
 DEMO_ACCOUNTS = (
     ("dr.martin", "demo-physician-pass", "Alex", "Martin", PHYSICIAN),
     ("auditor", "demo-auditor-pass", "Sam", "Lee", AUDITOR),
+    ("editor", "demo-editor-pass", "Robin", "Dupont", CONTENT_EDITOR),
 )
 # seed_demo adds these four physicians; they share dr.martin's demo password.
 DEMO_PHYSICIANS = (

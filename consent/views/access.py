@@ -6,8 +6,9 @@
 - `staff_required(permission)`: a logged-in user with that permission whose log-in passed the
   second factor (strangers go to the log-in page, a log-in without the second factor to the
   code page, users without the permission get 403); `sessions_view_required`,
-  `sessions_change_required`, `sessions_create_required` and `auditor_required` name the ones
-  in use. Whether a given session is visible to the user is `visible_session_or_404`.
+  `sessions_change_required`, `sessions_create_required`, `auditor_required` and
+  `content_editor_required` name the ones in use. Whether a given session is visible to the
+  user is `visible_session_or_404`.
 
 Every page behind these decorators is never cached: they show health data.
 """
@@ -53,6 +54,8 @@ CHANGE_PERMISSION = "consent.change_consentsession"
 CREATE_PERMISSION = "consent.add_consentsession"
 # The auditor role reads everything and changes nothing (consent/roles.py); superusers too.
 AUDIT_PERMISSION = "consent.view_auditevent"
+# The content editor role uploads, previews and publishes content packs (consent/roles.py).
+PUBLISH_PERMISSION = "consent.publish_procedureversion"
 
 
 def link_unusable(request: HttpRequest) -> HttpResponse:
@@ -147,6 +150,7 @@ sessions_view_required = staff_required(VIEW_PERMISSION)
 sessions_change_required = staff_required(CHANGE_PERMISSION)
 sessions_create_required = staff_required(CREATE_PERMISSION)
 auditor_required = staff_required(AUDIT_PERMISSION)
+content_editor_required = staff_required(PUBLISH_PERMISSION)
 
 
 def visible_session_or_404(request: StaffRequest, public_id: UUID | str) -> ConsentSession:

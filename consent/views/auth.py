@@ -30,7 +30,13 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from consent.audit.events import Origin
 from consent.forms.auth import SecondFactorForm
 from consent.services import accounts
-from consent.views.access import StaffRequest, second_factor_passed, second_factor_required
+from consent.views.access import (
+    PUBLISH_PERMISSION,
+    VIEW_PERMISSION,
+    StaffRequest,
+    second_factor_passed,
+    second_factor_required,
+)
 from consent.views.staff.sessions import qr_code_svg
 
 
@@ -41,6 +47,10 @@ def _next(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
+    # A content editor sees no consent session: their first page is the workbench.
+    user = request.user
+    if user.has_perm(PUBLISH_PERMISSION) and not user.has_perm(VIEW_PERMISSION):
+        return reverse("authoring:draft_list")
     return reverse(settings.LOGIN_REDIRECT_URL)
 
 

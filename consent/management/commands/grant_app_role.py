@@ -25,6 +25,8 @@ UPDATED_TABLES = (
     "consent_patientquestion",
     "consent_questionreview",
     "consent_discussion",
+    # A draft content pack is marked published once (consent/services/authoring.py).
+    "consent_packdraft",
     "auth_user",
     "auth_group",
     "django_session",

@@ -76,7 +76,7 @@ class Command(BaseCommand):
                     "",
                     "Demo accounts (log in at " + base_url.rstrip("/") + "/accounts/login/):",
                     *(
-                        f"  {role:<10} user {username:<10} password {password}"
+                        f"  {role:<14} user {username:<10} password {password}"
                         for username, password, _f, _l, role in DEMO_ACCOUNTS
                     ),
                     *demo_second_factor_lines(),
