@@ -8,6 +8,7 @@ from django.db import transaction
 from consent.audit.events import audit_record
 from consent.content.markdown import markdown_to_html
 from consent.content.packs import Pack
+from consent.content.translation import compare
 from consent.models import (
     Alternative,
     AuditEvent,
@@ -24,8 +25,24 @@ ERROR_VERSION_CONFLICT = (
 )
 
 
+ERROR_SOURCE_MISSING = (
+    "{name}: translation_of: its source, {slug} ({language}) version {version}, is not imported "
+    "and not among the valid packs of this import; import the source first, or with it"
+)
+
+
 class PackConflict(ServiceError):
     pass
+
+
+class TranslationMismatch(ServiceError):
+    """Translations that do not match their source, or whose source is missing: nothing imported.
+
+    `messages` lists every problem, one a line, each naming the file, entry and field."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("\n".join(messages))
+        self.messages = messages
 
 
 @dataclass(frozen=True)
@@ -34,15 +51,59 @@ class ImportResult:
     created: bool
 
 
+def translation_problems(packs: list[Pack]) -> list[str]:
+    """What is wrong with the translations among `packs`: a source that is neither imported nor
+    in `packs` (any order), or content that does not match the source's keys and figures."""
+    batch = {pack.identity: pack for pack in packs}
+    problems: list[str] = []
+    for pack in packs:
+        source_identity = pack.source_identity
+        if source_identity is None:
+            continue
+        slug, language, version = source_identity
+        in_batch = batch.get(source_identity)
+        source_content = None
+        if in_batch is not None:
+            source_content = in_batch.content
+        else:
+            stored = ProcedureVersion.objects.filter(
+                slug=slug, language=language, version=version
+            ).first()
+            source_content = stored.content if stored is not None else None
+        if source_content is None:
+            problems.append(
+                ERROR_SOURCE_MISSING.format(
+                    name=pack.source_name, slug=slug, language=language, version=version
+                )
+            )
+            continue
+        problems += compare(
+            pack.content,
+            source_content,
+            name=pack.source_name,
+            source_label=f"{slug} ({language}) version {version}",
+        )
+    return problems
+
+
 def pack_import(*, packs: list[Pack]) -> list[ImportResult]:
     """Store validated packs as procedure versions, all of them or none.
 
     Importing identical content again changes nothing; different content under an existing
-    slug, language and version is refused.
+    slug, language and version is refused. A translation (`translation_of`) is refused unless its
+    source is imported or among `packs` (in any order) and it matches the source
+    (consent/content/translation.py); it is stored linked to its source. Results are in the
+    order of `packs`.
     """
-    results = []
+    results: dict[int, ImportResult] = {}
     with transaction.atomic():
-        for pack in packs:
+        problems = translation_problems(packs)
+        if problems:
+            raise TranslationMismatch(problems)
+        # Sources first, so that a translation given before its source can link to it.
+        order = sorted(range(len(packs)), key=lambda i: packs[i].source_identity is not None)
+        for index in order:
+            pack = packs[index]
             slug, language, version = pack.identity
             existing = ProcedureVersion.objects.filter(
                 slug=slug, language=language, version=version
@@ -54,10 +115,19 @@ def pack_import(*, packs: list[Pack]) -> list[ImportResult]:
                             name=pack.source_name, slug=slug, language=language, version=version
                         )
                     )
-                results.append(ImportResult(version=existing, created=False))
+                results[index] = ImportResult(version=existing, created=False)
                 continue
-            results.append(ImportResult(version=_procedure_version_create(pack), created=True))
-    return results
+            results[index] = ImportResult(version=_procedure_version_create(pack), created=True)
+    return [results[index] for index in range(len(packs))]
+
+
+def _source_version(pack: Pack) -> ProcedureVersion | None:
+    """The stored version a translation translates (checked to exist by translation_problems)."""
+    source_identity = pack.source_identity
+    if source_identity is None:
+        return None
+    slug, language, version = source_identity
+    return ProcedureVersion.objects.get(slug=slug, language=language, version=version)
 
 
 def _review_date(text: str | None) -> datetime.date | None:
@@ -78,6 +148,7 @@ def _procedure_version_create(pack: Pack) -> ProcedureVersion:
         content_hash=pack.content_hash,
         content=content,
         source_name=pack.source_name,
+        translation_of=_source_version(pack),
     )
     sections = {
         entry["key"]: Section.objects.create(
@@ -130,6 +201,15 @@ def _procedure_version_create(pack: Pack) -> ProcedureVersion:
         action="procedure_version.imported",
         role=AuditEvent.Role.SYSTEM,
         obj=version,
-        payload={"slug": version.slug, "version": version.version, "hash": version.content_hash},
+        payload={
+            "slug": version.slug,
+            "version": version.version,
+            "hash": version.content_hash,
+            **(
+                {"translation_of": version.translation_of.content_hash}
+                if version.translation_of is not None
+                else {}
+            ),
+        },
     )
     return version

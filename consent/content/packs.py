@@ -55,7 +55,11 @@ TOP_FIELDS = {
     "questions": True,
     # Optional (docs/content-packs.md, "Decision-critical facts"): required by `--strict`.
     "facts": False,
+    # Optional (docs/content-packs.md, "Translations"): the version of the same slug, in another
+    # language, that this pack translates; import checks it matches its source.
+    "translation_of": False,
 }
+TRANSLATION_FIELDS = {"language": True, "version": True}
 SECTION_FIELDS = {"key": True, "kind": True, "title": True, "body": True}
 RISK_FIELDS = {
     "key": True,
@@ -124,6 +128,14 @@ class Pack:
     def identity(self) -> tuple[str, str, str]:
         return self.content["slug"], self.content["language"], self.content["version"]
 
+    @property
+    def source_identity(self) -> tuple[str, str, str] | None:
+        """The slug, language and version this pack translates; None for a source text."""
+        declared = self.content.get("translation_of")
+        if not declared:
+            return None
+        return self.content["slug"], declared["language"], declared["version"]
+
 
 def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(content)).hexdigest()
@@ -178,6 +190,7 @@ class _Validator:
         for field in ("slug", "language", "version", "title", "summary"):
             self.text(content, field, "")
         self.check_review(content)
+        self.check_translation_of(content)
         slug = content.get("slug")
         if isinstance(slug, str) and slug.strip() and not KEY_PATTERN.match(slug):
             self.error("", f'field "slug" "{slug}" may only use a-z, 0-9 and "-"')
@@ -247,6 +260,46 @@ class _Validator:
                 f'field "{given}" needs "{missing}" too: a clinical review names who approved '
                 "the text and on which date (leave both out while the text is not reviewed)",
             )
+
+    def check_translation_of(self, content: dict[str, Any]) -> None:
+        """`translation_of = { language = "en", version = "2026.2" }`: the source, same slug."""
+        if "translation_of" not in content:
+            return
+        value = content["translation_of"]
+        where = "translation_of"
+        if not isinstance(value, dict):
+            self.error(
+                where,
+                f'must be a table such as {{ language = "en", version = "2026.2" }}, '
+                f"not {_type_name(value)}",
+            )
+            return
+        for field in value:
+            if field not in TRANSLATION_FIELDS:
+                hint = _closest(field, TRANSLATION_FIELDS)
+                suffix = f' (did you mean "{hint}"?)' if hint else ""
+                self.error(
+                    where,
+                    f'unknown field "{field}"{suffix}; the source is named by "language" and '
+                    '"version" (its slug is this pack\'s)',
+                )
+        for field in TRANSLATION_FIELDS:
+            if field not in value:
+                self.error(where, f'missing required field "{field}" (of the source)')
+        self.text(value, "version", where)
+        if self.text(value, "language", where):
+            language = value["language"]
+            if not LANGUAGE_PATTERN.match(language):
+                self.error(where, f'field "language" "{language}" is not a BCP 47 tag such as "en"')
+            elif isinstance(content.get("language"), str) and (
+                language.casefold() == content["language"].casefold()
+            ):
+                self.error(
+                    where,
+                    f'field "language" "{language}" is this pack\'s own language; a translation '
+                    "names the source it was translated from, in another language",
+                )
+        content["translation_of"] = {f: v for f, v in value.items() if f in TRANSLATION_FIELDS}
 
     # Structure
 

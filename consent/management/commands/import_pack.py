@@ -4,9 +4,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consent.content.importing import PackConflict, pack_import
+from consent.content.importing import (
+    PackConflict,
+    TranslationMismatch,
+    pack_import,
+    translation_problems,
+)
 from consent.content.packs import Pack, PackError, coverage_lines, load_pack
-from consent.content.readability import pack_report, summary_lines
+from consent.content.readability import pack_report, summary_lines, targets_line
 from consent.content.warnings import pack_warnings
 from consent.models import ProcedureVersion
 
@@ -33,6 +38,8 @@ class Command(BaseCommand):
             except PackError as error:
                 problems.extend(error.messages)
         problems.extend(_same_version_conflicts(packs))
+        # Translations: the source imported or given here, and the same keys and figures.
+        problems.extend(translation_problems(packs))
         # Questions that can be answered without understanding: printed, refused if --strict.
         # (Printed only when nothing else is wrong: errors come first.)
         warnings = [line for pack in packs for line in pack_warnings(pack)]
@@ -49,6 +56,12 @@ class Command(BaseCommand):
             results = pack_import(packs=packs)
         except PackConflict as error:
             raise CommandError(f"{error}; nothing was imported.") from error
+        except TranslationMismatch as error:  # checked above; the database changed since
+            for message in error.messages:
+                self.stderr.write(message)
+            raise CommandError(
+                f"{len(error.messages)} problem(s) found; nothing was imported."
+            ) from error
         for pack, result in zip(packs, results, strict=True):
             version = result.version
             what = "imported" if result.created else "unchanged, already imported"
@@ -56,11 +69,17 @@ class Command(BaseCommand):
                 f"{pack.source_name}: {version.slug} ({version.language}) version "
                 f"{version.version} {what} [sha256 {version.content_hash[:16]}]"
             )
+            if result.created and version.translation_of is not None:
+                source = version.translation_of
+                self.stdout.write(
+                    f"  translation of {source.slug} ({source.language}) version "
+                    f"{source.version} [sha256 {source.content_hash[:16]}]: same keys and figures"
+                )
             if result.created:
                 # What was just imported, as the patient will read it (issue 11): one line per
                 # section, and the sections and questions over target named.
                 report = pack_report(pack.content, source=pack.source_name)
-                self.stdout.write("  readability (FK <= 6; SMOG <= 8 for the decision sections):")
+                self.stdout.write(f"  readability ({targets_line(report)}):")
                 for line in summary_lines(report):
                     self.stdout.write(line)
                 # Whether a clinician approved the text (issue 11): said after what was imported.
