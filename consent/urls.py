@@ -107,6 +107,7 @@ authoring_patterns = (
             _preview + "question/<int:number>/", preview.preview_question, name="preview_question"
         ),
         path(_preview + "summary/", preview.preview_summary, name="preview_summary"),
+        path(_preview + "decision/", preview.preview_decision, name="preview_decision"),
     ],
     "authoring",
 )

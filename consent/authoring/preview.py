@@ -26,7 +26,7 @@ from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import QuestionProgress
 
 # The patient pages the preview has; any other patient URL in a page leads to its start.
-PREVIEW_PAGES = ("start", "section", "question", "result", "summary")
+PREVIEW_PAGES = ("start", "section", "question", "result", "summary", "decision")
 PATIENT_URL = re.compile(r'(?P<attribute>href|action)="(?P<path>/patient/[^"?#]*)(?P<rest>[^"]*)"')
 
 

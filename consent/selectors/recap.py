@@ -26,7 +26,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentSession, Section
-from consent.selectors.session import PatientQuestionData, RecordData, record_data_get
+from consent.selectors.session import PatientQuestionData, record_data_get
 
 # The section kinds shown when the pack declares no facts (docs/content-packs.md).
 PURPOSE_KIND = "purpose"
@@ -97,6 +97,31 @@ def decision_recap_get(*, session: ConsentSession) -> DecisionRecap:
     data = record_data_get(session=session)
     version = session.procedure_version
     content: dict[str, Any] = version.content if isinstance(version.content, dict) else {}
+    has_facts = any(isinstance(fact, dict) for fact in content.get("facts") or [])
+    return recap_build(
+        title=data.procedure.title,
+        content=content,
+        sections=[]
+        if has_facts
+        else list(Section.objects.filter(version=version, kind__in=(PURPOSE_KIND, BENEFITS_KIND))),
+        risks=data.risks,
+        alternatives=[RecapAlternative(a.name, a.description) for a in data.alternatives],
+        questions=data.patient_questions,
+    )
+
+
+def recap_build(
+    *,
+    title: str,
+    content: dict[str, Any],
+    sections: list[Section],
+    risks: list[Any],
+    alternatives: list[RecapAlternative],
+    questions: list[PatientQuestionData],
+) -> DecisionRecap:
+    """The recap of a version's content (`sections`: its purpose and benefits sections, needed
+    only for a pack without facts; `risks`: in the pack's order, each with key, name,
+    frequency_text and max_per_100). The workbench's preview builds it from a draft."""
     facts = [fact for fact in content.get("facts") or [] if isinstance(fact, dict)]
     if facts:
         source = "facts"
@@ -104,19 +129,16 @@ def decision_recap_get(*, session: ConsentSession) -> DecisionRecap:
         benefits = _fact_points(facts, BENEFIT_FACT)
     else:
         source = "sections"
-        sections = list(
-            Section.objects.filter(version=version, kind__in=(PURPOSE_KIND, BENEFITS_KIND))
-        )
         purpose = _section_points(sections, PURPOSE_KIND)
         benefits = _section_points(sections, BENEFITS_KIND)
     return DecisionRecap(
-        title=data.procedure.title,
+        title=title,
         source=source,
         purpose=purpose,
         benefits=benefits,
-        risks=_risks(data, content),
-        alternatives=[RecapAlternative(a.name, a.description) for a in data.alternatives],
-        questions=data.patient_questions,
+        risks=_risks(risks, content),
+        alternatives=alternatives,
+        questions=questions,
     )
 
 
@@ -136,7 +158,7 @@ def _section_points(sections: list[Section], kind: str) -> list[RecapPoint]:
     ]
 
 
-def _risks(data: RecordData, content: dict[str, Any]) -> list[RecapRisk]:
+def _risks(risks: list[Any], content: dict[str, Any]) -> list[RecapRisk]:
     """The risks in the pack's order; a group (same `group` in the pack) at its first member."""
     groups = {
         str(risk.get("key")): str(risk.get("group") or "")
@@ -145,7 +167,7 @@ def _risks(data: RecordData, content: dict[str, Any]) -> list[RecapRisk]:
     }
     lines: list[RecapRisk] = []
     line_of_group: dict[str, RecapRisk] = {}
-    for risk in data.risks:
+    for risk in risks:
         group = groups.get(risk.key, "")
         if group and group in line_of_group:
             line_of_group[group].names.append(risk.name)

@@ -15,11 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from consent.audit.events import Origin
 from consent.authoring import preview as pages
-from consent.forms.patient import AnswerForm
+from consent.forms.patient import AnswerForm, ConsentForm
 from consent.models import PackDraft
 from consent.rules import Outcome, grade
 from consent.selectors.authoring import DraftAnalysis, draft_analysis, draft_or_none
 from consent.selectors.journey import answer_feedback
+from consent.selectors.recap import RecapAlternative, recap_build
 from consent.services.authoring import pack_draft_previewed
 from consent.views.access import StaffRequest, content_editor_required
 
@@ -108,6 +109,7 @@ def _frame(
         for n, q in enumerate(content.questions, start=1)
     ]
     links.append(PageLink(_("Summary"), _url(preview, "summary"), page == "summary"))
+    links.append(PageLink(_("Decision page"), _url(preview, "decision"), page == "decision"))
     here = next((i for i, link in enumerate(links) if link.current), 0)
     languages = [
         PageLink(
@@ -176,10 +178,13 @@ def _render(
     return response
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @content_editor_required
 def preview_start(request: StaffRequest, draft_id: int, language: str) -> HttpResponse:
     preview = _preview_or_404(draft_id, language)
+    if request.method == "POST":
+        # A patient button the preview has no page for ("Save and leave"): back to the start.
+        return redirect(_url(preview, "start"))
     return _render(
         request, preview, page="start", template="consent/patient/start.html", context={}
     )
@@ -319,4 +324,48 @@ def preview_summary(request: StaffRequest, draft_id: int, language: str) -> Http
             "asked": [],
         },
         note=_("Shown as for a patient who answered every question right the first time."),
+    )
+
+
+@dataclass
+class _PreviewSession:
+    """What the decision page reads of a consent session: only its procedure version."""
+
+    procedure_version: Any
+
+
+@require_http_methods(["GET", "POST"])
+@content_editor_required
+def preview_decision(request: StaffRequest, draft_id: int, language: str) -> HttpResponse:
+    """The decision page's text: the recap of the pack, the statements and the signing form.
+    Nothing can be signed here: a form sent shows the page again."""
+    preview = _preview_or_404(draft_id, language)
+    if request.method == "POST":
+        return redirect(_url(preview, "decision"))
+    content = preview.content
+    recap = recap_build(
+        title=content.version.title,
+        content=content.version.content,
+        sections=content.sections,
+        risks=content.risks,
+        alternatives=[RecapAlternative(a.name, a.description) for a in content.alternatives],
+        questions=[],
+    )
+    with translation.override(preview.language):
+        form = ConsentForm()
+    return _render(
+        request,
+        preview,
+        page="decision",
+        template="consent/patient/decision.html",
+        context={
+            "session": _PreviewSession(procedure_version=content.version),
+            "form": form,
+            "attestation": None,
+            "recap": recap,
+        },
+        note=_(
+            "Shown once the physician has attested, as for a patient who wrote no question. "
+            "Nothing can be signed in a preview."
+        ),
     )

@@ -12,15 +12,6 @@ from django.test import Client
 
 from consent.models import AuditEvent, ConsentSession, PackDraft, ProcedureVersion
 from consent.services.authoring import MAX_PACK_BYTES
-from tests.authoring import (
-    ADDED_QUESTION_KEY,
-    ADDED_QUESTION_PROMPT,
-    NEW_VERSION,
-    changed_pack,
-    content_editor,
-    line_of,
-    mitraclip_text,
-)
 from tests.factories import (
     auditor,
     consent_session,
@@ -28,6 +19,15 @@ from tests.factories import (
     mitraclip_version,
     patient_client,
     physician,
+)
+from tests.workbench import (
+    ADDED_QUESTION_KEY,
+    ADDED_QUESTION_PROMPT,
+    NEW_VERSION,
+    changed_pack,
+    content_editor,
+    line_of,
+    mitraclip_text,
 )
 
 pytestmark = pytest.mark.django_db
@@ -318,6 +318,22 @@ def test_the_summary_preview_shows_every_question_answered_right(editor_client):
     assert ADDED_QUESTION_PROMPT in shown
 
 
+def test_the_decision_page_preview_shows_the_recap_and_the_statements(editor_client):
+    draft = uploaded(editor_client, changed_pack())
+    url = draft_url(draft, "preview/en/decision/")
+    response = editor_client.get(url)
+    shown = text_of(response)
+    assert response.status_code == 200
+    assert "Before you decide: the main points" in shown
+    assert "Stroke: up to 2 in 100 people" in shown  # its own figure now, out of the group
+    assert "Tick each statement to confirm it" in shown
+    assert "Nothing can be signed in a preview." in shown
+    assert 'href="/patient/' not in response.content.decode()
+    sent = editor_client.post(url, {"typed_name": "Jeanne Demo"})
+    assert sent.status_code == 302 and sent["Location"] == url
+    assert not ConsentSession.objects.exists()
+
+
 # Publishing
 
 
@@ -377,7 +393,9 @@ def test_an_unreviewed_pack_is_published_only_when_the_editor_says_so(editor_cli
 
 def test_a_reviewed_pack_needs_no_acknowledgement(editor_client):
     text = changed_pack().replace(
-        "schema = 1\n", 'schema = 1\nreviewed_by = "Dr. Ada Review"\nreviewed_on = 2026-11-01\n', 1
+        "\nschema = 1\n",
+        '\nschema = 1\nreviewed_by = "Dr. Ada Review"\nreviewed_on = 2026-11-01\n',
+        1,
     )
     draft = uploaded(editor_client, text)
     shown = text_of(editor_client.get(draft_url(draft)))
