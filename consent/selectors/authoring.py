@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from consent.authoring.changes import Comparison, pack_compare
 from consent.authoring.lines import LocatedProblem, problems_located
+from consent.content.importing import translation_problems
 from consent.content.packs import Pack, PackError, parse_pack
 from consent.content.readability import Report, pack_report
 from consent.content.warnings import pack_warnings
@@ -21,7 +22,9 @@ from consent.models import PackDraft, ProcedureVersion
 
 @dataclass
 class DraftAnalysis:
-    """One draft, read: its pack (None while it has errors), problems and warnings by line."""
+    """One draft, read: its pack (None while it does not follow the format), its problems (a
+    translation's mismatches with its source, for a pack that follows the format) and warnings,
+    each with its line."""
 
     draft: PackDraft
     text: str
@@ -98,14 +101,21 @@ class DraftAnalysis:
 
     @cached_property
     def other_languages(self) -> dict[str, ProcedureVersion]:
-        """The newest imported version of this procedure in each other language, by language."""
+        """The newest imported version of this procedure in each other language, by language
+        (for the language a translation translates: its source version)."""
         if self.pack is None:
             return {}
         newest: dict[str, ProcedureVersion] = {}
         versions = ProcedureVersion.objects.filter(slug=self.content["slug"]).exclude(
             language=self.content["language"]
         )
+        source = self.pack.source_identity
         for version in versions.order_by("language", "-imported_at", "-pk"):
+            # A translation is shown beside the very version it translates.
+            if source is not None and version.language == source[1]:
+                if version.version == source[2]:
+                    newest[version.language] = version
+                continue
             newest.setdefault(version.language, version)
         return newest
 
@@ -139,8 +149,11 @@ def draft_analysis(*, draft: PackDraft) -> DraftAnalysis:
     except PackError as error:
         problems = problems_located(text, error.messages, source_name=draft.file_name)
         return DraftAnalysis(draft=draft, text=text, pack=None, problems=problems, warnings=[])
+    # A translation that does not match its source (or whose source is not imported) is
+    # refused by the importer: its problems are errors too, though its pages can be previewed.
+    problems = problems_located(text, translation_problems([pack]), source_name=draft.file_name)
     warnings = problems_located(text, pack_warnings(pack), source_name=draft.file_name)
-    return DraftAnalysis(draft=draft, text=text, pack=pack, problems=[], warnings=warnings)
+    return DraftAnalysis(draft=draft, text=text, pack=pack, problems=problems, warnings=warnings)
 
 
 def drafts_list() -> QuerySet[PackDraft]:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent.audit.events import Origin
-from consent.content.readability import FK_TARGET, SMOG_TARGET
+from consent.content.readability import FK_TARGET, KM_TARGET, SMOG_TARGET
 from consent.forms.authoring import PackUploadForm, PublishForm
 from consent.models import PackDraft
 from consent.selectors.authoring import DraftAnalysis, draft_analysis, draft_or_none, drafts_list
@@ -86,7 +86,11 @@ def draft_readability(request: StaffRequest, draft_id: int) -> HttpResponse:
             "draft": analysis.draft,
             "analysis": analysis,
             "tab": "readability",
-            "targets": {"fk": f"{FK_TARGET:g}", "smog": f"{SMOG_TARGET:g}"},
+            "targets": {
+                "fk": f"{FK_TARGET:g}",
+                "smog": f"{SMOG_TARGET:g}",
+                "km": f"{KM_TARGET:g}",
+            },
         },
     )
 

@@ -13,6 +13,7 @@ from django.test import Client
 from consent.models import AuditEvent, ConsentSession, PackDraft, ProcedureVersion
 from consent.services.authoring import MAX_PACK_BYTES
 from tests.factories import (
+    MITRACLIP_PATH,
     auditor,
     consent_session,
     logged_in,
@@ -439,3 +440,51 @@ def test_a_draft_with_errors_or_a_forged_key_is_not_published(editor_client):
     assert response.status_code == 400
     assert "This form is out of date" in text_of(response)
     assert not ProcedureVersion.objects.exists()
+
+
+# Translations
+
+
+FRENCH_PATH = MITRACLIP_PATH.with_name("mitraclip.fr.toml")
+
+
+def test_a_translation_is_previewed_in_its_language_beside_its_source(editor_client):
+    english = mitraclip_version()
+    text = FRENCH_PATH.read_text(encoding="utf-8")
+    draft = uploaded(editor_client, text)
+    shown = text_of(editor_client.get(draft_url(draft)))
+    assert "No errors: this pack follows the format." in shown
+    assert "Preview (fr)" in shown and "Preview (en)" in shown
+    french = editor_client.get(draft_url(draft, "preview/fr/section/1/"))
+    assert '<html lang="fr">' in french.content.decode()
+    assert english.sections.first().title not in text_of(french)
+    source = editor_client.get(draft_url(draft, "preview/en/section/1/"))
+    assert '<html lang="en">' in source.content.decode()
+    assert english.sections.first().title in text_of(source)
+    # The banner speaks the editor's language inside the French page.
+    assert 'class="preview-banner' in french.content.decode()
+    assert 'lang="en"' in french.content.decode().split('class="preview-banner')[1][:400]
+    readability = text_of(editor_client.get(draft_url(draft, "readability/")))
+    assert "Kandel-Moles reading ease" in readability
+
+
+def test_a_translation_whose_right_answer_differs_from_its_source_is_an_error_with_its_line(
+    editor_client,
+):
+    mitraclip_version()
+    source = FRENCH_PATH.read_text(encoding="utf-8")
+    text = source.replace("correct = true", "correct = false", 1)
+    line = source[: source.index("correct = true")].count("\n") + 1
+    draft = uploaded(editor_client, text)
+    shown = text_of(editor_client.get(draft_url(draft)))
+    assert "1 error to fix" in shown
+    assert re.search(
+        rf"Line {line} questions\[\d+\] \(key \"[a-z-]+\"\): .*the source has true", shown
+    )
+    assert f"{line} correct = false" in shown
+    assert "Publish version" not in shown
+    response = editor_client.post(
+        draft_url(draft, "publish/"), publish_form(draft, unreviewed="on")
+    )
+    assert response.status_code == 400
+    assert ProcedureVersion.objects.filter(language="fr").count() == 0
