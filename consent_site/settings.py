@@ -207,6 +207,8 @@ STAFF_RECOVERY_CODES = 10
 
 # Sessions and cookies. The patient's browser session is a cookie; staff sessions also end
 # after STAFF_IDLE_TIMEOUT without activity (consent/middleware.py).
+# Django's database sessions, read by SQL written once per process (consent/session_store.py).
+SESSION_ENGINE = "consent.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

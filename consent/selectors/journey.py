@@ -23,6 +23,7 @@ from consent.models import (
 from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import Outcome, QuestionProgress
 from consent.selectors.content import VersionContent, version_content
+from consent.selectors.rows import row_with_parent
 
 Kind = Signature.Kind
 # The people who may sign beside the patient once the patient has decided.
@@ -141,11 +142,11 @@ def answer_feedback(*, question: Question, attempt: Attempt | None) -> AnswerFee
 
 
 def patient_link_session(*, link_id: int) -> PatientLink | None:
-    """The link with its session, in one query; the session's procedure version comes from the
-    content cache (`consent.selectors.content`), not read and decoded on every page."""
-    try:
-        link = PatientLink.objects.select_related("session").get(pk=link_id)
-    except PatientLink.DoesNotExist:
+    """The link with its session, in one query whose SQL is written once per process
+    (`consent.selectors.rows`); the session's procedure version comes from the content cache
+    (`consent.selectors.content`), not read and decoded on every page."""
+    link = row_with_parent(PatientLink, "session", link_id)
+    if not isinstance(link, PatientLink):
         return None
     link.session.procedure_version = version_content(link.session.procedure_version_id).version
     return link
