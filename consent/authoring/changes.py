@@ -1,7 +1,8 @@
 """What a new pack changes from the version it replaces, said plainly.
 
 Sections, risks, alternatives, questions and facts are matched by their `key`: an entry is
-added, removed or changed, and a changed entry lists its changed fields. A figure (a number,
+added, removed or changed, and a changed entry lists its changed fields (and its `position`
+when it moved among the entries both versions have). A figure (a number,
 `correct`, a kind or a frequency) is shown before -> after (`max_per_100` 1 -> 2); changed
 wording is shown word by word, the words taken out and put in marked. Nested wordings (a
 question's `variants`) are compared field by field (`variants[0].prompt`).
@@ -167,12 +168,22 @@ def pack_compare(before: dict[str, Any], after: dict[str, Any]) -> Comparison:
     for part in PARTS:
         old, new = _by_key(before.get(part)), _by_key(after.get(part))
         found = {"added": 0, "removed": 0, "changed": 0}
+        # The order patients see them in: an entry kept but moved says from where to where.
+        kept_old = [key for key in old if key in new]
+        kept_new = [key for key in new if key in old]
         for key, entry in new.items():
             if key not in old:
                 entries.append(EntryChange(part, key, _label(part, entry), "added"))
                 found["added"] += 1
                 continue
             changed = fields_compared(old[key], entry)
+            if kept_old.index(key) != kept_new.index(key):
+                moved = FieldChange(
+                    name="position",
+                    before=str(list(old).index(key) + 1),
+                    after=str(list(new).index(key) + 1),
+                )
+                changed = [moved, *changed]
             if changed:
                 entries.append(
                     EntryChange(part, key, _label(part, entry), "changed", tuple(changed))

@@ -28,7 +28,6 @@ FILE_NAME_MAX = PackDraft._meta.get_field("file_name").max_length or 200
 ERROR_HAS_PROBLEMS = _(
     "This pack has errors, so it cannot be published. Fix them and upload the file again."
 )
-ERROR_ALREADY_PUBLISHED = _("This draft is already published.")
 ERROR_STALE_FORM = _("This form is out of date. Open the draft again and publish from there.")
 ERROR_SAME_CONTENT = _(
     "This exact content is already published as version %(version)s: there is nothing new to "

@@ -41,3 +41,14 @@ def test_entries_are_matched_by_key_and_figures_shown_before_and_after():
     assert variant.name == "variants[0].prompt"
     assert comparison.counts["risks"] == {"added": 0, "removed": 0, "changed": 1}
     assert pack_compare(before, mitraclip_pack().content).unchanged
+
+
+def test_a_moved_section_says_from_where_to_where():
+    before = mitraclip_pack().content
+    after = mitraclip_pack().content
+    after["sections"].insert(0, after["sections"].pop(2))
+    moved = {e.key: e for e in pack_compare(before, after).entries}
+    third = before["sections"][2]["key"]
+    [position] = moved[third].fields
+    assert (position.name, position.before, position.after) == ("position", "3", "1")
+    assert moved[before["sections"][0]["key"]].fields[0].before == "1"

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from consent.audit.events import Origin
 from consent.authoring import preview as pages
 from consent.forms.patient import AnswerForm, ConsentForm
-from consent.models import PackDraft
+from consent.models import PackDraft, Question
 from consent.rules import Outcome, grade
 from consent.selectors.authoring import DraftAnalysis, draft_analysis, draft_or_none
 from consent.selectors.journey import answer_feedback
@@ -250,56 +250,78 @@ def preview_question(
             initial={"round": 1},
         )
         valid = form.is_valid()
-    page = f"question/{number}"
     if valid:
-        answer = form.cleaned_data["answer"]
-        attempt = pages.attempt(
-            question, variant=variant, answer=answer, is_correct=grade(shown.wording, answer)
-        )
-        progress = pages.progress(question, number, [attempt])
-        reteach = progress.outcome == Outcome.RETEACH
-        return _render(
-            request,
-            preview,
-            page=page,
-            template="consent/patient/result.html",
-            context={
-                "progress": progress,
-                "feedback": answer_feedback(question=question, attempt=attempt),
-                "outcome": progress.outcome.value,
-                "reteach_section": question.section,
-                "risk_pictures": preview.content.risk_pictures(question.section) if reteach else [],
-                "next_number": number + 1 if number < preview.content.question_count else None,
-            },
-            note=_("The result of this answer, as the patient would see it. Nothing is stored."),
-        )
-    wordings = 1 + len(question.variants or [])
-    wording_links = [
+        return _question_result(request, preview, question, number, variant, form)
+    return _question_asked(request, preview, question, number, variant, form)
+
+
+def _question_asked(
+    request: StaffRequest,
+    preview: Preview,
+    question: Question,
+    number: int,
+    variant: int,
+    form: AnswerForm,
+) -> HttpResponse:
+    count = question.wording_count
+    wordings = [
         PageLink(
             _("Wording %(number)d") % {"number": n + 1},
             _url(preview, "question", number=number) + (f"?variant={n}" if n else ""),
             n == variant,
         )
-        for n in range(wordings)
+        for n in range(count)
     ]
+    note = _("Wording %(shown)d of %(count)d: a re-ask after a re-teach shows the next one.") % {
+        "shown": variant + 1,
+        "count": count,
+    }
     return _render(
         request,
         preview,
-        page=page,
+        page=f"question/{number}",
         template="consent/patient/question.html",
         context={
             "progress": pages.progress(question, number),
             "form": form,
-            "wording": shown.wording,
+            "wording": form.presentation.wording,
         },
         status=400 if form.is_bound else 200,
-        note=(
-            _("Wording %(shown)d of %(count)d: a re-ask after a re-teach shows the next one.")
-            % {"shown": variant + 1, "count": wordings}
-            if wordings > 1
-            else ""
-        ),
-        wordings=wording_links if wordings > 1 else [],
+        note=note if count > 1 else "",
+        wordings=wordings if count > 1 else [],
+    )
+
+
+def _question_result(
+    request: StaffRequest,
+    preview: Preview,
+    question: Question,
+    number: int,
+    variant: int,
+    form: AnswerForm,
+) -> HttpResponse:
+    """The result page of one answer: right, or the explanation and the section again."""
+    answer = form.cleaned_data["answer"]
+    wording = form.presentation.wording
+    attempt = pages.attempt(
+        question, variant=variant, answer=answer, is_correct=grade(wording, answer)
+    )
+    progress = pages.progress(question, number, [attempt])
+    reteach = progress.outcome == Outcome.RETEACH
+    return _render(
+        request,
+        preview,
+        page=f"question/{number}",
+        template="consent/patient/result.html",
+        context={
+            "progress": progress,
+            "feedback": answer_feedback(question=question, attempt=attempt),
+            "outcome": progress.outcome.value,
+            "reteach_section": question.section,
+            "risk_pictures": preview.content.risk_pictures(question.section) if reteach else [],
+            "next_number": number + 1 if number < preview.content.question_count else None,
+        },
+        note=_("The result of this answer, as the patient would see it. Nothing is stored."),
     )
 
 

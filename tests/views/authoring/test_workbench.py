@@ -290,6 +290,21 @@ def test_a_wrong_answer_in_the_preview_shows_the_re_teach_as_the_patient_would(e
     assert not ConsentSession.objects.exists()
 
 
+def test_each_wording_of_a_question_can_be_previewed(editor_client):
+    draft = uploaded(editor_client, changed_pack())
+    url = draft_url(draft, "preview/en/question/1/")
+    first = text_of(editor_client.get(url))
+    assert "What is MitraClip for?" in first
+    assert "Wording 1 of 2: a re-ask after a re-teach shows the next one." in first
+    variant = text_of(editor_client.get(url + "?variant=1"))
+    assert "What does MitraClip do to a leaking mitral valve?" in variant
+    assert "Wording 2 of 2" in variant
+    # A wrong answer to the variant is graded against the variant's own choices.
+    response = editor_client.post(url + "?variant=1", {"round": "1", "answer": "true"})
+    assert response.status_code == 400  # not a choice of this wording: the page says so
+    assert "That answer is not one of the choices shown here" in text_of(response)
+
+
 def test_sections_back_and_next_walk_the_preview(editor_client):
     draft = uploaded(editor_client, changed_pack())
     url = draft_url(draft, "preview/en/section/2/")
