@@ -4,10 +4,13 @@ Usage::
 
     python scripts/readability.py content/mitraclip.en.toml [more.toml ...]
 
-For every pack given, prints Markdown tables of its sections and questions: words, sentences,
-the longest sentence, Flesch-Kincaid grade, SMOG and Dale-Chall, and what is over target
-(Flesch-Kincaid above 6 anywhere; SMOG above 8 in purpose, benefits, risks and alternatives
-sections). The measuring is consent/content/readability.py; see its docstring.
+For every pack given, prints Markdown tables of its sections and questions, measured with the
+formulas of the pack's language: words, sentences, the longest sentence and, for English,
+Flesch-Kincaid grade, SMOG and Dale-Chall, and what is over target (Flesch-Kincaid above 6
+anywhere; SMOG above 8 in purpose, benefits, risks and alternatives sections); for French,
+words per sentence, syllables per word and Kandel-Moles reading ease (below 60 is over target);
+for a language without a formula, counts only. The measuring is consent/content/readability.py;
+see its docstring.
 
 Exits with status 1 if a section is over target (questions are flagged but do not change the
 status), and with status 2 if a file cannot be read. Never uses the network.
