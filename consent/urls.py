@@ -108,6 +108,7 @@ authoring_patterns = (
         ),
         path(_preview + "summary/", preview.preview_summary, name="preview_summary"),
         path(_preview + "decision/", preview.preview_decision, name="preview_decision"),
+        path(_preview + "keep-alive/", preview.preview_keep_alive, name="preview_keep_alive"),
     ],
     "authoring",
 )

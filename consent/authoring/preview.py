@@ -26,8 +26,12 @@ from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import QuestionProgress
 
 # The patient pages the preview has; any other patient URL in a page leads to its start.
-PREVIEW_PAGES = ("start", "section", "question", "result", "summary", "decision")
-PATIENT_URL = re.compile(r'(?P<attribute>href|action)="(?P<path>/patient/[^"?#]*)(?P<rest>[^"]*)"')
+# (The decision page's keep-alive pings go to the preview's own, which answers 204 and writes
+# nothing: the patient's would answer that there is no patient, and the page would reload.)
+PREVIEW_PAGES = ("start", "section", "question", "result", "summary", "decision", "keep_alive")
+PATIENT_URL = re.compile(
+    r'(?P<attribute>href|action|data-keep-alive-url)="(?P<path>/patient/[^"?#]*)(?P<rest>[^"]*)"'
+)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent.audit.events import Origin
 from consent.authoring import preview as pages
@@ -391,3 +391,10 @@ def preview_decision(request: StaffRequest, draft_id: int, language: str) -> Htt
             "Nothing can be signed in a preview."
         ),
     )
+
+
+@require_POST
+@content_editor_required
+def preview_keep_alive(request: StaffRequest, draft_id: int, language: str) -> HttpResponse:
+    """The decision page's keep-alive pings, in a preview: nothing to keep alive, 204."""
+    return HttpResponse(status=204)

@@ -80,6 +80,7 @@ def test_only_content_editors_get_in():
         draft_url(draft, "preview/en/section/1/"),
         draft_url(draft, "preview/en/question/1/"),
         draft_url(draft, "preview/en/summary/"),
+        draft_url(draft, "preview/en/decision/"),
     ]
     patient = patient_client(consent_session())
     for url in pages:
@@ -92,6 +93,8 @@ def test_only_content_editors_get_in():
         assert logged_in(physician(username=f"dr.{abs(hash(url))}")).get(url).status_code == 403
         assert logged_in(auditor(username=f"aud.{abs(hash(url))}")).get(url).status_code == 403
         assert logged_in(editor).get(url).status_code == 200, url
+    keep_alive = draft_url(draft, "preview/en/keep-alive/")
+    assert logged_in(physician(username="dr.keep")).post(keep_alive).status_code == 403
     publish = draft_url(draft, "publish/")
     assert logged_in(physician(username="dr.publish")).post(publish).status_code == 403
     assert logged_in(auditor(username="aud.publish")).post(publish).status_code == 403
@@ -344,7 +347,10 @@ def test_the_decision_page_preview_shows_the_recap_and_the_statements(editor_cli
     assert "Stroke: up to 2 in 100 people" in shown  # its own figure now, out of the group
     assert "Tick each statement to confirm it" in shown
     assert "Nothing can be signed in a preview." in shown
-    assert 'href="/patient/' not in response.content.decode()
+    assert '"/patient/' not in response.content.decode()
+    keep_alive = draft_url(draft, "preview/en/keep-alive/")
+    assert f'data-keep-alive-url="{keep_alive}"' in response.content.decode()
+    assert editor_client.post(keep_alive).status_code == 204
     sent = editor_client.post(url, {"typed_name": "Jeanne Demo"})
     assert sent.status_code == 302 and sent["Location"] == url
     assert not ConsentSession.objects.exists()
