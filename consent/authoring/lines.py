@@ -63,7 +63,9 @@ class PackText:
     """An uploaded pack's text, read for its headers and keys."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        # Lines as TOML counts them: ended by "\n" only (str.splitlines would also break at
+        # a form feed or U+2028, and every line number after it would be wrong).
+        self.lines = [line.removesuffix("\r") for line in text.split("\n")]
         self.in_string = _multiline_string_lines(self.lines)
         self.headers = [
             _Header(line=number, name=_table_name(match.group(2)), array=match.group(1) == "[[")

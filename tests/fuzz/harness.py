@@ -31,8 +31,10 @@ from consent.models import (
     ConsentRecord,
     ConsentSession,
     Discussion,
+    PackDraft,
     PatientLink,
     PatientQuestion,
+    ProcedureVersion,
     QuestionReview,
     SectionView,
     Signature,
@@ -63,6 +65,9 @@ COUNTED: tuple[type[Model], ...] = (
     Signature,
     ConsentRecord,
     Addendum,
+    # The content editors' workbench: a draft per upload, a procedure version per publication.
+    PackDraft,
+    ProcedureVersion,
 )
 
 # What a page shows when it refuses input: a form error, an alert, or a status message.
