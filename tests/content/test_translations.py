@@ -176,6 +176,36 @@ def test_the_french_pack_says_fewer_than_1_in_100_as_moins_de_1_sur_100():
     }
 
 
+# The figures the English pack gives in its sections (tests/content/test_readability.py,
+# SOURCE_FIGURES), as the French pack writes them; numbers in words are not checked by import.
+FRENCH_FIGURES = {
+    "fewer than 1 in 100": "moins de 1 personne sur 100",
+    "one or two days": "un ou deux jours",
+    "24 to 48 hours": "24 à 48 heures",
+    "six months": "six mois",
+    "three to four days": "trois à quatre premiers jours",
+}
+
+
+@pytest.mark.parametrize(("english", "french_words"), FRENCH_FIGURES.items())
+def test_the_french_sections_give_each_figure_of_the_english_sections(english, french_words):
+    english_text = " ".join(" ".join(s["body"].split()) for s in EN["sections"])
+    french_text = " ".join(" ".join(s["body"].split()) for s in FR["sections"])
+
+    assert english in english_text
+    assert english_text.count(english) == french_text.count(french_words) > 0
+
+
+def test_the_french_pack_keeps_extremely_rare_as_the_source_says_it():
+    assert entry(FR, "risks", "device-detachment")["frequency_text"] == (
+        "extrêmement rare ; pratiquement jamais observé"
+    )
+    assert (
+        "extrêmement rare que le clip se détache complètement"
+        in (entry(FR, "sections", "risks")["body"])
+    )
+
+
 def test_the_french_pack_uses_the_agreed_vocabulary():
     text = FR_PATH.read_text(encoding="utf-8")
     for word in (
