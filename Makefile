@@ -7,10 +7,11 @@ PORT ?= 8000
 # Two workers: the machines here have two cores.
 PYTEST_ARGS ?= -n 2
 # Debian packages the test suite needs: the browser for the journeys, HarfBuzz for PDF fonts;
-# wrk, the load generator of make bench.
-SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils wrk
+# wrk, the load generator of make bench; gettext, whose xgettext the translation tests run
+# (makemessages) to find every string that needs a translation.
+SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils wrk gettext
 
-.PHONY: install install-dev run serve serve-env test fuzz lint bench system-packages clean
+.PHONY: install install-dev messages run serve serve-env test fuzz lint bench system-packages clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || { echo "Creating the virtual environment in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
@@ -23,9 +24,18 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed messages
 
-install-dev: $(VENV)/.installed-dev node_modules/.installed
+install-dev: $(VENV)/.installed-dev node_modules/.installed messages
+
+# The translation catalogues (locale/<language>/LC_MESSAGES/*.po) compiled to the .mo files that
+# Django reads, by Babel (requirements.txt), so that no system package is needed; each again
+# whenever its .po changes. The .mo files are not committed (.gitignore).
+CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
+messages: $(CATALOGUES:.po=.mo)
+
+locale/%.mo: locale/%.po $(VENV)/.installed
+	$(PY) -m babel.messages.frontend compile --statistics -i $< -o $@
 
 # HL7's FHIR R4 JSON schema, which the tests validate the FHIR export against (package.json):
 # from the npm registry, exactly as locked, no install scripts run.

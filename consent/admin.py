@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from consent.audit.events import Origin, staff_access_record
 from consent.models import (
@@ -26,9 +27,9 @@ from consent.models import (
 
 
 class SuperuserAdminSite(admin.AdminSite):
-    site_header = "Consent comprehension: administration"
-    site_title = "Consent administration"
-    index_title = "Read-only records and user accounts"
+    site_header = _("Consent comprehension: administration")
+    site_title = _("Consent administration")
+    index_title = _("Read-only records and user accounts")
 
     def has_permission(self, request: HttpRequest) -> bool:
         from consent.views.access import second_factor_passed
@@ -100,7 +101,7 @@ class ConsentSessionAdmin(ReadOnlyAdmin):
     # (history, proxies, logs). Patients are found in the auditor's records list, whose search
     # is posted and kept in the session.
     search_fields = ("=public_id",)
-    search_help_text = (
+    search_help_text = _(
         "Search by the session's id. To find a patient by name or MRN, use the auditor's records "
         "list (/audit/), which keeps the search out of the address."
     )

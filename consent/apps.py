@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsentConfig(AppConfig):
     name = "consent"
-    verbose_name = "Informed consent"
+    verbose_name = _("Informed consent")
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model

@@ -14,6 +14,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from consent.objectstore import s3_storages
+from consent_site.languages import interface_languages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -133,9 +134,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "staff:session_list"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The institution's language: staff pages, and the staff parts of every record, are in it.
+LANGUAGE_CODE = os.environ.get("INSTITUTION_LANGUAGE", "en").strip().lower() or "en"
+# Translation catalogues: the project's own (locale/, compiled by make install), after any that a
+# deployment adds (EXTRA_LOCALE_PATHS, comma-separated folders laid out like locale/), whose
+# strings then take precedence. The languages offered are found from these catalogues, not listed
+# here: a third language needs only its catalogue (consent_site/languages.py).
+LOCALE_PATHS = [Path(path) for path in env_list("EXTRA_LOCALE_PATHS", "")] + [BASE_DIR / "locale"]
+LANGUAGES = interface_languages(LOCALE_PATHS, LANGUAGE_CODE)
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

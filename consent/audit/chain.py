@@ -16,6 +16,8 @@ from datetime import UTC
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent.canonical import SERIALIZERS
 from consent.models import Addendum, AuditEvent, ConsentRecord, Signature
@@ -106,19 +108,21 @@ def chain_verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
     for event in events:
         reason = ""
         if event.seq != expected_seq:
-            reason = (
-                f"sequence broken: expected event {expected_seq}, found {event.seq} "
+            reason = _(
+                "sequence broken: expected event %(expected)s, found %(found)s "
                 "(an event was removed or inserted)"
-            )
+            ) % {"expected": expected_seq, "found": event.seq}
         elif event.prev_hash != previous_hash:
-            reason = "previous-hash link does not match the event before it (reordered or inserted)"
-        elif (version := event_version(event)) is None:
-            reason = "content does not match its hash (the event was altered)"
-        elif version < newest_version:
-            reason = (
-                f"hashed in chain version {version} after an event of version "
-                f"{newest_version} (versions never go back: the event was rewritten)"
+            reason = _(
+                "previous-hash link does not match the event before it (reordered or inserted)"
             )
+        elif (version := event_version(event)) is None:
+            reason = _("content does not match its hash (the event was altered)")
+        elif version < newest_version:
+            reason = _(
+                "hashed in chain version %(version)s after an event of version "
+                "%(newest)s (versions never go back: the event was rewritten)"
+            ) % {"version": version, "newest": newest_version}
         else:
             newest_version = version
         if reason:
@@ -145,7 +149,7 @@ def chain_head() -> tuple[int, str]:
 
 # Actions whose events carry the hashes of what they are about (see services/signatures.py).
 RECORD_FINALIZED = "record.finalized"
-PRE_PINNING = "made before content pinning"
+PRE_PINNING = gettext_lazy("made before content pinning")
 
 
 @dataclass(frozen=True)
@@ -186,46 +190,59 @@ def _record_findings(
     record: ConsentRecord, event: AuditEvent | None, first_pinned: int | None
 ) -> list[Finding]:
     """A record's chain head and its hashes against the chain and its finalization event."""
-    subject = f"record {record.record_id}"
+    subject = _("record %(record_id)s") % {"record_id": record.record_id}
     findings: list[Finding] = []
     try:
         head_seq, head_hash = json_chain_head(record.record_json)
     except ValueError:
-        return [Finding(subject, "the stored record names no audit chain head")]
+        return [Finding(subject, _("the stored record names no audit chain head"))]
     at_head = AuditEvent.objects.filter(seq=head_seq).values_list("hash", flat=True).first()
     if at_head is None:
         findings.append(
-            Finding(subject, f"its chain head, event {head_seq}, is missing from the log")
+            Finding(
+                subject,
+                _("its chain head, event %(seq)s, is missing from the log") % {"seq": head_seq},
+            )
         )
     elif at_head != head_hash:
         findings.append(
-            Finding(subject, f"event {head_seq} no longer has the hash the record printed")
+            Finding(
+                subject,
+                _("event %(seq)s no longer has the hash the record printed") % {"seq": head_seq},
+            )
         )
     if sha256_hex(record.record_json.encode("utf-8")) != record.record_sha256:
-        findings.append(Finding(subject, "the stored record does not match its stored hash"))
+        findings.append(Finding(subject, _("the stored record does not match its stored hash")))
     pdf_digest = _file_digest(record)
     if pdf_digest is None:
-        findings.append(Finding(subject, "its PDF file is missing"))
+        findings.append(Finding(subject, _("its PDF file is missing")))
     elif pdf_digest != record.pdf_sha256:
-        findings.append(Finding(subject, "its PDF file does not match its stored hash"))
+        findings.append(Finding(subject, _("its PDF file does not match its stored hash")))
     if event is None:
         if first_pinned is not None and head_seq > first_pinned:
-            findings.append(Finding(subject, "its finalization event is missing from the log"))
+            findings.append(Finding(subject, _("its finalization event is missing from the log")))
         else:
-            findings.append(Finding(subject, PRE_PINNING, problem=False))
+            findings.append(Finding(subject, str(PRE_PINNING), problem=False))
         return findings
     for key, stored_value, label in (
-        ("record_sha256", record.record_sha256, "the record's hash"),
-        ("pdf_sha256", record.pdf_sha256, "the PDF's hash"),
-        ("chain_head_hash", head_hash, "the chain head"),
+        ("record_sha256", record.record_sha256, _("the record's hash")),
+        ("pdf_sha256", record.pdf_sha256, _("the PDF's hash")),
+        ("chain_head_hash", head_hash, _("the chain head")),
     ):
         if _pinned(event, key) != stored_value:
             findings.append(
-                Finding(subject, f"{label} differs from its finalization event {event.seq}")
+                Finding(
+                    subject,
+                    _("%(what)s differs from its finalization event %(seq)s")
+                    % {"what": label, "seq": event.seq},
+                )
             )
     if pdf_digest is not None and _pinned(event, "pdf_sha256") != pdf_digest:
         findings.append(
-            Finding(subject, f"the PDF file differs from its finalization event {event.seq}")
+            Finding(
+                subject,
+                _("the PDF file differs from its finalization event %(seq)s") % {"seq": event.seq},
+            )
         )
     return findings
 
@@ -250,41 +267,59 @@ def content_verify() -> list[Finding]:
         findings += _record_findings(record, finalized.get(str(record.pk)), first_pinned)
     signed = _events_by_object([f"signature.{kind}" for kind in Signature.Kind.values])
     for signature in Signature.objects.select_related("session").order_by("pk").iterator():
-        subject = f"signature {signature.pk} ({signature.kind})"
+        subject = _("signature %(number)s (%(kind)s)") % {
+            "number": signature.pk,
+            "kind": signature.kind,
+        }
         event = signed.get(str(signature.pk))
         if event is None or event.action != f"signature.{signature.kind}":
-            findings.append(Finding(subject, "its signature event is missing from the log"))
+            findings.append(Finding(subject, _("its signature event is missing from the log")))
             continue
         evidence = _pinned(event, "evidence_sha256")
         if evidence is None:
-            findings.append(Finding(subject, PRE_PINNING, problem=False))
+            findings.append(Finding(subject, str(PRE_PINNING), problem=False))
             continue
         if evidence != signature.snapshot_hash:
-            findings.append(Finding(subject, f"its evidence hash differs from event {event.seq}"))
+            findings.append(
+                Finding(
+                    subject, _("its evidence hash differs from event %(seq)s") % {"seq": event.seq}
+                )
+            )
         image = bytes(signature.image) if signature.image else None
         if _pinned(event, "image_sha256") != (sha256_hex(image) if image else None):
-            findings.append(Finding(subject, f"its drawn image differs from event {event.seq}"))
+            findings.append(
+                Finding(
+                    subject, _("its drawn image differs from event %(seq)s") % {"seq": event.seq}
+                )
+            )
     added = _events_by_object([f"addendum.{kind}" for kind in Addendum.Kind.values])
     for addendum in Addendum.objects.order_by("pk").iterator():
         subject = _addendum_subject(addendum)
         event = added.get(str(addendum.pk))
         if event is None:
-            findings.append(Finding(subject, "its addendum event is missing from the log"))
+            findings.append(Finding(subject, _("its addendum event is missing from the log")))
             continue
         text_hash = _pinned(event, "text_sha256")
         if text_hash is None:
-            findings.append(Finding(subject, PRE_PINNING, problem=False))
+            findings.append(Finding(subject, str(PRE_PINNING), problem=False))
             continue
         if text_hash != sha256_hex(addendum.text.encode("utf-8")):
-            findings.append(Finding(subject, f"its text differs from event {event.seq}"))
+            findings.append(
+                Finding(subject, _("its text differs from event %(seq)s") % {"seq": event.seq})
+            )
         findings += _addendum_document_findings(addendum, event)
     return findings
 
 
 def _addendum_subject(addendum: Addendum) -> str:
     """`addendum 7 (withdrawal, CR-2026-000123-A1)`; without its id when made before sealing."""
-    named = f", {addendum.addendum_id}" if addendum.addendum_id else ""
-    return f"addendum {addendum.pk} ({addendum.kind}{named})"
+    if addendum.addendum_id:
+        return _("addendum %(number)s (%(kind)s, %(addendum_id)s)") % {
+            "number": addendum.pk,
+            "kind": addendum.kind,
+            "addendum_id": addendum.addendum_id,
+        }
+    return _("addendum %(number)s (%(kind)s)") % {"number": addendum.pk, "kind": addendum.kind}
 
 
 def _addendum_document_findings(addendum: Addendum, event: AuditEvent) -> list[Finding]:
@@ -296,16 +331,23 @@ def _addendum_document_findings(addendum: Addendum, event: AuditEvent) -> list[F
     findings: list[Finding] = []
     stored_json = sha256_hex(addendum.addendum_json.encode("utf-8"))
     if stored_json != addendum.addendum_sha256 or stored_json != pinned_json:
-        findings.append(Finding(subject, f"its JSON differs from event {event.seq}"))
+        findings.append(
+            Finding(subject, _("its JSON differs from event %(seq)s") % {"seq": event.seq})
+        )
     pdf_digest = _file_digest(addendum) if addendum.pdf else None
     if pdf_digest is None:
-        findings.append(Finding(subject, "its PDF file is missing"))
+        findings.append(Finding(subject, _("its PDF file is missing")))
     elif pdf_digest != _pinned(event, "pdf_sha256") or addendum.pdf_sha256 != pdf_digest:
-        findings.append(Finding(subject, f"its PDF file differs from event {event.seq}"))
+        findings.append(
+            Finding(subject, _("its PDF file differs from event %(seq)s") % {"seq": event.seq})
+        )
     image = bytes(addendum.patient_signature_image) if addendum.patient_signature_image else None
     if _pinned(event, "image_sha256") != (sha256_hex(image) if image else None):
         findings.append(
-            Finding(subject, f"the patient's drawn signature differs from event {event.seq}")
+            Finding(
+                subject,
+                _("the patient's drawn signature differs from event %(seq)s") % {"seq": event.seq},
+            )
         )
     return findings
 
