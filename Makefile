@@ -36,6 +36,7 @@ messages: $(CATALOGUES:.po=.mo)
 
 locale/%.mo: locale/%.po $(VENV)/.installed
 	$(PY) -m babel.messages.frontend compile --statistics -i $< -o $@
+	@test -f $@ || { echo "$<: not compiled (is its header marked fuzzy?)" >&2; exit 1; }
 
 # HL7's FHIR R4 JSON schema, which the tests validate the FHIR export against (package.json):
 # from the npm registry, exactly as locked, no install scripts run.
