@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n 2
 # (makemessages) to find every string that needs a translation.
 SYSTEM_PACKAGES := chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils wrk gettext
 
-.PHONY: install install-dev messages run serve serve-env test fuzz lint bench system-packages clean
+.PHONY: install install-dev messages catalogues run serve serve-env test fuzz lint bench system-packages clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || { echo "Creating the virtual environment in $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
@@ -33,6 +33,13 @@ install-dev: $(VENV)/.installed-dev node_modules/.installed messages
 # whenever its .po changes. The .mo files are not committed (.gitignore).
 CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
 messages: $(CATALOGUES:.po=.mo)
+
+# After changing the interface's strings: extract them into every catalogue (gettext's xgettext),
+# then translate what is new; tests/i18n checks that nothing is left untranslated.
+catalogues: install
+	$(PY) manage.py makemessages --all --add-location file --no-obsolete \
+	  --ignore .venv --ignore node_modules --ignore tests --ignore scripts --ignore staticfiles \
+	  --ignore media --ignore docs --ignore content --ignore vendor
 
 locale/%.mo: locale/%.po $(VENV)/.installed
 	$(PY) -m babel.messages.frontend compile --statistics -i $< -o $@
