@@ -6,8 +6,8 @@ from pathlib import Path
 from django.conf import settings
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
-# Words that are the same in every language: units, standards and names.
-UNTRANSLATED = {"UTC", "SHA-256", "FHIR", "PDF", "QR", "MRN"}
+# Words that are the same in every language: units, standards and names (SMOG: a formula).
+UNTRANSLATED = {"UTC", "SHA-256", "FHIR", "PDF", "QR", "MRN", "SMOG"}
 ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 
 
