@@ -20,6 +20,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Background tasks run inside the request that enqueues them, unless a test says otherwise
     # (tests/views/staff/test_finalizing.py runs the database backend and its worker).
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # The French catalogue compiled as make compiles it, for a run started without make.
+    from tests.i18n.compiled import catalogues_compile
+
+    catalogues_compile(settings.BASE_DIR / "locale")
 
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made from the

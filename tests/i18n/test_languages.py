@@ -103,3 +103,13 @@ def test_a_language_django_does_not_know_is_named_by_its_code(tmp_path):
     (tmp_path / "xx" / "LC_MESSAGES" / "django.po").write_text('msgid ""\nmsgstr ""\n')
     assert ("xx", "xx") in interface_languages([tmp_path])
     assert language_name("pt-br") == "Português Brasileiro"
+
+
+def test_a_run_without_make_compiles_a_missing_or_older_catalogue_only(tmp_path):
+    from tests.i18n.compiled import catalogues_compile
+
+    german_catalogue(tmp_path, compile_with_babel=False)
+    assert catalogues_compile(tmp_path) == [tmp_path / "de" / "LC_MESSAGES" / "django.mo"]
+    assert catalogues_compile(tmp_path) == []
+    found = settings_in_a_new_process(EXTRA_LOCALE_PATHS=str(tmp_path))
+    assert found["continue"] == "Weiter"
