@@ -214,3 +214,25 @@ def test_the_english_check_finds_english_left_in_a_page():
     with pytest.raises(AssertionError):
         assert_no_english("<main><button>Save and leave</button></main>")
     assert_no_english("<main><button>Enregistrer et quitter</button></main>")
+
+
+def test_the_content_editors_workbench_in_french():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consent.models import PackDraft
+    from tests.workbench import changed_pack, content_editor
+
+    client = in_french(logged_in(content_editor()))
+    page = french(client.get("/authoring/"))
+    assert "Téléverser un paquet de contenu" in page and "Téléverser et vérifier" in page
+    assert_no_english(page)
+
+    pack = SimpleUploadedFile("mitraclip.en.toml", changed_pack(errors=True).encode("utf-8"))
+    client.post("/authoring/", {"file": pack})
+    draft = PackDraft.objects.latest("pk")
+    page = html.unescape(french(client.get(f"/authoring/drafts/{draft.pk}/")))
+    assert "2 erreurs à corriger" in page and "Téléverser le fichier corrigé" in page
+    assert_no_english(page)
+    page = french(client.get(f"/authoring/drafts/{draft.pk}/readability/"))
+    assert "Niveau de lecture, section par section" in page
+    assert_no_english(page)
