@@ -48,6 +48,21 @@ def test_setup_demo_prints_the_log_ins_and_a_patient_link_that_opens(settings, c
     assert PatientLink.objects.filter(session=session, revoked_at__isnull=True).count() == 1
 
 
+def test_setup_demo_makes_its_session_on_the_source_text_not_on_a_newer_translation(settings):
+    content = settings.BASE_DIR / "content"
+    call_command(
+        "import_pack",
+        str(content / "mitraclip.en.toml"),
+        str(content / "mitraclip.fr.toml"),
+        stdout=io.StringIO(),
+    )
+    settings.DEBUG = True
+
+    setup_demo()
+
+    assert ConsentSession.objects.get().procedure_version.language == "en"
+
+
 def test_setup_demo_refuses_a_database_without_debug_unless_forced(settings):
     mitraclip_version()
     settings.DEBUG = False

@@ -43,7 +43,13 @@ class Command(BaseCommand):
         self, *args: Any, base_url: str, procedure: str, force: bool, **options: Any
     ) -> None:
         refuse_in_production(force=force)
-        version = ProcedureVersion.objects.filter(slug=procedure).order_by("-imported_at").first()
+        # The newest source text: make run imports its translations too (content/*.toml, the
+        # French pack among them), which are newer but not the demo's language.
+        version = (
+            ProcedureVersion.objects.filter(slug=procedure, translation_of__isnull=True)
+            .order_by("-imported_at")
+            .first()
+        )
         if version is None:
             raise CommandError(f'No "{procedure}" content pack is imported; run import_pack.')
         physician = accounts_ensure()[DEMO_PHYSICIAN]
