@@ -30,6 +30,8 @@ FIELD_WORDS = (
     (re.compile(r"^warning \[(long-right-answer|all-or-none-of-the-above)\]"), "choices"),
     (re.compile(r"^warning \[(stem-contains-answer|true-false-several-claims)\]"), "prompt"),
 )
+# A message about one top-level field may start with its name: `translation_of: its source ...`.
+FIELD_FIRST = re.compile(r"^(?P<field>[a-z_]+): ")
 MISSING = "missing required field"
 SYNTAX_LINE = re.compile(r"\(at line (?P<line>\d+), column \d+\)|\bon line (?P<byte_line>\d+)\b")
 # Lines shown on each side of the line a problem is on.
@@ -164,7 +166,8 @@ def problem_line(text: PackText, message: str) -> int | None:
         return int(syntax.group("line") or syntax.group("byte_line"))
     entry = ENTRY.match(message)
     if entry is None:
-        field = _field_of(message)
+        first = FIELD_FIRST.match(message)
+        field = first.group("field") if first else _field_of(message)
         if field is None or MISSING in message:
             return None
         return text.key_line(field, 1, text.top_level_end())

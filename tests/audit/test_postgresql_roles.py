@@ -134,3 +134,35 @@ def test_log_in_throttling_second_factor_and_tasks_run_as_the_app_role(
             cursor.execute("RESET ROLE")
     assert ConsentRecord.objects.filter(session=session).exists()
     assert not DBTaskResult.objects.exists()
+
+
+def test_the_authoring_workbench_runs_as_the_app_role(app_role):
+    # Upload a pack, preview it and publish it (the draft is marked published: an UPDATE),
+    # with the application role's rights only.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consent.models import PackDraft, ProcedureVersion
+    from tests import factories
+    from tests.workbench import NEW_VERSION, changed_pack, content_editor
+
+    editor = content_editor()
+    client = factories.logged_in(editor)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {APP_ROLE}")
+    try:
+        pack = SimpleUploadedFile("mitraclip.en.toml", changed_pack().encode())
+        files = {"file": pack}
+        assert client.post("/authoring/", files).status_code == 302
+        draft = PackDraft.objects.get()
+        assert client.get(f"/authoring/drafts/{draft.pk}/preview/en/").status_code == 200
+        published = client.post(
+            f"/authoring/drafts/{draft.pk}/publish/",
+            {"publish_key": str(draft.publish_key), "unreviewed": "on"},
+        )
+        assert published.status_code == 302
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    draft.refresh_from_db()
+    assert draft.status == PackDraft.Status.PUBLISHED
+    assert ProcedureVersion.objects.filter(version=NEW_VERSION).exists()

@@ -2,7 +2,10 @@
 
 from consent.authoring.lines import problems_located
 from consent.content.packs import PackError, parse_pack
+from tests.factories import MITRACLIP_PATH
 from tests.workbench import line_of, mitraclip_text
+
+FRENCH_PATH = MITRACLIP_PATH.with_name("mitraclip.fr.toml")
 
 
 def located(text: str) -> list[tuple[int | None, str]]:
@@ -86,3 +89,13 @@ def test_a_key_written_inside_a_section_body_is_not_taken_for_the_field():
 def test_a_rule_about_the_whole_pack_has_no_line():
     text = mitraclip_text().replace('kind = "alternatives"', 'kind = "other"', 1)
     assert located(text) == [(None, 'needs at least one section of kind "alternatives"')]
+
+
+def test_a_message_about_a_top_level_field_by_name_points_at_it():
+    text = FRENCH_PATH.read_text(encoding="utf-8")
+    message = (
+        "pack.toml: translation_of: its source, mitraclip (en) version 2026.2, is not imported"
+    )
+    [problem] = problems_located(text, [message], source_name="pack.toml")
+    assert problem.line == line_of(text, "translation_of = {")
+    assert problem.message.startswith("translation_of: its source")
