@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from consent import clock
 from consent.audit.events import Origin
 from consent.content.importing import pack_import
-from consent.content.packs import Pack, load_pack
+from consent.content.packs import Pack, content_hash, load_pack
 from consent.middleware import SESSION_LAST_ACTIVITY
 from consent.models import ConsentRecord, ConsentSession, ProcedureVersion, Question, Wording
 from consent.roles import AUDITOR, PHYSICIAN, roles_ensure
@@ -66,6 +66,47 @@ def mitraclip_pack() -> Pack:
 
 def mitraclip_version() -> ProcedureVersion:
     return pack_import(packs=[mitraclip_pack()])[0].version
+
+
+# A few French words of the test translation (`translated_version`): the rest stays English.
+FRENCH_TITLE = "MitraClip : réparer une valve mitrale qui fuit sans chirurgie à cœur ouvert"
+FRENCH_SECTION_TITLE = "Votre cœur et la valve mitrale"
+FRENCH_RISK_NAME = "Saignement"
+FRENCH_PROMPT = "Que fait le clip MitraClip ?"
+
+
+def translated_version(
+    *,
+    source: ProcedureVersion | None = None,
+    language: str = "fr",
+    title: str = FRENCH_TITLE,
+    section_title: str = FRENCH_SECTION_TITLE,
+    risk_name: str = FRENCH_RISK_NAME,
+    prompt: str = FRENCH_PROMPT,
+    reviewed: bool = False,
+) -> ProcedureVersion:
+    """A translation of the MitraClip pack linked to its source version (`translation_of`, set
+    through the ORM as the import does): the same keys and figures, the title, the first
+    section's title, the first risk's name and the first question's prompt in `language`."""
+    source = source or mitraclip_version()
+    content = copy.deepcopy(source.content)
+    content["language"] = language
+    content["title"] = title
+    content["sections"][0]["title"] = section_title
+    content["risks"][0]["name"] = risk_name
+    content["questions"][0]["prompt"] = prompt
+    if reviewed:
+        content["reviewed_by"] = "Dr Test Reviewer"
+        content["reviewed_on"] = "2026-01-15"
+    pack = Pack(
+        source_name=f"{content['slug']}.{language}.toml",
+        content=content,
+        content_hash=content_hash(content),
+    )
+    version = pack_import(packs=[pack])[0].version
+    ProcedureVersion.objects.filter(pk=version.pk).update(translation_of=source)
+    version.refresh_from_db()
+    return version
 
 
 def staff_user(*, username: str, role: str = PHYSICIAN, first_name: str = "Alex"):
