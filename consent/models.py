@@ -337,6 +337,9 @@ class ConsentSession(models.Model):
     max_reteach = models.PositiveSmallIntegerField()
     # Where the patient is in the reading part, so they come back to the same page.
     current_section = models.PositiveIntegerField(default=1)
+    # When the patient first saw a section of the procedure: from then on its language is the
+    # one they read, and can no longer be switched (consent/services/sessions.py).
+    content_shown_at = models.DateTimeField(null=True, blank=True)
     sections_done = models.BooleanField(default=False)
     attested_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,7 @@ patient_patterns = (
         path("patient/", patient.resume, name="resume"),
         path("patient/identity/", patient.identity, name="identity"),
         path("patient/start/", patient.start, name="start"),
+        path("patient/language/", patient.language, name="language"),
         path("patient/section/<int:number>/", patient.section, name="section"),
         path("patient/question/<int:number>/", patient.question, name="question"),
         path("patient/question/<int:number>/result/", patient.result, name="result"),

@@ -84,6 +84,7 @@ def translated_version(
     risk_name: str = FRENCH_RISK_NAME,
     prompt: str = FRENCH_PROMPT,
     reviewed: bool = False,
+    version: str = "",
 ) -> ProcedureVersion:
     """A translation of the MitraClip pack linked to its source version (`translation_of`, set
     through the ORM as the import does): the same keys and figures, the title, the first
@@ -91,6 +92,7 @@ def translated_version(
     source = source or mitraclip_version()
     content = copy.deepcopy(source.content)
     content["language"] = language
+    content["version"] = version or content["version"]
     content["title"] = title
     content["sections"][0]["title"] = section_title
     content["risks"][0]["name"] = risk_name
@@ -103,10 +105,10 @@ def translated_version(
         content=content,
         content_hash=content_hash(content),
     )
-    version = pack_import(packs=[pack])[0].version
-    ProcedureVersion.objects.filter(pk=version.pk).update(translation_of=source)
-    version.refresh_from_db()
-    return version
+    translation = pack_import(packs=[pack])[0].version
+    ProcedureVersion.objects.filter(pk=translation.pk).update(translation_of=source)
+    translation.refresh_from_db()
+    return translation
 
 
 def staff_user(*, username: str, role: str = PHYSICIAN, first_name: str = "Alex"):

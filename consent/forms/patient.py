@@ -12,6 +12,7 @@ import base64
 import binascii
 import io
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -203,6 +204,24 @@ class PatientQuestionForm(forms.Form):
                 params={"length": len(text), "limit": limit},
             )
         return text
+
+
+MESSAGE_LANGUAGE_UNKNOWN = _("Choose one of the languages shown on this page.")
+
+
+class LanguageForm(forms.Form):
+    """The language the patient asks for on the first page: one of the procedure's."""
+
+    language = forms.ChoiceField(
+        error_messages={
+            "required": MESSAGE_LANGUAGE_UNKNOWN,
+            "invalid_choice": MESSAGE_LANGUAGE_UNKNOWN,
+        }
+    )
+
+    def __init__(self, *args: Any, languages: Iterable[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choice_field(self, "language").choices = [(code, code) for code in languages]
 
 
 # The patient's decision: consent, informed refusal, and a companion's signature.

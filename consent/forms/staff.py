@@ -11,6 +11,7 @@ from typing import Any, Protocol, cast
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -24,6 +25,7 @@ from consent.forms.patient import (
     png_data_url,
     png_data_url_decode,
 )
+from consent.languages import language_label
 from consent.models import (
     Addendum,
     ConsentSession,
@@ -31,7 +33,12 @@ from consent.models import (
 )
 from consent.record.verification import MAX_UPLOAD_BYTES
 from consent.roles import PHYSICIAN
-from consent.services.sessions import procedure_versions_offered, unreviewed_content_allowed
+from consent.services.sessions import (
+    language_unavailable_message,
+    procedure_languages,
+    procedure_sources_offered,
+    unreviewed_content_allowed,
+)
 
 TEXT_MAX = 5000
 NAME_MAX = 200
@@ -41,6 +48,11 @@ MESSAGE_RESOLUTION_REQUIRED = _("Write how this item was resolved with the patie
 MESSAGE_PASSWORD_REQUIRED = _("Enter your password to sign. Nothing was signed.")
 MESSAGE_INTERPRETER_LANGUAGE = _("Give the language the interpreter used.")
 MESSAGE_INTERPRETER_NAME = _("Give the interpreter's name.")
+
+
+def _unreviewed_label(label: str) -> str:
+    """The label of a text that is not clinically reviewed, marked as such wherever offered."""
+    return _("%(version)s: not clinically reviewed, for demonstration only") % {"version": label}
 
 
 def _textarea(rows: int = 3) -> forms.Textarea:
@@ -282,7 +294,45 @@ class ProcedureVersionChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: ProcedureVersion) -> str:
         if obj.clinically_reviewed:
             return str(obj)
-        return _("%(version)s: not clinically reviewed, for demonstration only") % {"version": obj}
+        return _unreviewed_label(str(obj))
+
+
+def _language_choices(
+    languages_by_procedure: dict[ProcedureVersion, dict[str, ProcedureVersion]],
+) -> list[tuple[str, str]]:
+    """Every language of the offered procedures, named for staff and for the patient ("French
+    (Français)"); marked as not clinically reviewed where its text is not reviewed in any of
+    them (the help text says which procedure has which)."""
+    versions: dict[str, list[ProcedureVersion]] = {}
+    for languages in languages_by_procedure.values():
+        for code, version in languages.items():
+            versions.setdefault(code, []).append(version)
+    choices = []
+    for code, in_language in versions.items():
+        label = language_label(code)
+        if not any(version.clinically_reviewed for version in in_language):
+            label = _unreviewed_label(label)
+        choices.append((code, label))
+    return choices
+
+
+def _languages_help(
+    languages_by_procedure: dict[ProcedureVersion, dict[str, ProcedureVersion]],
+) -> str:
+    """Which procedure has which languages, each unreviewed translation said to be so."""
+    lines = []
+    for source, languages in languages_by_procedure.items():
+        names = [
+            language_label(code)
+            if version.clinically_reviewed
+            else _unreviewed_label(language_label(code))
+            for code, version in languages.items()
+        ]
+        lines.append(
+            _("%(procedure)s: %(languages)s.")
+            % {"procedure": f"{source.title} ({source.version})", "languages": "; ".join(names)}
+        )
+    return " ".join(lines)
 
 
 class ConsentSessionForm(forms.ModelForm):
@@ -291,6 +341,8 @@ class ConsentSessionForm(forms.ModelForm):
     procedure_version = ProcedureVersionChoiceField(
         queryset=ProcedureVersion.objects.none(), label=_("Procedure (language, version)")
     )
+    # Left out (an older client, a script), the procedure's own language.
+    language = forms.ChoiceField(label=_("The patient's language"), required=False)
     physician = PhysicianChoiceField(
         queryset=get_user_model().objects.none(), label=_("Responsible physician")
     )
@@ -302,15 +354,22 @@ class ConsentSessionForm(forms.ModelForm):
             "patient_birth_date",
             "patient_record_number",
             "procedure_version",
+            "language",
             "physician",
         ]
         widgets = {"patient_birth_date": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        versions = procedure_versions_offered()
+        versions = procedure_sources_offered()
         field = cast(forms.ModelChoiceField, self.fields["procedure_version"])
         field.queryset = versions
+        self.languages_by_procedure = {v: procedure_languages(v) for v in versions}
+        language = choice_field(self, "language")
+        language.choices = _language_choices(self.languages_by_procedure)
+        language.help_text = _languages_help(self.languages_by_procedure)
+        if not self.is_bound:
+            self.initial.setdefault("language", settings.LANGUAGE_CODE)
         if not unreviewed_content_allowed():
             field.help_text = _(
                 "Only clinically reviewed procedure texts can be used here; a text that is not "
@@ -342,6 +401,17 @@ class ConsentSessionForm(forms.ModelForm):
                 % {"earliest": date_format(EARLIEST_BIRTH_DATE, "j F Y")}
             )
         return value
+
+    def clean(self) -> dict[str, Any]:
+        """A language the chosen procedure lacks is refused here, naming the ones it has."""
+        super().clean()
+        data = self.cleaned_data
+        procedure, language = data.get("procedure_version"), data.get("language")
+        if procedure is not None and language:
+            languages = self.languages_by_procedure.get(procedure) or procedure_languages(procedure)
+            if language not in languages:
+                self.add_error("language", language_unavailable_message(language, languages))
+        return data
 
 
 class CancelForm(forms.Form):

@@ -7,8 +7,10 @@ from django.utils import translation
 
 from consent import lifecycle
 from consent.choice_order import Presentation, presentation_of, presentation_stored
+from consent.languages import language_own_name
 from consent.lifecycle import Action
 from consent.models import (
+    ANSWERS_OPEN,
     Attempt,
     ConsentRecord,
     ConsentSession,
@@ -24,6 +26,7 @@ from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import Outcome, QuestionProgress
 from consent.selectors.content import VersionContent, version_content
 from consent.selectors.rows import row_with_parent
+from consent.services.sessions import procedure_languages
 
 Kind = Signature.Kind
 # The people who may sign beside the patient once the patient has decided.
@@ -150,6 +153,19 @@ def patient_link_session(*, link_id: int) -> PatientLink | None:
         return None
     link.session.procedure_version = version_content(link.session.procedure_version_id).version
     return link
+
+
+def patient_languages(*, session: ConsentSession) -> list[tuple[str, str]]:
+    """The languages the patient may switch to on the first page, each by its own name
+    ("Français"), the session's first: none once they have seen a section or answered, or
+    where the procedure has one language."""
+    if session.content_shown_at is not None or session.status not in ANSWERS_OPEN:
+        return []
+    languages = procedure_languages(session.procedure_version)
+    if len(languages) < 2 or Attempt.objects.filter(session=session).exists():
+        return []
+    codes = sorted(languages, key=lambda code: (code != session.language, code))
+    return [(code, language_own_name(code)) for code in codes]
 
 
 def patient_link_language(*, link_id: int) -> str | None:

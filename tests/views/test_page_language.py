@@ -112,3 +112,5 @@ def test_the_review_page_marks_the_patients_french_text_as_french():
     # The staff labels around them stay unmarked, in the page's own language.
     assert re.search(r"<h2[^>]*>Every question and attempt</h2>", body)
     assert 'lang="fr" class="attempt-answer"' in body
+    # The choices shown to the patient in French, the staff's note on them in English.
+    assert re.search(r'<li lang="fr"[^>]*>[^<]+ <span class="badge[^"]*" lang="en">chosen', body)

@@ -21,7 +21,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from consent import clock, lifecycle, services
 from consent.audit.events import Origin
-from consent.forms.patient import AnswerForm, BirthDateForm, PatientQuestionForm
+from consent.forms.patient import (
+    MESSAGE_LANGUAGE_UNKNOWN,
+    AnswerForm,
+    BirthDateForm,
+    LanguageForm,
+    PatientQuestionForm,
+)
+from consent.languages import language_own_name
 from consent.lifecycle import Action
 from consent.models import ConsentSession, PatientLink, Section
 from consent.rules import Outcome, QuestionProgress
@@ -30,13 +37,14 @@ from consent.selectors.journey import (
     answer_feedback,
     journey_get,
     patient_decision_get,
+    patient_languages,
     patient_questions_list,
     question_presentation,
     section_risk_pictures,
     section_views_exist,
 )
 from consent.services import journey as journey_services
-from consent.services import links
+from consent.services import links, sessions
 from consent.views.access import (
     NO_REFERRER,
     SESSION_IDENTIFIED,
@@ -145,8 +153,38 @@ def start(request: HttpRequest, session: ConsentSession) -> HttpResponse:
     return TemplateResponse(
         request,
         "consent/patient/start.html",
-        {"session": session, "version": session.procedure_version, "journey": journey},
+        {
+            "session": session,
+            "version": session.procedure_version,
+            "journey": journey,
+            "languages": patient_languages(session=session),
+        },
     )
+
+
+@require_POST
+@patient_required
+def language(request: HttpRequest, session: ConsentSession) -> HttpResponse:
+    """Switch the session to another of the procedure's languages, before anything is read."""
+    languages = sessions.procedure_languages(session.procedure_version)
+    form = LanguageForm(request.POST, languages=languages)
+    if not form.is_valid():
+        messages.error(request, MESSAGE_LANGUAGE_UNKNOWN)
+        return redirect("patient:resume")
+    try:
+        session = sessions.session_language_change(
+            session=session, language=form.cleaned_data["language"], origin=Origin.of(request)
+        )
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+        return redirect("patient:resume")
+    with translation.override(session.language):  # said in the language now chosen
+        messages.success(
+            request,
+            _("The information is now in %(language)s.")
+            % {"language": language_own_name(session.language)},
+        )
+    return redirect("patient:start")
 
 
 @require_http_methods(["GET", "POST"])
@@ -158,6 +196,8 @@ def section(request: HttpRequest, session: ConsentSession, number: int) -> HttpR
         return redirect("patient:resume")
     if request.method == "POST":
         return _section_leave(request, session, journey, shown, number)
+    # From the first section shown on, the language is the one the patient reads.
+    sessions.session_content_shown(session=session, origin=Origin.of(request))
     response = TemplateResponse(
         request,
         "consent/patient/section.html",

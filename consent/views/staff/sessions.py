@@ -187,6 +187,8 @@ def session_create(request: StaffRequest) -> HttpResponse:
             session = sessions.consent_session_create(
                 **form.cleaned_data, created_by=request.user, origin=Origin.of(request)
             )
+        except sessions.LanguageUnavailable as error:  # a translation withdrawn meanwhile
+            form.add_error("language", str(error))
         except services.ServiceError as error:  # e.g. content not clinically reviewed
             form.add_error("procedure_version", str(error))
         else:
