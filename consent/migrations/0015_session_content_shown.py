@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("consent", "0013_procedureversion_translation_of"),
+        ("consent", "0014_authoring_workbench"),
     ]
 
     operations = [
