@@ -1,8 +1,8 @@
 """Each page in its reader's language; browser sessions end after a spell of inactivity.
 
-`PageLanguageMiddleware`: a patient's pages speak their consent session's language (the
-language of the procedure version it pins), every other page the institution's
-(`LANGUAGE_CODE`): staff and auditors read one language whatever their browser asks for.
+`PageLanguageMiddleware`: every page speaks the institution's language (`LANGUAGE_CODE`),
+whatever the browser asks for, except a patient's pages, which speak their consent session's
+(the language of the procedure version it pins; `consent.views.access.in_language`).
 
 Browser sessions end after a spell of inactivity: one mechanism, two kinds of visitor.
 
@@ -38,7 +38,6 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import ngettext
 
 from consent import clock
-from consent.selectors.journey import patient_link_language
 from consent.views.access import SESSION_LINK, current_link
 
 SESSION_LAST_ACTIVITY = "staff_last_activity"
@@ -114,30 +113,21 @@ class IdleTimeoutMiddleware:
 
 
 class PageLanguageMiddleware:
-    """Activate the page's language for the whole request, its template's rendering included.
-
-    Patient pages (the `patient` namespace) of a browser that opened a link speak that link's
-    consent session's language; every other page, and a patient page with no link (a made-up
-    or unusable one), the institution's. The views' own `translation.override` could not do it
-    alone: a `TemplateResponse` is rendered after the view has returned. The language never
-    comes from the URL or the browser's Accept-Language."""
+    """Every page in the institution's language (`LANGUAGE_CODE`), whatever the browser asks
+    for; a patient's pages then switch to their consent session's language themselves
+    (`consent.views.access.in_language`), which knows it from the link the view reads anyway.
+    The language never comes from the URL or the browser's Accept-Language."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = self.language_for(request)
+        language = settings.LANGUAGE_CODE
         with translation.override(language):
             request.LANGUAGE_CODE = language
             response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
-
-    def language_for(self, request: HttpRequest) -> str:
-        link_id = request.session.get(SESSION_LINK)
-        if isinstance(link_id, int) and _view_name(request).startswith("patient:"):
-            return patient_link_language(link_id=link_id) or settings.LANGUAGE_CODE
-        return settings.LANGUAGE_CODE
 
 
 def _seconds_now() -> int:

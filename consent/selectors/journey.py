@@ -168,15 +168,6 @@ def patient_languages(*, session: ConsentSession) -> list[tuple[str, str]]:
     return [(code, language_own_name(code)) for code in codes]
 
 
-def patient_link_language(*, link_id: int) -> str | None:
-    """The language of the consent session a link opens, in one query (None: no such link)."""
-    return (
-        PatientLink.objects.filter(pk=link_id)
-        .values_list("session__procedure_version__language", flat=True)
-        .first()
-    )
-
-
 def consent_session_reread(*, session: ConsentSession) -> ConsentSession:
     """The session as stored now (another request may have moved it on)."""
     return ConsentSession.objects.select_related("procedure_version").get(pk=session.pk)

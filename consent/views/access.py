@@ -15,7 +15,7 @@ Every page behind these decorators is never cached: they show health data.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required, permission_required
@@ -24,7 +24,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
+from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.cache import never_cache
@@ -89,10 +89,26 @@ def patient_required(view: View) -> View:
             return redirect("patient:identity")
         # For the context processor that gives every patient page its flags.
         request.consent_session = link.session  # type: ignore[attr-defined]
-        with translation.override(link.session.language):
-            return view(request, link.session, *args, **kwargs)
+        return in_language(
+            link.session.language, lambda: view(request, link.session, *args, **kwargs)
+        )
 
     return wrapper
+
+
+Response = TypeVar("Response", bound=HttpResponseBase)
+
+
+def in_language(language: str, respond: Callable[[], Response]) -> Response:
+    """The response of `respond()`, made and rendered in `language` (a patient's page in their
+    consent session's). A TemplateResponse renders only after the view has returned, outside
+    any language the view chose: it is rendered here, inside it."""
+    with translation.override(language):
+        response = respond()
+        if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+            response.render()
+    response.headers["Content-Language"] = language
+    return response
 
 
 def patient_entry(view: View) -> View:

@@ -50,6 +50,7 @@ from consent.views.access import (
     SESSION_IDENTIFIED,
     SESSION_LINK,
     current_link,
+    in_language,
     link_unusable,
     patient_entry,
     patient_required,
@@ -94,12 +95,14 @@ def identity(request: HttpRequest) -> HttpResponse:
         if link is None:
             return link_unusable(request)
         _identity_refused(form, link)
-    with translation.override(link.session.language):
-        return TemplateResponse(
+    return in_language(
+        link.session.language,
+        lambda: TemplateResponse(
             request,
             "consent/patient/identity.html",
             {"form": form, "tries_left": links.failed_tries_left(link)},
-        )
+        ),
+    )
 
 
 def _identity_confirm(request: HttpRequest, link: PatientLink, birth_date: date) -> bool:
