@@ -26,6 +26,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from consent.canonical import canonical_bytes
+from consent.languages import language_label
 from consent.models import Addendum, ConsentRecord
 from consent.record.pdf import _engine, pdf_a3b_render, qr_data_uri, verification_url
 from consent.record.seal import pdf_seal
@@ -87,6 +88,7 @@ def addendum_document(
         "session_id": stored.get("session_id"),
         "patient": stored.get("patient"),
         "procedure": {key: procedure.get(key) for key in ("title", "slug", "version", "language")},
+        "language": _patient_language(stored, procedure),
         "kind": kind,
         "kind_label": str(dict(Addendum.Kind.choices).get(kind, kind)),
         "text": text,
@@ -94,6 +96,17 @@ def addendum_document(
         "created_at": utc_text(created_at),
         "patient_signature": signature,
     }
+
+
+def _patient_language(stored: dict[str, Any], procedure: dict[str, Any]) -> dict[str, Any]:
+    """The language the patient was shown, as the record states it; a record made before it
+    stated one was shown its procedure's language."""
+    language = stored.get("language")
+    if isinstance(language, dict):
+        return language
+    code = str(procedure.get("language") or settings.LANGUAGE_CODE)
+    with translation.override(settings.LANGUAGE_CODE):
+        return {"code": code, "name": language_label(code)}
 
 
 def addendum_json(document: dict[str, Any]) -> bytes:

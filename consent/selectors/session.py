@@ -32,10 +32,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from consent.audit.chain import chain_head, json_chain_head
 from consent.choice_order import presentation_stored, shown_places
+from consent.languages import language_label
 from consent.models import (
     Addendum,
     Alternative,
@@ -130,6 +132,15 @@ class ProcedureData:
     version: str
     language: str
     content_hash: str
+
+
+@dataclass(frozen=True)
+class LanguageData:
+    """The language the patient was shown (the pinned version's): its BCP 47 code, and its
+    name for the record's reader and in its own words, e.g. "French (Français)"."""
+
+    code: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -381,6 +392,10 @@ class SignatureData:
     # A patient's signature made in a browser where a staff account was logged in, and whose.
     staff_browser: bool
     staff_browser_user: str
+    # The language its meaning and statement are worded in: the patient's for the signatures
+    # made on the patient's pages (theirs, an interpreter's, a witness's), the institution's
+    # for the physician's. The record's `language` says the first already.
+    language: str = field(metadata=PAGE_ONLY)
 
     @property
     def signed(self) -> datetime | None:
@@ -467,6 +482,9 @@ class RecordData:
     max_reteach: int
     patient: PatientData
     procedure: ProcedureData
+    # The language the patient read and signed in; the record's own labels are the
+    # institution's (`settings.LANGUAGE_CODE`).
+    language: LanguageData
     content_review: ContentReviewData
     physician: str
     sections: list[SectionData]
@@ -556,8 +574,7 @@ class RecordData:
     @property
     def patient_signatures(self) -> list[SignatureData]:
         """The patient's decision and those who signed beside them (interpreter, witness)."""
-        physician_kinds = (Signature.Kind.ATTESTATION, Signature.Kind.COUNTERSIGNATURE)
-        return [s for s in self.signatures if s.kind not in physician_kinds]
+        return [s for s in self.signatures if s.kind not in PHYSICIAN_SIGNATURES]
 
     def question(self, question_id: int) -> QuestionData | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -605,7 +622,19 @@ def record_data_get(
     record's audit trail is the session's events up to the chain head it prints (`head`, else
     `_chain_head_of`). Finalization draws the record before it stores the countersignature:
     it passes that signature, not yet saved, and the head it read (services/signatures.py).
+
+    The same data in whatever language the request is: the labels in the institution's
+    (`settings.LANGUAGE_CODE`), what the patient was shown and answered (the risks' pictures,
+    the answers, the facts) in the session's. A signature's evidence hash, taken on a patient's
+    page and again at finalization, must not depend on who asks.
     """
+    with translation.override(settings.LANGUAGE_CODE):
+        return _record_data(session=session, countersignature=countersignature, head=head)
+
+
+def _record_data(
+    *, session: ConsentSession, countersignature: Signature | None, head: tuple[int, str] | None
+) -> RecordData:
     session = ConsentSession.objects.select_related(
         "procedure_version", "physician", "record", "record__finalized_by"
     ).get(pk=session.pk)
@@ -645,6 +674,8 @@ def record_data_get(
     attestation = by_kind.get(Signature.Kind.ATTESTATION)
 
     head_seq, head_hash = head or _chain_head_of(session)
+    with translation.override(version.language):  # the pictures' words as the patient saw them
+        risks = _risks(session)
     return RecordData(
         institution=settings.INSTITUTION_NAME,
         session_id=str(session.public_id),
@@ -665,6 +696,7 @@ def record_data_get(
             language=version.language,
             content_hash=version.content_hash,
         ),
+        language=LanguageData(code=version.language, name=language_label(version.language)),
         content_review=ContentReviewData(
             reviewed=version.clinically_reviewed,
             reviewed_by=version.reviewed_by,
@@ -672,13 +704,13 @@ def record_data_get(
         ),
         physician=person_name(session.physician),
         sections=sections,
-        risks=_risks(session),
+        risks=risks,
         alternatives=_alternatives(session, discussed),
         questions=_questions(session, journey.progress),
         patient_questions=_patient_questions(session),
         discussion=_discussion(discussion, titles),
         attestation_statement=attestation.statement if attestation else "",
-        signatures=[_signature(signature) for signature in signatures],
+        signatures=[_signature(signature, version.language) for signature in signatures],
         decision=_decision(session, by_kind),
         links_after_attestation=_links_after_attestation(session),
         audit_events=_audit_events(session, head_seq),
@@ -766,7 +798,14 @@ def _questions(session: ConsentSession, progress: list[QuestionProgress]) -> lis
     for item in progress:
         question = item.question
         free_text = question.kind == Question.Kind.FREE_TEXT
-        attempts = [_attempt(question, attempt) for attempt in item.attempts]
+        with translation.override(session.language):  # as the patient saw them
+            attempts = [_attempt(question, attempt) for attempt in item.attempts]
+            correct_answer = (
+                ""
+                if free_text or question.correct is None
+                else answer_text(question, question.correct)
+            )
+            fact = question.wording().fact_text
         review = reviews.get(question.pk)
         questions.append(
             QuestionData(
@@ -776,12 +815,8 @@ def _questions(session: ConsentSession, progress: list[QuestionProgress]) -> lis
                 kind_label=str(question.get_kind_display()),
                 prompt=question.prompt,
                 section_title=question.section.title,
-                correct_answer=(
-                    ""
-                    if free_text or question.correct is None
-                    else answer_text(question, question.correct)
-                ),
-                fact=question.wording().fact_text,
+                correct_answer=correct_answer,
+                fact=fact,
                 outcome=str(item.outcome),
                 outcome_label=item.outcome_label,
                 attempts=attempts,
@@ -860,8 +895,12 @@ def _discussion(discussion: Discussion | None, titles: dict[str, str]) -> Discus
     )
 
 
-def _signature(signature: Signature) -> SignatureData:
+PHYSICIAN_SIGNATURES = (Signature.Kind.ATTESTATION, Signature.Kind.COUNTERSIGNATURE)
+
+
+def _signature(signature: Signature, patient_language: str) -> SignatureData:
     image = bytes(signature.image) if signature.image else None
+    physicians = signature.kind in PHYSICIAN_SIGNATURES
     return SignatureData(
         kind=signature.kind,
         kind_label=str(signature.get_kind_display()),
@@ -879,6 +918,7 @@ def _signature(signature: Signature) -> SignatureData:
         client=signature.client,
         staff_browser=signature.staff_browser,
         staff_browser_user=person_name(signature.staff_browser_user),
+        language=settings.LANGUAGE_CODE if physicians else patient_language,
     )
 
 
