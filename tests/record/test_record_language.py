@@ -64,7 +64,7 @@ def test_the_records_html_marks_each_patient_language_part():
     assert '<td class="answer" lang="fr">' in html
     assert '<td colspan="3" class="patient-language">French (Français)</td>' in html
     # Staff headings are not marked: they are in the page's language.
-    assert "<h2><span class=\"num\">1</span>Information shown to the patient</h2>" in html
+    assert '<h2><span class="num">1</span>Information shown to the patient</h2>' in html
 
 
 def test_the_patients_statement_is_marked_in_their_language_the_physicians_in_the_institutions():
@@ -106,7 +106,7 @@ def test_the_addendum_states_the_language_of_the_record_it_amends():
     assert document["language"] == FRENCH
     html = addendum_html(document, "0" * 64)
     assert '<td colspan="3" class="patient-language">French (Français)</td>' in html
-    assert "<td lang=\"fr\">" in html  # the meaning of the patient's signature
+    assert '<td lang="fr">' in html  # the meaning of the patient's signature
 
 
 def test_an_addendum_to_a_record_made_before_the_language_was_stated_names_the_procedures():
