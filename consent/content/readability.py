@@ -469,6 +469,12 @@ class Row:
     def over(self) -> bool:
         return bool(self.flags)
 
+    @property
+    def figure_cells(self) -> list[str]:
+        """The language's figures for this row, formatted, in the order of
+        `Report.figure_headings` (for a page that shows any language's report)."""
+        return _figures(self)
+
 
 def _row(
     key: str,
@@ -557,6 +563,17 @@ class Report:
     @property
     def questions_over(self) -> list[Row]:
         return [row for row in self.questions if row.over]
+
+    @property
+    def figure_headings(self) -> list[str]:
+        """The names of the language's figures: FK, SMOG, Dale-Chall; or syllables/word and
+        Kandel-Moles; none for a language without a formula."""
+        return _headings(self.formula)
+
+    @property
+    def targets(self) -> str:
+        """What the text is held to, in plain words, for this pack's language."""
+        return _targets_paragraph(self)
 
 
 def pack_report(content: dict[str, Any], *, source: str) -> Report:

@@ -4,6 +4,7 @@ and Moles's reading ease with syllables from pyphen's French dictionary; a langu
 formula here gets counts and a report that says so, never an English formula on its text.
 """
 
+import tomllib
 from io import StringIO
 
 import pytest
@@ -25,7 +26,7 @@ from consent.content.readability import (
     summary_lines,
     targets_line,
 )
-from tests.content.test_translations import FR, FR_PATH, french, import_pack, write
+from tests.content.test_translations import EN_PATH, FR, FR_PATH, french, import_pack, write
 
 # Kandel-Moles by hand.
 #
@@ -232,3 +233,21 @@ def test_import_prints_the_french_readability_of_the_french_pack():
     assert lines[2] == "  readability (French: Kandel-Moles reading ease >= 60, higher is easier):"
     assert lines[3].startswith("  heart-and-valve: ") and "Kandel-Moles" in lines[3]
     assert "FK " not in french_part.split("NOT clinically reviewed")[0]
+
+
+def test_a_page_can_show_any_language_s_figures_without_knowing_the_language():
+    english = pack_report(tomllib.loads(EN_PATH.read_text(encoding="utf-8")), source="en")
+    french_report = pack_report(FR, source="fr")
+    german = pack_report(french() | {"language": "de"}, source="de")
+
+    assert english.figure_headings == ["FK", "SMOG", "Dale-Chall (grade)"]
+    assert french_report.figure_headings == ["syllables/word", "Kandel-Moles (band)"]
+    assert german.figure_headings == []
+    row = french_report.sections[0]
+    assert row.figure_cells == [
+        f"{row.scores.syllables_per_word:.2f}",
+        f"{row.scores.kandel_moles:.1f} ({row.scores.band})",
+    ]
+    assert len(english.sections[0].figure_cells) == 3 and german.sections[0].figure_cells == []
+    assert french_report.targets.startswith("Language: French, measured with Kandel and Moles")
+    assert english.targets.startswith("Targets: Flesch-Kincaid (FK) at most 6")
