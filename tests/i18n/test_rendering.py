@@ -157,7 +157,7 @@ def test_the_summary_and_the_decision_in_french():
     assert_no_english(page)
 
     page = html.unescape(french(client.get("/patient/decision/")))
-    assert "Voulez-vous avoir cette intervention ?" in page
+    assert "Voulez-vous avoir cette intervention\u00a0?" in page  # French no-break space
     assert "Oui, j'accepte" in page and "Signer mon consentement" in page
     assert "Refuser l'intervention" in page
     assert "J'accepte librement l'intervention." in page  # a statement the patient ticks
