@@ -25,6 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from consent.canonical import canonical_bytes
+from consent.languages import language_label
 from consent.models import Addendum, ConsentRecord, ConsentSession, Signature
 from consent.record.canonical import SNAPSHOT_KEYS
 from consent.rules import Decision
@@ -45,6 +46,8 @@ DATA_OPERATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 # The LOINC code of a patient consent document: the Consent's category, the document's type.
 CONSENT_DOCUMENT_LOINC = ("59284-0", "Patient Consent")
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
+# Languages as codes: BCP 47 tags, the code system FHIR's `language` elements use.
+LANGUAGE_SYSTEM = "urn:ietf:bcp:47"
 
 # Our own identifier and code systems, each under the institution's base URL.
 RECORD_ID_PATH = "/fhir/sid/consent-record-id"
@@ -165,16 +168,22 @@ def _stored_pdf(record: ConsentRecord) -> bytes:
     return pdf
 
 
-def _narrative(*lines: str) -> dict[str, str]:
-    """A generated narrative: escaped text in paragraphs, the XHTML FHIR allows (txt-1, txt-2)."""
+def _narrative(*lines: str, language: str = "") -> dict[str, str]:
+    """A generated narrative: escaped text in paragraphs, the XHTML FHIR allows (txt-1, txt-2).
+
+    Its language is the institution's (the labels'); `language` says so on the div where the
+    resource's own is another (a patient's questions and answers in French)."""
     body = "".join(f"<p>{escape(line)}</p>" for line in lines if line)
-    return {"status": "generated", "div": f'<div xmlns="{XHTML_NAMESPACE}">{body}</div>'}
+    lang = f' lang="{language}" xml:lang="{language}"' if language else ""
+    return {"status": "generated", "div": f'<div xmlns="{XHTML_NAMESPACE}"{lang}>{body}</div>'}
 
 
-def _attachment(pdf: bytes, url: str, record: ConsentRecord) -> dict[str, Any]:
-    """The sealed PDF by address, size and hash (its bytes stay behind the access control)."""
+def _attachment(pdf: bytes, url: str, record: ConsentRecord, language: str) -> dict[str, Any]:
+    """The sealed PDF by address, size and hash (its bytes stay behind the access control),
+    and the language the patient read and signed it in."""
     return {
         "contentType": "application/pdf",
+        "language": language,
         "url": url,
         "size": len(pdf),
         # FHIR R4 Attachment.hash: the SHA-1 of the data, in base64.
@@ -219,6 +228,16 @@ class _Export:
     def institution(self) -> str:
         return str(self.document["institution"])
 
+    @property
+    def language(self) -> dict[str, str]:
+        """The language the patient was shown: the record's `language`, or, in a record made
+        before it stated one, its procedure's."""
+        stated = self.document.get("language")
+        if isinstance(stated, dict) and stated.get("code"):
+            return {"code": str(stated["code"]), "name": str(stated.get("name") or "")}
+        code = str(self.procedure["language"])
+        return {"code": code, "name": language_label(code)}
+
     def questionnaire_url(self) -> str:
         procedure = self.procedure
         return f"{self.system(QUESTIONNAIRE_PATH)}{procedure['slug']}-{procedure['language']}"
@@ -245,6 +264,22 @@ class _Export:
             # One field as the patient's name was entered: never split into given and family.
             "name": [{"text": patient["name"]}],
             "birthDate": patient["birth_date"],
+            # The language the patient read the procedure and signed in.
+            "communication": [
+                {
+                    "language": {
+                        "coding": [
+                            {
+                                "system": LANGUAGE_SYSTEM,
+                                "code": self.language["code"],
+                                "display": self.language["name"],
+                            }
+                        ],
+                        "text": self.language["name"],
+                    },
+                    "preferred": True,
+                }
+            ],
         }
 
     def practitioner(self) -> dict[str, Any]:
@@ -295,6 +330,9 @@ class _Export:
         return {
             "resourceType": "Consent",
             "id": self.id("Consent"),
+            # Its words are the institution's; the document it rests on (sourceAttachment) says
+            # the language the patient read and signed in, as does the Patient.
+            "language": settings.LANGUAGE_CODE,
             "text": _narrative(
                 summary
                 % {
@@ -329,7 +367,9 @@ class _Export:
             # Who decided: the patient, or the legal representative who signed for them.
             "performer": [self.reference("RelatedPerson" if self._representative() else "Patient")],
             "organization": [self.reference("Organization")],
-            "sourceAttachment": _attachment(pdf, self.base_url + pdf_path, record),
+            "sourceAttachment": _attachment(
+                pdf, self.base_url + pdf_path, record, self.language["code"]
+            ),
             # ppc-1 asks for a policy or a policy rule; no HL7 policy code names a treatment
             # consent, and the binding is extensible, so the rule is said in words.
             "policyRule": {
@@ -395,6 +435,7 @@ class _Export:
         return {
             "resourceType": "DocumentReference",
             "id": self.id("DocumentReference"),
+            "language": settings.LANGUAGE_CODE,
             "text": _narrative(
                 _("Sealed consent record %(record_id)s (PDF, %(size)s bytes).")
                 % {"record_id": record.record_id, "size": len(pdf)}
@@ -418,7 +459,13 @@ class _Export:
             "authenticator": self.reference("Organization"),
             "custodian": self.reference("Organization"),
             "description": _("Signed and sealed informed-consent record (PDF/A-3b)"),
-            "content": [{"attachment": _attachment(pdf, self.base_url + pdf_path, record)}],
+            "content": [
+                {
+                    "attachment": _attachment(
+                        pdf, self.base_url + pdf_path, record, self.language["code"]
+                    )
+                }
+            ],
             "context": {"related": [self.reference("Consent")]},
         }
 
@@ -428,13 +475,16 @@ class _Export:
         return {
             "resourceType": "Questionnaire",
             "id": self.id("Questionnaire"),
+            # The questions as the patient read them, in their language.
+            "language": self.language["code"],
             "text": _narrative(
                 _("Teach-back questions of %(title)s, version %(version)s (%(language)s).")
                 % {
                     "title": procedure["title"],
                     "version": procedure["version"],
                     "language": procedure["language"],
-                }
+                },
+                language=settings.LANGUAGE_CODE,
             ),
             "url": self.questionnaire_url(),
             "version": procedure["version"],
@@ -486,10 +536,13 @@ class _Export:
         return {
             "resourceType": "QuestionnaireResponse",
             "id": self.id("QuestionnaireResponse"),
+            # The questions and the patient's answers as they were given, in their language.
+            "language": self.language["code"],
             "text": _narrative(
                 _("Teach-back answers to %(count)s questions of %(title)s.")
                 % {"count": len(questions), "title": procedure["title"]},
                 *(f"{q['prompt']}: {q['outcome_label']}" for q in questions),
+                language=settings.LANGUAGE_CODE,
             ),
             # The pinned pack version, as a versioned canonical: the Questionnaire in the bundle.
             "questionnaire": f"{self.questionnaire_url()}|{procedure['version']}",
@@ -633,6 +686,7 @@ class _Export:
                 {
                     "attachment": {
                         "contentType": "application/pdf",
+                        "language": self.language["code"],
                         "url": self.base_url + pdf_path,
                         "size": addendum.pdf_size,
                         "title": addendum.addendum_id,
