@@ -89,6 +89,11 @@ audit_patterns = (
         path("log/", log.log_verify, name="log_verify"),
         # Comprehension analytics (consent/views/audit/analytics.py).
         path("analytics/", analytics.analytics, name="analytics"),
+        path(
+            "analytics/languages.csv",
+            analytics.analytics_languages_csv,
+            name="analytics_languages_csv",
+        ),
     ],
     "audit",
 )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
+from consent.languages import language_label
 from consent.models import (
     Addendum,
     Attempt,
@@ -129,6 +130,53 @@ class SectionReadingTime:
 
 
 @dataclass
+class FirstTry:
+    """First tries at one question in one language: how many were graded, how many right."""
+
+    graded: int = 0
+    right: int = 0
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.right / self.graded) if self.graded else None
+
+
+@dataclass
+class LanguageColumn:
+    """One language a procedure was shown in, with its number of consent sessions."""
+
+    code: str
+    name: str
+    sessions: int
+
+
+@dataclass
+class QuestionByLanguage:
+    number: int
+    key: str
+    prompt: str
+    # Parallel to `LanguageSplit.languages`.
+    first_tries: list[FirstTry]
+
+    @property
+    def label(self) -> str:
+        return f"{self.number}. {self.key}"
+
+
+@dataclass
+class LanguageSplit:
+    """The comprehension figures of a procedure by the language its patients were shown: its
+    source text and every translation of it (they share the questions' keys)."""
+
+    languages: list[LanguageColumn]
+    questions: list[QuestionByLanguage]
+
+    @property
+    def several(self) -> bool:
+        return len(self.languages) > 1
+
+
+@dataclass
 class VersionAnalytics:
     version: ProcedureVersion
     statuses: list[StatusCount]
@@ -136,6 +184,7 @@ class VersionAnalytics:
     sections: list[SectionReadingTime]
     # Finalized consents later withdrawn by an addendum (a withdrawal is not a status).
     withdrawals: int = 0
+    by_language: LanguageSplit | None = None
 
     @property
     def session_count(self) -> int:
@@ -190,13 +239,71 @@ def default_version(choices: list[VersionChoice]) -> ProcedureVersion | None:
 
 
 def version_analytics(*, version: ProcedureVersion) -> VersionAnalytics:
-    """Every figure of the analytics page for one procedure version, in seven queries."""
+    """Every figure of the analytics page for one procedure version, in ten queries."""
     return VersionAnalytics(
         version=version,
         statuses=_status_counts(version),
         questions=_question_outcomes(version),
         sections=_section_reading_times(version),
         withdrawals=_withdrawals(version),
+        by_language=language_split(version=version),
+    )
+
+
+def language_split(*, version: ProcedureVersion) -> LanguageSplit:
+    """The first-try right rate of each question, and the consent sessions, per language the
+    procedure was shown in: `version`'s source text and its translations, in four queries.
+
+    Translations share their source's question keys (import checks it), so a question is one
+    row whatever its wording; a session counts in the language of the version it pinned."""
+    source = version.translation_of or version
+    source_id = source.pk
+    family = Q(procedure_version_id=source_id) | Q(procedure_version__translation_of_id=source_id)
+    sessions = dict(
+        ConsentSession.objects.filter(family)
+        .order_by()
+        .values("procedure_version__language")
+        .annotate(n=Count("pk"))
+        .values_list("procedure_version__language", "n")
+    )
+    source_language = source.language
+    codes = sorted(sessions, key=lambda code: (code != source_language, code))
+    languages = [
+        LanguageColumn(code=code, name=language_label(code), sessions=sessions[code])
+        for code in codes
+    ]
+    questions = list(
+        Question.objects.filter(version_id=source_id)
+        .order_by("position")
+        .values_list("key", "prompt")
+    )
+    counts = {
+        (row["question__key"], row["session__procedure_version__language"]): FirstTry(
+            graded=row["graded"], right=row["right"]
+        )
+        for row in Attempt.objects.filter(round=1)
+        .filter(
+            Q(session__procedure_version_id=source_id)
+            | Q(session__procedure_version__translation_of_id=source_id)
+        )
+        .order_by()
+        .values("question__key", "session__procedure_version__language")
+        .annotate(
+            graded=Count("pk", filter=Q(is_correct__isnull=False)),
+            right=Count("pk", filter=Q(is_correct=True)),
+        )
+    }
+    return LanguageSplit(
+        languages=languages,
+        questions=[
+            QuestionByLanguage(
+                number=number,
+                key=key,
+                prompt=prompt,
+                first_tries=[counts.get((key, code), FirstTry()) for code in codes],
+            )
+            for number, (key, prompt) in enumerate(questions, start=1)
+        ],
     )
 
 

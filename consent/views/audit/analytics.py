@@ -5,14 +5,19 @@ Aggregates only: nothing on this page names or describes a patient. The figures 
 speaks HTTP.
 """
 
+import csv
+import io
+
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from consent.forms.audit import VersionForm
 from consent.models import AuditEvent, ProcedureVersion
 from consent.selectors.analytics import (
     VersionChoice,
     default_version,
+    language_split,
     procedure_versions_with_sessions,
     version_analytics,
 )
@@ -56,3 +61,45 @@ def _version_chosen(
     version = default_version(choices)
     form = VersionForm(initial={"version": version.pk if version else None}, choices=choices)
     return form, version
+
+
+@auditor_required
+def analytics_languages_csv(request: StaffRequest) -> HttpResponse:
+    """The figures by language as CSV: one row per question and language (aggregates only)."""
+    choices = procedure_versions_with_sessions()
+    _form, version = _version_chosen(request, choices)
+    if version is None:
+        return HttpResponse(
+            _("Choose a procedure version that has consent sessions."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    split = language_split(version=version)
+    access_record(
+        request,
+        action="analytics.viewed",
+        role=AuditEvent.Role.AUDITOR,
+        payload={"procedure_version": version.pk, "format": "csv"},
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["question", "key", "language", "sessions", "first_tries_graded", "right_first", "percent"]
+    )
+    for question in split.questions:
+        for language, first in zip(split.languages, question.first_tries, strict=True):
+            writer.writerow(
+                [
+                    question.number,
+                    question.key,
+                    language.code,
+                    language.sessions,
+                    first.graded,
+                    first.right,
+                    "" if first.percent is None else first.percent,
+                ]
+            )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"analytics-{version.slug}-{version.version}-languages.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
