@@ -86,7 +86,7 @@ def test_the_decision_pages_of_a_french_session_are_french(french_version):
     page = french_page(client.get("/patient/summary/"))
     assert "Aller à votre décision" in page
     page = french_page(client.get("/patient/decision/"))
-    assert "Signer mon consentement" in page and "Refuser l'intervention" in page
+    assert "Signer mon consentement" in page and "Refuser l’intervention" in page
 
 
 def test_a_french_patient_signs_in_french_and_reads_their_decision_in_french(french_version):
@@ -98,7 +98,7 @@ def test_a_french_patient_signs_in_french_and_reads_their_decision_in_french(fre
     assert response.status_code == 302, response.status_code
     page = french_page(client.get("/patient/decision/"))
     assert "Votre décision est enregistrée" in page
-    assert "Vous avez accepté l'intervention." in page
+    assert "Vous avez accepté l’intervention." in page
     # What the patient signed is stored as they read it: in French.
     signature = Signature.objects.get(kind=Signature.Kind.PATIENT_CONSENT)
-    assert "J'accepte librement l'intervention." in signature.statement
+    assert "J’accepte librement l’intervention." in signature.statement

@@ -142,7 +142,7 @@ def test_a_question_and_its_result_in_french(session):
 
     submit(client, question.position, right_answer(question))
     page = french(client.get(f"/patient/question/{question.position}/result/"))
-    assert "C'est exact." in html.unescape(
+    assert "C’est exact." in html.unescape(
         page
     ) or "Merci. Votre médecin lira votre réponse." in html.unescape(page)
     assert "Question suivante" in page
@@ -158,9 +158,9 @@ def test_the_summary_and_the_decision_in_french():
 
     page = html.unescape(french(client.get("/patient/decision/")))
     assert "Voulez-vous avoir cette intervention\u00a0?" in page  # French no-break space
-    assert "Oui, j'accepte" in page and "Signer mon consentement" in page
-    assert "Refuser l'intervention" in page
-    assert "J'accepte librement l'intervention." in page  # a statement the patient ticks
+    assert "Oui, j’accepte" in page and "Signer mon consentement" in page
+    assert "Refuser l’intervention" in page
+    assert "J’accepte librement l’intervention." in page  # a statement the patient ticks
     assert 'data-label-cleared="Le dessin a été effacé."' in page
     assert_no_english(page)
 
@@ -169,7 +169,7 @@ def test_the_decision_recorded_page_in_french():
     session = decided_session()
     page = html.unescape(french(in_french(patient_client(session)).get("/patient/decision/")))
     assert "Votre décision est enregistrée" in page
-    assert "Vous avez accepté l'intervention." in page
+    assert "Vous avez accepté l’intervention." in page
     assert_no_english(page)
 
 
@@ -181,8 +181,8 @@ def test_the_physicians_dashboard_and_review_in_french():
     assert_no_english(page)
 
     page = html.unescape(french(client.get(f"/staff/sessions/{session.public_id}/review/")))
-    assert "Signer l'attestation" in page
-    assert "L'entretien en personne" in page
+    assert "Signer l’attestation" in page
+    assert "L’entretien en personne" in page
     assert_no_english(page)
 
 
