@@ -17,11 +17,14 @@ SOURCE_LANGUAGE = "en"
 
 
 def language_name(code: str) -> str:
-    """Name a language in itself ("Français"), as Django's own table does; else by its code."""
+    """Name a language in itself, from Django's own table ("Français"); else by its code."""
     info = LANG_INFO.get(code) or LANG_INFO.get(code.split("-")[0]) or {}
     if "fallback" in info:
         info = LANG_INFO.get(info["fallback"][0], {})
-    return str(info.get("name_local", code))
+    if "name_local" not in info:
+        return code
+    name = str(info["name_local"])
+    return name[:1].upper() + name[1:]
 
 
 def catalogue_languages(locale_paths: Iterable[Path | str]) -> list[str]:

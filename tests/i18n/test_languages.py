@@ -60,7 +60,7 @@ def settings_in_a_new_process(**environment: str) -> dict:
 
 def test_english_and_french_are_offered_from_the_project_catalogues():
     assert settings.LANGUAGES[0] == ("en", "English")
-    assert ("fr", "français") in settings.LANGUAGES
+    assert ("fr", "Français") in settings.LANGUAGES
     assert catalogue_languages([LOCALE]) == ["fr"]
 
 
@@ -69,7 +69,7 @@ def test_a_catalogue_in_an_extra_folder_adds_its_language_named_in_itself(tmp_pa
     assert interface_languages([extra, LOCALE]) == [
         ("en", "English"),
         ("de", "Deutsch"),
-        ("fr", "français"),
+        ("fr", "Français"),
     ]
 
 
@@ -94,7 +94,7 @@ def test_a_catalogue_not_yet_compiled_counts_too(tmp_path):
 def test_the_institution_language_is_set_by_the_environment_and_always_offered():
     found = settings_in_a_new_process(INSTITUTION_LANGUAGE="fr")
     assert found["code"] == "fr"
-    assert found["languages"][:2] == [["en", "English"], ["fr", "français"]]
+    assert found["languages"][:2] == [["en", "English"], ["fr", "Français"]]
     assert settings_in_a_new_process()["code"] == "en"
 
 
