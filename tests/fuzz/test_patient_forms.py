@@ -19,7 +19,9 @@ from tests.factories import (
     attested_session,
     consent_session,
     issue_link,
+    mitraclip_version,
     right_value,
+    translated_version,
 )
 from tests.fuzz.harness import either, form_data, fuzz
 from tests.fuzz.strategies import (
@@ -58,6 +60,22 @@ def test_birth_date(record_property):
         client=client,
         strategy=strategy,
         send=post_to("/patient/identity/"),
+        record_property=record_property,
+        may_add=(),
+    )
+
+
+def test_language(record_property):
+    """The first page's language choice: a language of the procedure, another, or junk."""
+    english = mitraclip_version()
+    translated_version(source=english)
+    client = patient(consent_session(version=english))
+    language = st.one_of(st.sampled_from(["fr", "en", "de", "FR", "fr-FR", ""]), SHORT)
+    fuzz(
+        name="patient: language",
+        client=client,
+        strategy=st.one_of(form_data({"language": language}), st.just({"language": "fr"})),
+        send=post_to("/patient/language/"),
         record_property=record_property,
         may_add=(),
     )

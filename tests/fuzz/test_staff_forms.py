@@ -39,15 +39,17 @@ def review_url(session: ConsentSession, tail: str) -> str:
 
 def test_session_create(record_property):
     doctor = physician()
-    from tests.factories import mitraclip_version
+    from tests.factories import mitraclip_version, translated_version
 
     version = mitraclip_version()
+    translated_version(source=version)
     ids = st.one_of(st.sampled_from([str(version.pk), str(doctor.pk)]), SHORT)
     valid = {
         "patient_name": "Maria Lopez",
         "patient_birth_date": "1950-01-31",
         "patient_record_number": "MRN-77",
         "procedure_version": str(version.pk),
+        "language": "fr",
         "physician": str(doctor.pk),
     }
     strategy = either(
@@ -57,6 +59,7 @@ def test_session_create(record_property):
             "patient_birth_date": DATE,
             "patient_record_number": st.one_of(st.just("MRN-77"), SHORT),
             "procedure_version": ids,
+            "language": st.one_of(st.sampled_from(["fr", "en", "de", ""]), SHORT),
             "physician": ids,
         },
     )

@@ -72,6 +72,8 @@ def test_staff_create_a_french_session_and_the_event_names_the_language_not_the_
     assert response.status_code == 302
     assert created.procedure_version == french
     assert created.language == "fr"
+    detail = logged_in(doctor).get(f"/staff/sessions/{created.public_id}/").content.decode()
+    assert '<dd class="col-sm-9 patient-language">French (Français)</dd>' in detail
     event = AuditEvent.objects.get(session=created, action="session.created")
     assert event.payload == {"procedure_version": french.content_hash, "language": "fr"}
     assert "Paul" not in str(event.payload)

@@ -29,6 +29,7 @@ from consent.forms.staff import (
     DashboardFilterForm,
     LinkIssueForm,
 )
+from consent.languages import language_label
 from consent.lifecycle import Action, Turn
 from consent.models import ConsentSession, PatientLink
 from consent.selectors.content import with_cached_versions
@@ -239,6 +240,7 @@ def session_detail(request: StaffRequest, public_id: UUID) -> HttpResponse:
             "patient_qr": qr_code_svg(patient_url) if patient_url else None,
             "links": recent,
             "patient_questions": patient_questions_list(session=session),
+            "patient_language": language_label(session.language),
             "cancel_form": CancelForm(),
             "link_form": LinkIssueForm(),
             # After the attestation, a new link needs a reason (consent/services/links.py).
