@@ -125,3 +125,38 @@ def test_the_interface_scripts_hold_no_words_of_their_own():
             if text != "use strict" and re.search(r"[A-Za-z]{2,} [A-Za-z]{2,}", text):
                 sentences.append((script.name, text))
     assert sentences == []
+
+
+def entries(text: str) -> list[tuple[str, str]]:
+    """(context, English) of every entry of a .po file's text, obsolete ones left out."""
+    found = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = [line for line in block.splitlines() if not line.startswith("#")]
+        fields: dict[str, str] = {}
+        keyword = ""
+        for line in lines:
+            match = re.match(r'(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$', line)
+            if match:
+                keyword = match.group(1)
+                fields[keyword] = match.group(2)
+            elif line.startswith('"') and keyword:
+                fields[keyword] += line[1:-1]
+        if fields.get("msgid"):
+            found.append((fields.get("msgctxt", ""), fields["msgid"]))
+    return found
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_no_message_is_in_the_catalogue_twice(domain):
+    """Two branches that translate the same new string each add it: gettext then refuses the
+    file (msgmerge: "duplicate message definition") while Babel quietly keeps one of them."""
+    path = Path(settings.BASE_DIR) / "locale" / "fr" / "LC_MESSAGES" / f"{domain}.po"
+    if not path.exists():
+        return
+    counts = Counter(entries(path.read_text(encoding="utf-8")))
+    assert [entry for entry, count in counts.items() if count > 1] == []
+
+
+def test_the_duplicate_check_sees_a_message_added_twice():
+    text = 'msgid "Back"\nmsgstr "Retour"\n\nmsgid ""\n"Back"\nmsgstr "Arrière"\n'
+    assert Counter(entries(text)) == Counter({("", "Back"): 2})

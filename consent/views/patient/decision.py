@@ -17,13 +17,14 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consent import lifecycle
 from consent.audit.events import Origin
 from consent.forms.patient import (
-    COMPANION_ROLES,
     CompanionForm,
     ConsentForm,
     DeclineForm,
@@ -32,7 +33,7 @@ from consent.forms.patient import (
     png_data_url,
 )
 from consent.lifecycle import Action
-from consent.models import AuditEvent, ConsentSession
+from consent.models import AuditEvent, ConsentSession, Signature
 from consent.selectors.journey import (
     COMPANIONS,
     consent_record_or_none,
@@ -285,22 +286,26 @@ def _companion_sign(
             return _companion_already(request, role)
         messages.warning(request, str(error))
         return _to_decision()
-    messages.success(
-        request,
-        _("Thank you. The %(role)s's signature is recorded.") % {"role": _role_name(role)},
-    )
+    messages.success(request, str(COMPANION_SIGNED[role]))
     return _to_decision()
 
 
-def _role_name(role: str) -> str:
-    return str(COMPANION_ROLES[role][0]).lower()
+# Whole sentences per role, not a role's name put into one sentence: a translation may need
+# other words around each (French: "l'interprète", "le témoin").
+COMPANION_SIGNED: dict[str, Promise] = {
+    Signature.Kind.INTERPRETER: gettext_lazy("Thank you. The interpreter's signature is recorded."),
+    Signature.Kind.WITNESS: gettext_lazy("Thank you. The witness's signature is recorded."),
+}
+COMPANION_ALREADY: dict[str, Promise] = {
+    Signature.Kind.INTERPRETER: gettext_lazy(
+        "The interpreter has already signed. Nothing was changed."
+    ),
+    Signature.Kind.WITNESS: gettext_lazy("The witness has already signed. Nothing was changed."),
+}
 
 
 def _companion_already(request: HttpRequest, role: str) -> HttpResponse:
-    messages.info(
-        request,
-        _("The %(role)s has already signed. Nothing was changed.") % {"role": _role_name(role)},
-    )
+    messages.info(request, str(COMPANION_ALREADY[role]))
     return _to_decision()
 
 
