@@ -57,6 +57,13 @@ def test_a_french_sessions_patient_pages_are_french_whatever_the_browser_asks(fr
     assert FRENCH_SECTION_TITLE in patient.get("/patient/section/1/").content.decode()
 
 
+def test_save_and_leave_says_goodbye_in_the_patients_language(french_session):
+    patient = patient_client(french_session)
+    response = patient.post("/patient/leave/")
+    assert page_language(response) == "fr"
+    assert response["Content-Language"] == "fr"
+
+
 def test_an_english_sessions_patient_pages_are_english_in_a_french_browser():
     patient = patient_client(consent_session(), Client(**ASKS_FRENCH))
     assert page_language(patient.get("/patient/start/")) == "en"

@@ -504,6 +504,9 @@ def _summary_decision(session: ConsentSession) -> dict[str, Any]:
 @require_POST
 @patient_entry
 def leave(request: HttpRequest) -> HttpResponse:
-    """End this browser's patient session (a shared tablet is handed back)."""
+    """End this browser's patient session (a shared tablet is handed back), saying so in the
+    patient's language."""
+    link = current_link(request)
+    language = link.session.language if link is not None else settings.LANGUAGE_CODE
     request.session.flush()
-    return TemplateResponse(request, "consent/patient/left.html")
+    return in_language(language, lambda: TemplateResponse(request, "consent/patient/left.html"))
