@@ -26,7 +26,7 @@ from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import Outcome, QuestionProgress
 from consent.selectors.content import VersionContent, version_content
 from consent.selectors.rows import row_with_parent
-from consent.services.sessions import procedure_languages
+from consent.services.sessions import language_pinned, procedure_languages
 
 Kind = Signature.Kind
 # The people who may sign beside the patient once the patient has decided.
@@ -162,7 +162,7 @@ def patient_languages(*, session: ConsentSession) -> list[tuple[str, str]]:
     if session.content_shown_at is not None or session.status not in ANSWERS_OPEN:
         return []
     languages = procedure_languages(session.procedure_version)
-    if len(languages) < 2 or Attempt.objects.filter(session=session).exists():
+    if len(languages) < 2 or language_pinned(session):
         return []
     codes = sorted(languages, key=lambda code: (code != session.language, code))
     return [(code, language_own_name(code)) for code in codes]

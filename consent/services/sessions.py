@@ -15,7 +15,14 @@ from consent import clock, lifecycle
 from consent.audit.events import Origin, audit_record
 from consent.languages import language_label
 from consent.lifecycle import Action
-from consent.models import AuditEvent, ConsentSession, PatientLink, ProcedureVersion
+from consent.models import (
+    Attempt,
+    AuditEvent,
+    ConsentSession,
+    PatientLink,
+    ProcedureVersion,
+    SectionView,
+)
 from consent.services import ServiceError
 
 STAFF = AuditEvent.Role.STAFF
@@ -137,6 +144,21 @@ def consent_session_create(
     return session
 
 
+# The statuses in which the patient may still switch languages (before anything is read).
+LANGUAGE_OPEN = (ConsentSession.Status.CREATED, ConsentSession.Status.REVIEWING)
+
+
+def language_pinned(session: ConsentSession) -> bool:
+    """Has the patient seen a section (noted since `content_shown_at` exists; before, a
+    section left), or answered? Their language is then the one they read."""
+    return (
+        session.content_shown_at is not None
+        or session.status not in LANGUAGE_OPEN
+        or SectionView.objects.filter(session=session).exists()
+        or Attempt.objects.filter(session=session).exists()
+    )
+
+
 def session_language_change(
     *, session: ConsentSession, language: str, origin: Origin | None = None
 ) -> ConsentSession:
@@ -144,9 +166,9 @@ def session_language_change(
     first page; refused once they have seen a section or answered (`content_shown_at`)."""
     with transaction.atomic():
         session = ConsentSession.objects.select_for_update().get(pk=session.pk)
-        if session.status not in (ConsentSession.Status.CREATED, ConsentSession.Status.REVIEWING):
+        if session.status not in LANGUAGE_OPEN:
             raise ServiceError(ERROR_LANGUAGE_PINNED)
-        if session.content_shown_at is not None or session.attempts.exists():
+        if language_pinned(session):
             raise ServiceError(ERROR_LANGUAGE_PINNED)
         previous = session.procedure_version
         version = _version_in(previous, language)
@@ -175,12 +197,12 @@ def session_language_change(
 def session_content_shown(*, session: ConsentSession, origin: Origin | None = None) -> None:
     """Note that the patient sees the procedure's text for the first time (its first section
     page): its language is the one they read from now on. Later pages change nothing."""
-    if session.content_shown_at is not None:
-        return
+    if session.content_shown_at is not None or session.status not in LANGUAGE_OPEN:
+        return  # noted already, or the answers locked (sessions from before the note existed)
     with transaction.atomic():
         now = clock.now()
         updated = ConsentSession.objects.filter(
-            pk=session.pk, content_shown_at__isnull=True
+            pk=session.pk, content_shown_at__isnull=True, status__in=LANGUAGE_OPEN
         ).update(content_shown_at=now)
         session.content_shown_at = now
         if not updated:  # another request of the same patient was first

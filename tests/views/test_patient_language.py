@@ -242,3 +242,24 @@ def test_switching_needs_the_csrf_token(french_session):
 
 def test_switching_is_a_post(french_session):
     assert patient_client(french_session).get(SWITCH).status_code == 405
+
+
+def test_a_session_from_before_the_note_is_pinned_by_the_sections_it_left(french_session):
+    """Sessions made before `content_shown_at` existed: a section left pins them too."""
+    patient = patient_client(french_session)
+    patient.get("/patient/section/1/")
+    patient.post("/patient/section/1/", {"go": "next"})
+    ConsentSession.objects.filter(pk=french_session.pk).update(content_shown_at=None)
+    assert 'name="language"' not in patient.get("/patient/start/").content.decode()
+    response = patient.post(SWITCH, {"language": "fr"}, follow=True)
+    assert "The language can no longer be changed" in response.content.decode()
+
+
+def test_noting_the_content_shown_leaves_a_finalized_session_alone():
+    from consent.services.sessions import session_content_shown
+    from tests.factories import finalized_session
+
+    session = finalized_session()  # its row is frozen: an update would be refused
+    session.content_shown_at = None  # as a session made before the note existed
+    session_content_shown(session=session)
+    assert not AuditEvent.objects.filter(session=session, action="session.content_shown").exists()
