@@ -80,7 +80,7 @@ def test_the_service_refusal_is_shown_on_the_form_and_nothing_is_made(strict, mo
     from consent.forms import staff as staff_forms
     from consent.models import ProcedureVersion
 
-    monkeypatch.setattr(staff_forms, "procedure_versions_offered", ProcedureVersion.objects.all)
+    monkeypatch.setattr(staff_forms, "procedure_sources_offered", ProcedureVersion.objects.all)
     doctor = physician()
     version = mitraclip_version()
     response = logged_in(doctor).post(NEW, form_data(version, doctor))
