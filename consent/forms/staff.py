@@ -367,7 +367,8 @@ class ConsentSessionForm(forms.ModelForm):
         self.languages_by_procedure = {v: procedure_languages(v) for v in versions}
         language = choice_field(self, "language")
         language.choices = _language_choices(self.languages_by_procedure)
-        language.help_text = _languages_help(self.languages_by_procedure)
+        if len(self.languages_by_procedure) > 1:  # which procedure has which language
+            language.help_text = _languages_help(self.languages_by_procedure)
         if not self.is_bound:
             self.initial.setdefault("language", settings.LANGUAGE_CODE)
         if not unreviewed_content_allowed():

@@ -266,3 +266,26 @@ def test_noting_the_content_shown_leaves_a_finalized_session_alone():
     session.content_shown_at = None  # as a session made before the note existed
     session_content_shown(session=session)
     assert not AuditEvent.objects.filter(session=session, action="session.content_shown").exists()
+
+
+def test_with_several_procedures_the_form_says_which_has_which_language():
+    import copy
+
+    from consent.content.importing import pack_import
+    from consent.content.packs import Pack, content_hash
+
+    doctor = physician()
+    english = mitraclip_version()
+    translated_version(source=english, reviewed=True)
+    content = copy.deepcopy(english.content)
+    content["slug"], content["title"] = "other", "Another procedure"
+    pack_import(packs=[Pack("other.en.toml", content, content_hash(content))])
+    body = logged_in(doctor).get(NEW).content.decode()
+    assert (
+        "Another procedure (2026.2): English: not clinically reviewed, for demonstration only."
+        in body
+    )
+    assert (
+        "(2026.2): English: not clinically reviewed, for demonstration only; French (Français)."
+        in body
+    )
