@@ -156,7 +156,8 @@ def french_session():
 
 def test_the_first_page_lists_the_languages_by_their_own_names(french_session):
     body = patient_client(french_session).get("/patient/start/").content.decode()
-    assert '<span class="btn btn-secondary" lang="en" aria-current="true">English</span>' in body
+    current = '<span class="btn btn-dark" lang="en" aria-current="true">'
+    assert current + '<span aria-hidden="true">✓ </span>English</span>' in body
     assert 'name="language" value="fr" lang="fr">Français</button>' in body
 
 
