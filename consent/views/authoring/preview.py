@@ -87,6 +87,21 @@ def _patient_url(preview: Preview) -> Any:
     return url_for
 
 
+def _same_page(preview: Preview, language: str, page: str) -> str:
+    """This page in another language (a translation has the same sections and questions), or
+    that language's start page when it has no such page."""
+    name, _slash, number = page.partition("/")
+    kwargs: dict[str, Any] = {"draft_id": preview.draft.pk, "language": language}
+    if number:
+        content = preview.analysis.preview_source(language) or {}
+        entries = content.get("sections" if name == "section" else "questions") or []
+        if int(number) > len(entries):
+            name = "start"
+        else:
+            kwargs["number"] = int(number)
+    return reverse(f"authoring:preview_{name}", kwargs=kwargs)
+
+
 def _frame(
     preview: Preview, page: str, editor_language: str, note: str, wordings: list[PageLink]
 ) -> PreviewFrame:
@@ -112,14 +127,7 @@ def _frame(
     links.append(PageLink(_("Decision page"), _url(preview, "decision"), page == "decision"))
     here = next((i for i, link in enumerate(links) if link.current), 0)
     languages = [
-        PageLink(
-            language,
-            reverse(
-                "authoring:preview_start",
-                kwargs={"draft_id": preview.draft.pk, "language": language},
-            ),
-            language == preview.language,
-        )
+        PageLink(language, _same_page(preview, language, page), language == preview.language)
         for language in preview.analysis.languages
     ]
     return PreviewFrame(
