@@ -47,7 +47,12 @@ def _next(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    # A content editor sees no consent session: their first page is the workbench.
+    return _landing(request)
+
+
+def _landing(request: HttpRequest) -> str:
+    """The first page after logging in: the dashboard; for a content editor, who sees no
+    consent session, the workbench."""
     user = request.user
     if user.has_perm(PUBLISH_PERMISSION) and not user.has_perm(VIEW_PERMISSION):
         return reverse("authoring:draft_list")
@@ -63,6 +68,9 @@ class StaffLoginView(auth_views.LoginView):
 
     def get_success_url(self) -> str:
         return _with_next("second_factor", super().get_success_url())
+
+    def get_default_redirect_url(self) -> str:
+        return _landing(self.request)
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent.audit.events import Origin
 from consent.authoring import preview as pages
 from consent.forms.patient import AnswerForm, ConsentForm
+from consent.languages import language_label
 from consent.models import PackDraft, Question
 from consent.rules import Outcome, grade
 from consent.selectors.authoring import DraftAnalysis, draft_analysis, draft_or_none
@@ -32,6 +33,8 @@ class PageLink:
     label: str
     url: str
     current: bool = False
+    # The language of the page it leads to, where it is one of the previewed languages.
+    language: str = ""
 
 
 @dataclass
@@ -127,7 +130,12 @@ def _frame(
     links.append(PageLink(_("Decision page"), _url(preview, "decision"), page == "decision"))
     here = next((i for i, link in enumerate(links) if link.current), 0)
     languages = [
-        PageLink(language, _same_page(preview, language, page), language == preview.language)
+        PageLink(
+            language_label(language),
+            _same_page(preview, language, page),
+            language == preview.language,
+            language,
+        )
         for language in preview.analysis.languages
     ]
     return PreviewFrame(

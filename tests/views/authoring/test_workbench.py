@@ -103,20 +103,15 @@ def test_only_content_editors_get_in():
 
 
 def test_a_content_editor_lands_on_the_workbench_after_logging_in():
-    from consent.views.auth import _next
+    from tests.views.test_auth import log_in
 
-    class Request:
-        POST: dict[str, str] = {}
-        GET: dict[str, str] = {}
-        user = content_editor()
-
-        def get_host(self) -> str:
-            return "testserver"
-
-        def is_secure(self) -> bool:
-            return False
-
-    assert _next(Request()) == HOME  # type: ignore[arg-type]
+    editor = content_editor()
+    client = Client()
+    response = log_in(client, editor)
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/second-factor/?next=%2Fauthoring%2F"
+    doctor = physician()
+    assert log_in(Client(), doctor)["Location"] == "/accounts/second-factor/?next=%2Fstaff%2F"
 
 
 # Upload, errors with their lines, and the fixed file
@@ -484,7 +479,7 @@ def test_a_translation_is_previewed_in_its_language_beside_its_source(editor_cli
     assert english.sections.first().title in text_of(source)
     # The language switch keeps the page: section 1 in English.
     assert (
-        f'href="{draft_url(draft, "preview/en/section/1/")}" lang="en"' in french.content.decode()
+        f'href="{draft_url(draft, "preview/en/section/1/")}" hreflang="en"' in french.content.decode()
     )
     # The banner speaks the editor's language inside the French page.
     assert 'class="preview-banner' in french.content.decode()
