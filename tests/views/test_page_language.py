@@ -121,3 +121,15 @@ def test_the_review_page_marks_the_patients_french_text_as_french():
     assert 'lang="fr" class="attempt-answer"' in body
     # The choices shown to the patient in French, the staff's note on them in English.
     assert re.search(r'<li lang="fr"[^>]*>[^<]+ <span class="badge[^"]*" lang="en">chosen', body)
+
+
+def test_auditor_pages_mark_the_french_text_they_show():
+    session = ready_session(version=translated_version())
+    client = logged_in(auditor())
+    analytics = client.get("/audit/analytics/", {"version": session.procedure_version.pk})
+    body = analytics.content.decode()
+    assert page_language(analytics) == "en"
+    assert f'<span lang="fr">{FRENCH_TITLE}</span>' in body
+    assert f'<span class="analytics-prompt" lang="fr">{FRENCH_PROMPT}</span>' in body
+    detail = client.get(f"/audit/sessions/{session.public_id}/").content.decode()
+    assert f'<span lang="fr">{FRENCH_TITLE}</span>' in detail
