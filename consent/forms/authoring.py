@@ -15,6 +15,7 @@ class PackUploadForm(forms.Form):
         label=_("Content pack (TOML file)"),
         help_text=_("One procedure in one language, as a .toml file (at most %(size)s).")
         % {"size": filesizeformat(MAX_PACK_BYTES)},
+        widget=forms.ClearableFileInput(attrs={"accept": ".toml"}),
         error_messages={
             "required": _("Choose a content pack file (.toml) to upload."),
             "empty": _("This file is empty: choose the content pack's .toml file."),

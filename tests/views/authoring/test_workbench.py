@@ -383,6 +383,7 @@ def test_publishing_imports_the_draft_once_with_its_audit_event(editor_client):
     }
     shown = text_of(editor_client.get(draft_url(draft)))
     assert f"Published: {version.title} (en), version {NEW_VERSION}." in shown
+    assert "Before you publish" not in shown
     # The same form again: nothing more is published.
     again = editor_client.post(url, publish_form(draft, unreviewed="on"))
     assert again.status_code == 302
