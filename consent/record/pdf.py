@@ -40,6 +40,7 @@ from django.template import Library
 from django.template.backends.django import DjangoTemplates
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import conditional_escape, format_html
 from django.utils.translation import gettext as _
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
@@ -125,6 +126,36 @@ class StaticOnlyFetcher(weasyprint.URLFetcher):
         with open(filename, "rb") as file:
             body = file.read()
         return URLFetcherResponse(url, body, headers={"Content-Type": content_type})
+
+
+# What the patient saw, in the patient's language, on a page in the institution's.
+
+
+def _patient_language(context: Any) -> str:
+    """The patient's language where it differs from the page's, else ""."""
+    record = context.get("record")
+    code = getattr(getattr(record, "language", None), "code", "") or ""
+    return "" if code == context.get("language") else code
+
+
+@register.simple_tag(takes_context=True)
+def patient_text(context: Any, value: Any) -> str:
+    """Text the patient saw, marked `lang` only when the patient's language is not the page's.
+
+    A span per text is one more element for WeasyPrint to style and lay out (it costs as much
+    as any other); a record of a patient who read the page's own language needs none."""
+    code = _patient_language(context)
+    if not code:
+        return conditional_escape(value)
+    return format_html('<span lang="{}">{}</span>', code, value)
+
+
+@register.simple_tag(takes_context=True)
+def patient_lang(context: Any) -> str:
+    """` lang="…"` for an element holding only text the patient saw, when that language is not
+    the page's; nothing otherwise."""
+    code = _patient_language(context)
+    return format_html(' lang="{}"', code) if code else ""
 
 
 # Filters: the record's times are ISO 8601 UTC strings (see consent.record).

@@ -273,8 +273,8 @@ def test_record_pdf_shows_every_attempt_including_the_wrong_one(record):
     text = " ".join(pdf_pages(record))
     question = record.session.procedure_version.questions.get(key="risk-stroke-per-100")
     wrong = question.choices[answer_value(question, right=False)[0]]
-    assert f"1 {wrong} ✗ wrong" in text
-    assert f"2 {question.choices[0]} ✓ right" in text
+    assert f"Round 1 · {wrong} · ✗ wrong" in text
+    assert f"Round 2 · {question.choices[0]} · ✓ right" in text
     assert "Right after re-teaching" in text
     assert "Flagged: to discuss" in text
     assert flat(OWN_WORDS) in text
@@ -527,7 +527,7 @@ def test_the_record_holds_every_section_risk_alternative_answer_and_audit_row(re
         for attempt in question.attempts:
             assert "".join(str(attempt.answer).split()) in squeezed, question.prompt
             # Each answer on its own line, after its round (the tables lost their headers).
-            assert "".join(f"Round {attempt.round} {attempt.answer}".split()) in squeezed
+            assert "".join(f"Round {attempt.round} · {attempt.answer}".split()) in squeezed
             for place, choice, _chosen in attempt.shown:
                 assert "".join(f"{place}. {choice}".split()) in squeezed, choice
     # One row per event up to the head, in order: each action as often as it happened, on a

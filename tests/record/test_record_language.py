@@ -3,6 +3,7 @@ its own labels in the institution's language (issue 14, item 2)."""
 
 import io
 import json
+import re
 
 import pytest
 from django.utils import translation
@@ -61,7 +62,7 @@ def test_the_records_html_marks_each_patient_language_part():
     assert f'<td lang="fr">{FRENCH_SECTION_TITLE}</td>' in html
     assert '<div class="risk" lang="fr">' in html
     assert f'<span lang="fr">{FRENCH_PROMPT}</span>' in html
-    assert '<td class="answer" lang="fr">' in html
+    assert re.search(r'<p class="attempt result-\w+">Round 1 · <span lang="fr">', html)
     assert '<td colspan="3" class="patient-language">French (Français)</td>' in html
     # Staff headings are not marked: they are in the page's language.
     assert '<h2><span class="num">1</span>Information shown to the patient</h2>' in html
@@ -124,3 +125,17 @@ def test_an_addendum_to_a_record_made_before_the_language_was_stated_names_the_p
         created_at=record.finalized_at,
     )
     assert document["language"] == FRENCH
+
+
+def test_a_record_in_the_pages_own_language_marks_nothing_it_need_not():
+    """The patient read English, the page is English: no span per text (each is an element
+    WeasyPrint styles and lays out; an attribute on an element already there costs nothing),
+    and the texts are all there."""
+    session = reviewed_session()
+    data = record_data_get(session=session)
+    html = record_html(data, "CR-TEST-2")
+    assert '<html lang="en">' in html
+    assert "<span lang=" not in html
+    first = data.questions[0]
+    assert f"{first.prompt}" in html
+    assert re.search(r'<p class="attempt result-\w+">Round 1 · ', html)
