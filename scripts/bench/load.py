@@ -337,8 +337,11 @@ def main() -> None:
             started = time.perf_counter()
             fill(size - ConsentSession.objects.count(), [doctor], [version], rng)
             if connection.vendor == "postgresql":
+                # What autovacuum does after a bulk insert: statistics, and the visibility map
+                # that lets an index-only scan skip the table (without it, the records list's
+                # deep page read 93,691 heap pages: 3 s instead of 7 ms).
                 with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE")
+                    cursor.execute("VACUUM ANALYZE")
             return time.perf_counter() - started
 
         fill_seconds = {str(sizes[0]): fill_to(sizes[0])}
