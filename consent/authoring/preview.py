@@ -1,11 +1,11 @@
 """A pack's pages as a patient sees them, built from its content without importing it.
 
 The patient templates read model instances (a version, its sections, risks and questions) and
-a journey (how many sections and questions). Here they are built unsaved, as the importer would
-build them (consent/content/importing.py), so the preview shows exactly what publishing would
-show: the same Markdown rendering, the same risk pictures, the same question wordings. Nothing
-is stored and no consent session exists; the preview's answers live only in the page that
-shows their result.
+a journey (how many sections and questions). Here they are built unsaved by the importer's own
+builder (consent/content/importing.py `content_instances`), so the preview shows exactly what
+publishing would show: the same Markdown rendering, the same risk pictures, the same question
+wordings. Nothing is stored and no consent session exists; the preview's answers live only in
+the page that shows their result.
 
 The rendered pages link to the patient's own URLs (`/patient/section/2/`); `preview_links`
 points them at the preview's pages instead, so the preview can be walked like the real thing.
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.urls import Resolver404, resolve
 
 from consent.choice_order import Presentation
-from consent.content.markdown import markdown_to_html
+from consent.content.importing import content_instances, version_unsaved
 from consent.models import Alternative, Attempt, ProcedureVersion, Question, Risk, Section
 from consent.record.icon_array import RiskPicture, risk_pictures
 from consent.rules import QuestionProgress
@@ -66,69 +66,16 @@ class PreviewContent:
 
 
 def preview_content(content: dict[str, Any]) -> PreviewContent:
-    """Unsaved instances of a validated pack's content (never saved: no primary keys)."""
-    version = ProcedureVersion(
-        slug=content["slug"],
-        language=content["language"],
-        version=content["version"],
-        title=content["title"],
-        summary=content["summary"],
-        reviewed_by=content.get("reviewed_by", ""),
-        content=content,
-    )
-    sections = {
-        entry["key"]: Section(
-            version=version,
-            position=position,
-            key=entry["key"],
-            kind=entry["kind"],
-            title=entry["title"],
-            body=entry["body"],
-            body_html=markdown_to_html(entry["body"]),
-        )
-        for position, entry in enumerate(content["sections"], start=1)
-    }
-    risks = [
-        Risk(
-            version=version,
-            position=position,
-            key=entry["key"],
-            name=entry["name"],
-            description=entry["description"],
-            frequency=entry["frequency"],
-            frequency_text=entry["frequency_text"],
-            max_per_100=entry.get("max_per_100"),
-        )
-        for position, entry in enumerate(content["risks"], start=1)
-    ]
-    alternatives = [
-        Alternative(version=version, position=position, **entry)
-        for position, entry in enumerate(content["alternatives"], start=1)
-    ]
-    questions = [
-        Question(
-            version=version,
-            position=position,
-            key=entry["key"],
-            section=sections[entry["section"]],
-            kind=entry["kind"],
-            prompt=entry["prompt"],
-            choices=entry.get("choices", []),
-            correct=entry.get("correct"),
-            explanation=entry["explanation"],
-            key_points=entry.get("key_points", []),
-            fact=entry.get("fact", ""),
-            choice_feedback=entry.get("choice_feedback", []),
-            variants=entry.get("variants", []),
-        )
-        for position, entry in enumerate(content["questions"], start=1)
-    ]
+    """Unsaved instances of a validated pack's content (never saved: no primary keys), built
+    by the importer's own builder."""
+    version = version_unsaved(content)
+    rows = content_instances(version, content)
     return PreviewContent(
         version=version,
-        sections=list(sections.values()),
-        risks=risks,
-        alternatives=alternatives,
-        questions=questions,
+        sections=rows.sections,
+        risks=rows.risks,
+        alternatives=rows.alternatives,
+        questions=rows.questions,
     )
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -135,23 +136,21 @@ def _review_date(text: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(text) if text else None
 
 
-def _procedure_version_create(pack: Pack) -> ProcedureVersion:
-    content = pack.content
-    version = ProcedureVersion.objects.create(
-        slug=content["slug"],
-        language=content["language"],
-        version=content["version"],
-        title=content["title"],
-        summary=content["summary"],
-        reviewed_by=content.get("reviewed_by", ""),
-        reviewed_on=_review_date(content.get("reviewed_on")),
-        content_hash=pack.content_hash,
-        content=content,
-        source_name=pack.source_name,
-        translation_of=_source_version(pack),
-    )
+@dataclass(frozen=True)
+class ContentInstances:
+    """A pack's sections, risks, alternatives and questions as unsaved model instances of one
+    version, in the pack's order: what the importer stores and the workbench previews."""
+
+    sections: list[Section]
+    risks: list[Risk]
+    alternatives: list[Alternative]
+    questions: list[Question]
+
+
+def content_instances(version: ProcedureVersion, content: dict[str, Any]) -> ContentInstances:
+    """Build, without saving, every row a validated pack's content becomes under `version`."""
     sections = {
-        entry["key"]: Section.objects.create(
+        entry["key"]: Section(
             version=version,
             position=position,
             key=entry["key"],
@@ -162,7 +161,7 @@ def _procedure_version_create(pack: Pack) -> ProcedureVersion:
         )
         for position, entry in enumerate(content["sections"], start=1)
     }
-    Risk.objects.bulk_create(
+    risks = [
         Risk(
             version=version,
             position=position,
@@ -174,12 +173,12 @@ def _procedure_version_create(pack: Pack) -> ProcedureVersion:
             max_per_100=entry.get("max_per_100"),
         )
         for position, entry in enumerate(content["risks"], start=1)
-    )
-    Alternative.objects.bulk_create(
+    ]
+    alternatives = [
         Alternative(version=version, position=position, **entry)
         for position, entry in enumerate(content["alternatives"], start=1)
-    )
-    Question.objects.bulk_create(
+    ]
+    questions = [
         Question(
             version=version,
             position=position,
@@ -196,7 +195,45 @@ def _procedure_version_create(pack: Pack) -> ProcedureVersion:
             variants=entry.get("variants", []),
         )
         for position, entry in enumerate(content["questions"], start=1)
+    ]
+    return ContentInstances(
+        sections=list(sections.values()),
+        risks=risks,
+        alternatives=alternatives,
+        questions=questions,
     )
+
+
+def version_unsaved(content: dict[str, Any], **fields: Any) -> ProcedureVersion:
+    """The procedure version a validated pack's content becomes, not yet saved."""
+    return ProcedureVersion(
+        slug=content["slug"],
+        language=content["language"],
+        version=content["version"],
+        title=content["title"],
+        summary=content["summary"],
+        reviewed_by=content.get("reviewed_by", ""),
+        reviewed_on=_review_date(content.get("reviewed_on")),
+        content=content,
+        **fields,
+    )
+
+
+def _procedure_version_create(pack: Pack) -> ProcedureVersion:
+    content = pack.content
+    version = version_unsaved(
+        content,
+        content_hash=pack.content_hash,
+        source_name=pack.source_name,
+        translation_of=_source_version(pack),
+    )
+    version.save()
+    rows = content_instances(version, content)
+    for section in rows.sections:  # saved one by one: the questions refer to their keys
+        section.save()
+    Risk.objects.bulk_create(rows.risks)
+    Alternative.objects.bulk_create(rows.alternatives)
+    Question.objects.bulk_create(rows.questions)
     audit_record(
         action="procedure_version.imported",
         role=AuditEvent.Role.SYSTEM,
