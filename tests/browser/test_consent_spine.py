@@ -182,7 +182,7 @@ def test_consent_spine_from_new_session_to_both_copies_of_the_record(
     first_try = Attempt.objects.get(session=record.session_id, question=risk_common, round=1)
     assert first_try.is_correct is False
     wrong_answer = answer_text(risk_common, first_try.answer)
-    assert re.search(rf"\b1 {re.escape(wrong_answer)} ✗ wrong\b", text), wrong_answer
+    assert re.search(rf"\bRound 1 · {re.escape(wrong_answer)} · ✗ wrong\b", text), wrong_answer
 
     # 6. The patient's copy, from the done page, is the same stored file.
     patient.reload()
