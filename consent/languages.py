@@ -9,6 +9,8 @@ shown, named for both readers: "French (Français)".
 from django.utils.text import capfirst
 from django.utils.translation import get_language_info, gettext
 
+from consent_site.languages import language_name as own_name
+
 
 def _info(code: str) -> dict[str, str] | None:
     try:
@@ -18,9 +20,9 @@ def _info(code: str) -> dict[str, str] | None:
 
 
 def language_own_name(code: str) -> str:
-    """The language in its own words, as a patient looks for it: "Français", "English"."""
-    info = _info(code)
-    return capfirst(info["name_local"]) if info else code
+    """The language in its own words, as a patient looks for it: "Français", "English" (the
+    same name `LANGUAGES` gives it, consent_site/languages.py)."""
+    return own_name(code)
 
 
 def language_name(code: str) -> str:
